@@ -1,0 +1,2 @@
+export { tf } from "./tf";
+export { initBackend, backendInfo, BACKEND_NAMES, BACKEND_ENV_VAR, type BackendInfo, type BackendName } from "./select";

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/** The `iapo` command line: one subcommand per job. */
+import { IapoError } from "../core/errors";
+import { parseNotebookArgs, runNotebooks } from "./notebooks";
+
+const USAGE = `usage: iapo <command> [options]
+
+commands:
+  notebooks [names...] [--all] [--scale smoke|quick|paper] [--out DIR] [--timeout S]
+      execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/`;
+
+type Command = (argv: string[]) => Promise<number> | number;
+
+const COMMANDS: Record<string, Command> = {
+  notebooks: (argv) => runNotebooks(parseNotebookArgs(argv)),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) throw new IapoError(`unknown command "${name}"; known: ${Object.keys(COMMANDS).join(", ")}`);
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // Our own errors are user-facing: print the message alone. Anything else is a bug: print the stack.
+    if (err instanceof IapoError) console.error(`iapo: ${err.message}`);
+    else console.error(err);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,4 @@
+export { IapoError, ConfigError, UnknownNameError, NonFiniteError, CorruptFileError } from "./errors";
+export { SCALES, SCALE_ENV_VAR, activeScale, parseScale, isScale, byScale, type Scale } from "./scale";
+export { Rng, type RngState } from "./rng";
+export { projectRoot, defaultRunsDir } from "./paths";

@@ -1,0 +1,4 @@
+export { lineChart, meanStdChart, type VegaLiteSpec, type Row, type LineChartOptions } from "./spec";
+export { toSvg, toPng, saveChart } from "./render";
+export { showChart, showHtml, displayBundle, inNotebook, VEGALITE_MIME } from "./display";
+export { danfo, toDataFrame, tableHtml, tableText, showTable } from "./table";
