@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 /** The `iapo` command line: one subcommand per job. */
 import { IapoError } from "../core/errors";
+import { runBench } from "./bench";
 import { parseNotebookArgs, runNotebooks } from "./notebooks";
 
 const USAGE = `usage: iapo <command> [options]
 
 commands:
   notebooks [names...] [--all] [--scale smoke|quick|paper] [--out DIR] [--timeout S]
-      execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/`;
+      execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/
+  bench [--json] [--quick] [--only suite,...]
+      measure speed (backends, environments, training) and print a table, or JSON with --json`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
 const COMMANDS: Record<string, Command> = {
   notebooks: (argv) => runNotebooks(parseNotebookArgs(argv)),
+  bench: (argv) => runBench(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
