@@ -1,0 +1,63 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Rng } from "../../lib/core/rng";
+
+test("xoshiro128** output matches the algorithm computed by hand from state [1,2,3,4]", () => {
+  const rng = Rng.fromState({ s: [1, 2, 3, 4], spareNormal: null });
+  // result = rotl(s1 * 5, 7) * 9 = rotl(10, 7) * 9 = 1280 * 9
+  assert.equal(rng.nextUint32(), 11520);
+  // state after one step: t = 2<<9 = 1024; s2 ^= s0 -> 2; s3 ^= s1 -> 6; s1 ^= s2 -> 0; s0 ^= s3 -> 7;
+  // s2 ^= t -> 1026; s3 = rotl(6, 11) = 12288. Next result = rotl(0 * 5, 7) * 9 = 0.
+  assert.deepEqual(rng.getState().s, [7, 0, 1026, 12288]);
+  assert.equal(rng.nextUint32(), 0);
+});
+
+test("the same seed gives the same stream; different seeds differ", () => {
+  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+  const xs = Array.from({ length: 100 }, () => a.random());
+  const ys = Array.from({ length: 100 }, () => b.random());
+  const zs = Array.from({ length: 100 }, () => c.random());
+  assert.deepEqual(xs, ys);
+  assert.notDeepEqual(xs, zs);
+});
+
+test("getState/setState resumes the stream exactly, including the cached Box-Muller normal", () => {
+  const rng = new Rng(7);
+  rng.normal(); // leaves a spare normal cached
+  const saved = JSON.parse(JSON.stringify(rng.getState()));
+  const expected = [rng.normal(), rng.random(), rng.normal(), rng.int(10)];
+  const resumed = Rng.fromState(saved);
+  assert.deepEqual([resumed.normal(), resumed.random(), resumed.normal(), resumed.int(10)], expected);
+});
+
+test("uniform and normal draws have the right moments", () => {
+  const rng = new Rng(1);
+  const n = 200_000;
+  let su = 0, su2 = 0, sn = 0, sn2 = 0;
+  for (let i = 0; i < n; i++) {
+    const u = rng.random();
+    assert.ok(u >= 0 && u < 1);
+    su += u; su2 += u * u;
+    const z = rng.normal();
+    sn += z; sn2 += z * z;
+  }
+  assert.ok(Math.abs(su / n - 0.5) < 0.005, `uniform mean ${su / n}`);
+  assert.ok(Math.abs(su2 / n - 1 / 3) < 0.005, `uniform second moment ${su2 / n}`);
+  assert.ok(Math.abs(sn / n) < 0.01, `normal mean ${sn / n}`);
+  assert.ok(Math.abs(sn2 / n - 1) < 0.02, `normal variance ${sn2 / n}`);
+});
+
+test("int(n) is unbiased over its range and rejects bad n", () => {
+  const rng = new Rng(3);
+  const counts = new Array(6).fill(0);
+  for (let i = 0; i < 60_000; i++) counts[rng.int(6)]++;
+  for (const c of counts) assert.ok(Math.abs(c - 10_000) < 400, `counts ${counts}`);
+  assert.throws(() => rng.int(0), /integer in \[1, 2\^32\]/);
+  assert.throws(() => rng.int(2.5), /integer/);
+});
+
+test("bad seeds and states are refused with a clear error", () => {
+  assert.throws(() => new Rng(0.5), /seed must be an integer/);
+  assert.throws(() => Rng.fromState({ s: [0, 0, 0, 0], spareNormal: null }), /all-zero/);
+  assert.throws(() => Rng.fromState({ s: [1, 2, 3] as unknown as [number, number, number, number], spareNormal: null }), /four unsigned/);
+});
