@@ -1,0 +1,8 @@
+export { writeFileAtomic } from "./atomic";
+export { writeSnapshot, readSnapshot } from "./snapshot-io";
+export { MetricsWriter, readMetricsFile, type MetricRow, type ReadMetricsResult } from "./metrics";
+export { collectProvenance, type Provenance } from "./provenance";
+export {
+  RunWriter, createRun, resumeRun, loadRun, loadRuns, isRunDir,
+  type Run, type RunRecord, type RunState, type RunStatus, type Resumed,
+} from "./run-dir";
