@@ -2,3 +2,4 @@ export { IapoError, ConfigError, UnknownNameError, NonFiniteError, CorruptFileEr
 export { SCALES, SCALE_ENV_VAR, activeScale, parseScale, isScale, byScale, type Scale } from "./scale";
 export { Rng, type RngState } from "./rng";
 export { projectRoot, defaultRunsDir } from "./paths";
+export { formatDuration, formatProgressLine, type Progress, type ProgressListener } from "./progress";

@@ -2,3 +2,4 @@ export { lineChart, meanStdChart, type VegaLiteSpec, type Row, type LineChartOpt
 export { toSvg, toPng, saveChart } from "./render";
 export { showChart, showHtml, displayBundle, inNotebook, VEGALITE_MIME } from "./display";
 export { danfo, toDataFrame, tableHtml, tableText, showTable } from "./table";
+export { notebookProgress } from "./progress";
