@@ -1,0 +1,109 @@
+/**
+ * Turning logged runs into tidy rows for plots and tables: one row per (run, logged step) for a metric,
+ * labelled with the run's seed and a group (by default its policy optimizer), so that vega-lite or danfojs
+ * can aggregate over seeds. Pure functions over `Run`s loaded with `loadRuns`.
+ */
+import type { Run } from "../runs/run-dir";
+
+/** The part of a run's config these helpers read (what `iapo train` writes). */
+export interface RunIdentity {
+  env: string;
+  optimizer: string;
+  seed: number;
+}
+
+export interface CurveRow {
+  [key: string]: string | number;
+  step: number;
+  value: number;
+  seed: number;
+  group: string;
+  env: string;
+  run: string;
+}
+
+/** How runs are grouped into curves: by default "<optimizer>". */
+export type GroupBy = (run: Run<RunIdentity>) => string;
+export const byOptimizer: GroupBy = (run) => run.config.optimizer;
+
+/** Every logged value of `key` in every run, as tidy rows (rows where the key is absent or null are skipped). */
+export function metricCurve(runs: readonly Run<RunIdentity>[], key: string, group: GroupBy = byOptimizer): CurveRow[] {
+  const rows: CurveRow[] = [];
+  for (const run of runs) {
+    for (const m of run.metrics) {
+      const v = m[key];
+      if (typeof v === "number" && Number.isFinite(v)) {
+        rows.push({ step: m.step, value: v, seed: run.config.seed, group: group(run), env: run.config.env, run: run.id });
+      }
+    }
+  }
+  return rows;
+}
+
+/** The last logged value of `key` per run. */
+export function finalValues(runs: readonly Run<RunIdentity>[], key: string, group: GroupBy = byOptimizer): CurveRow[] {
+  const out: CurveRow[] = [];
+  for (const run of runs) {
+    const rows = metricCurve([run], key, group);
+    if (rows.length > 0) out.push(rows[rows.length - 1]);
+  }
+  return out;
+}
+
+export interface IterationRow {
+  [key: string]: string | number;
+  iteration: number;
+  value: number;
+  seed: number;
+  group: string;
+  run: string;
+}
+
+/**
+ * Per-iteration values of an iterative optimizer, averaged over a run's logged rows from `fromStep` on:
+ * reads the keys `<prefix>1`, `<prefix>2`, ... (e.g. "train/j_improvement_iter"), one row per run and iteration.
+ */
+export function perIterationMeans(runs: readonly Run<RunIdentity>[], prefix: string, fromStep = 0, group: GroupBy = byOptimizer): IterationRow[] {
+  const out: IterationRow[] = [];
+  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}(\\d+)$`);
+  for (const run of runs) {
+    const sums = new Map<number, { sum: number; n: number }>();
+    for (const m of run.metrics) {
+      if (m.step < fromStep) continue;
+      for (const [k, v] of Object.entries(m)) {
+        const match = pattern.exec(k);
+        if (!match || typeof v !== "number" || !Number.isFinite(v)) continue;
+        const it = Number(match[1]);
+        const acc = sums.get(it) ?? { sum: 0, n: 0 };
+        acc.sum += v;
+        acc.n++;
+        sums.set(it, acc);
+      }
+    }
+    for (const [iteration, { sum, n }] of [...sums.entries()].sort((a, b) => a[0] - b[0])) {
+      out.push({ iteration, value: sum / n, seed: run.config.seed, group: group(run), run: run.id });
+    }
+  }
+  return out;
+}
+
+export interface GroupSummary {
+  [key: string]: string | number;
+  group: string;
+  runs: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+/** Mean, population std, min and max of `value` per group (e.g. final returns over seeds). */
+export function summarizeByGroup(rows: readonly { group: string; value: number }[]): GroupSummary[] {
+  const groups = new Map<string, number[]>();
+  for (const r of rows) groups.set(r.group, [...(groups.get(r.group) ?? []), r.value]);
+  return [...groups.entries()].map(([group, values]) => {
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+    return { group, runs: values.length, mean, std, min: Math.min(...values), max: Math.max(...values) };
+  });
+}
