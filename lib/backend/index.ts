@@ -1,4 +1,15 @@
 export { tf } from "./tf";
-export { initBackend, backendInfo, BACKEND_NAMES, BACKEND_ENV_VAR, type BackendInfo, type BackendName } from "./select";
-export { dense, activate, type Activation } from "./ops";
+export {
+  initBackend,
+  useBackend,
+  backendInfo,
+  BACKEND_NAMES,
+  AUTO_ORDER,
+  BACKEND_ENV_VAR,
+  type BackendInfo,
+  type BackendName,
+} from "./select";
+export { dense, activate, LEAKY_RELU_ALPHA, type Activation } from "./ops";
 export { createAdam, type AdamOptions } from "./adam";
+export { loadNative, type NativeAddon, type NativeLoad } from "./native";
+export { wasmKernelMode, type WasmKernelMode } from "./wasm-kernels";

@@ -1,18 +1,34 @@
+/**
+ * Picks the tensor backend at start-up: the fastest one that works, and says which and why.
+ *
+ * Automatic order: node-gpu (tfjs-node-gpu, CUDA) → node (tfjs-node, libtensorflow) → wasm-native (tfjs wasm
+ * backend + iapo's OpenBLAS kernels and in-place Adam) → wasm-js (wasm backend + the pure-JS transpose fix)
+ * → a clear error. Forced only, via IAPO_BACKEND: webgpu (Dawn from the `webgpu` package; not verified to
+ * train correctly, so never chosen on its own), wasm-stock (tfjs-backend-wasm unmodified, for comparisons)
+ * and cpu (the tfjs reference backend).
+ */
 import { tf } from "./tf";
 import { ConfigError } from "../core/errors";
+import { loadNative } from "./native";
+import { installWasmKernels } from "./wasm-kernels";
 
-/** Backends the library can run on, fastest first. */
-export const BACKEND_NAMES = ["wasm", "cpu"] as const;
+/** Every backend the library can run on; AUTO_ORDER is the subset tried automatically, fastest first. */
+export const BACKEND_NAMES = ["node-gpu", "node", "webgpu", "wasm-native", "wasm-js", "wasm-stock", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+export const AUTO_ORDER: readonly BackendName[] = ["node-gpu", "node", "wasm-native", "wasm-js"];
 
 /** What `initBackend` chose, and why, for logs and for the reader of a notebook. */
 export interface BackendInfo {
-  /** The tfjs backend name now active. */
+  /** Our name for the setup now active. */
   name: BackendName;
+  /** The tfjs backend underneath ("tensorflow", "webgpu", "wasm", "cpu"). */
+  tfjsBackend: string;
   /** One line saying why this one was chosen (or forced). */
   reason: string;
   /** Backends tried before it, each with why it was not used. */
   skipped: { name: string; why: string }[];
+  /** For wasm-native: the addon's OpenBLAS core type and where OPENBLAS_CORETYPE came from. */
+  blas?: string;
 }
 
 /** Environment variable that forces a backend instead of the automatic order. */
@@ -20,15 +36,79 @@ export const BACKEND_ENV_VAR = "IAPO_BACKEND";
 
 let current: BackendInfo | undefined;
 
-async function tryBackend(name: BackendName): Promise<string | null> {
+/** Loads a package if installed; the error says "not installed" plainly rather than a resolver trace. */
+function requireOptional(pkg: string): unknown {
   try {
-    if (name === "wasm") require("@tensorflow/tfjs-backend-wasm");
-    const ok = await tf.setBackend(name);
-    if (!ok) return "tf.setBackend returned false";
-    await tf.ready();
-    return null;
+    require.resolve(pkg);
+  } catch {
+    throw new Error(`package ${pkg} is not installed`);
+  }
+  return require(pkg);
+}
+
+async function activate(tfjsName: string): Promise<void> {
+  const ok = await tf.setBackend(tfjsName);
+  if (!ok) throw new Error(`tf.setBackend("${tfjsName}") returned false`);
+  await tf.ready();
+}
+
+/** Makes `name` active (throwing with the reason when it cannot run) and returns a note for the report. */
+async function start(name: BackendName): Promise<{ tfjsBackend: string; blas?: string }> {
+  switch (name) {
+    case "node-gpu":
+    case "node": {
+      requireOptional(name === "node-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node");
+      // npm overrides map @tensorflow/tfjs-node to plain @tensorflow/tfjs (for danfojs): then it loads but
+      // registers no "tensorflow" backend.
+      if (!tf.findBackendFactory("tensorflow")) {
+        throw new Error("loaded, but no native 'tensorflow' backend registered (this is plain @tensorflow/tfjs, not libtensorflow)");
+      }
+      await activate("tensorflow");
+      return { tfjsBackend: "tensorflow" };
+    }
+    case "webgpu": {
+      const dawn = requireOptional("webgpu") as { create(flags: string[]): unknown; globals: object };
+      Object.assign(globalThis, dawn.globals);
+      (globalThis as { navigator?: unknown }).navigator ??= { gpu: dawn.create([]) };
+      requireOptional("@tensorflow/tfjs-backend-webgpu");
+      await activate("webgpu");
+      return { tfjsBackend: "webgpu" };
+    }
+    case "wasm-native": {
+      const native = loadNative();
+      if (!native.ok) throw new Error(native.why);
+      requireOptional("@tensorflow/tfjs-backend-wasm");
+      await activate("wasm");
+      installWasmKernels("native", native.addon);
+      return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${native.blas.threads} thread(s)` };
+    }
+    case "wasm-js":
+    case "wasm-stock":
+      requireOptional("@tensorflow/tfjs-backend-wasm");
+      await activate("wasm");
+      installWasmKernels(name === "wasm-js" ? "transpose" : "stock");
+      return { tfjsBackend: "wasm" };
+    case "cpu":
+      await activate("cpu");
+      return { tfjsBackend: "cpu" };
+  }
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Makes one named backend active now (also after initBackend chose another; benchmarks compare them this way)
+ * and returns its report. Create networks and optimizers after switching: tensors stay on their backend.
+ */
+export async function useBackend(name: BackendName, reason = "chosen explicitly"): Promise<BackendInfo> {
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new ConfigError(`unknown backend "${name}"; known: ${BACKEND_NAMES.join(", ")}`);
+  }
+  try {
+    const started = await start(name);
+    return (current = { name, ...started, reason, skipped: [] });
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`backend ${name} failed to start: ${message(err)}`);
   }
 }
 
@@ -43,20 +123,26 @@ export async function initBackend(env: NodeJS.ProcessEnv = process.env): Promise
     if (!(BACKEND_NAMES as readonly string[]).includes(forced)) {
       throw new ConfigError(`${BACKEND_ENV_VAR}: unknown backend "${forced}"; known: ${BACKEND_NAMES.join(", ")}`);
     }
-    const why = await tryBackend(forced as BackendName);
-    if (why !== null) throw new ConfigError(`${BACKEND_ENV_VAR}=${forced}: backend failed to start: ${why}`);
-    return (current = { name: forced as BackendName, reason: `forced by ${BACKEND_ENV_VAR}`, skipped: [] });
+    try {
+      return await useBackend(forced as BackendName, `forced by ${BACKEND_ENV_VAR}`);
+    } catch (err) {
+      throw new ConfigError(`${BACKEND_ENV_VAR}=${forced}: ${message(err)}`);
+    }
   }
   const skipped: BackendInfo["skipped"] = [];
-  for (const name of BACKEND_NAMES) {
-    const why = await tryBackend(name);
-    if (why === null) return (current = { name, reason: `fastest available`, skipped });
-    skipped.push({ name, why });
+  for (const name of AUTO_ORDER) {
+    try {
+      const started = await start(name);
+      const reason = skipped.length === 0 ? "fastest in the order" : `fastest that works (${skipped.map((s) => s.name).join(", ")} unavailable)`;
+      return (current = { name, ...started, reason, skipped });
+    } catch (err) {
+      skipped.push({ name, why: message(err) });
+    }
   }
-  throw new ConfigError(`no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.why}`).join("; ")}`);
+  throw new ConfigError(`no backend could start: ${skipped.map((s) => `${s.name}: ${s.why}`).join("; ")}`);
 }
 
-/** The backend chosen by `initBackend`, or undefined before it ran. */
+/** The backend chosen by `initBackend` / `useBackend`, or undefined before either ran. */
 export function backendInfo(): BackendInfo | undefined {
   return current;
 }

@@ -1,0 +1,53 @@
+/**
+ * OpenBLAS settings that must be in the process environment before libopenblas loads (it reads them once, in
+ * its library constructor). Debian's OpenBLAS 0.3.21 does not recognise some newer x86-64 CPUs and then falls
+ * back to old SSE3 kernels (~25 instead of ~170 GFLOP/s); naming the core type from the CPU's flags fixes that.
+ */
+import * as fs from "node:fs";
+
+/** The OpenBLAS core type whose kernels this CPU can run, from its /proc/cpuinfo flags; null: let OpenBLAS decide. */
+export function coreTypeForFlags(flags: ReadonlySet<string>): string | null {
+  // SkylakeX kernels use AVX-512 F/BW/DQ/VL (all present on every AVX-512 CPU since Skylake-SP, incl. AMD Zen 4).
+  if (["avx512f", "avx512bw", "avx512dq", "avx512vl"].every((f) => flags.has(f))) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  return null;
+}
+
+/** The CPU flags of the first processor in /proc/cpuinfo (empty where that file does not exist). */
+export function cpuFlags(cpuinfoPath = "/proc/cpuinfo"): Set<string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(cpuinfoPath, "utf8");
+  } catch {
+    return new Set();
+  }
+  const line = text.split("\n").find((l) => /^flags\s*:/.test(l));
+  return new Set(line ? line.replace(/^flags\s*:/, "").trim().split(/\s+/) : []);
+}
+
+/** What was put into the environment, and why, for the backend's report. */
+export interface BlasEnv {
+  coreType: string | null;
+  coreTypeSource: "already set" | "from cpu flags" | "left to OpenBLAS";
+  threads: string;
+}
+
+/**
+ * Sets OPENBLAS_CORETYPE (from the CPU flags, unless the user set it) and OPENBLAS_NUM_THREADS (default 1:
+ * at these matrix sizes a second thread does not pay, and on a shared 2-core machine it spins against the
+ * other jobs; IAPO_BLAS_THREADS or OPENBLAS_NUM_THREADS override). Call before the addon loads.
+ */
+export function prepareBlasEnv(env: NodeJS.ProcessEnv = process.env, flags: ReadonlySet<string> = cpuFlags()): BlasEnv {
+  let coreTypeSource: BlasEnv["coreTypeSource"] = "already set";
+  if (!env.OPENBLAS_CORETYPE) {
+    const chosen = coreTypeForFlags(flags);
+    if (chosen) {
+      env.OPENBLAS_CORETYPE = chosen;
+      coreTypeSource = "from cpu flags";
+    } else {
+      coreTypeSource = "left to OpenBLAS";
+    }
+  }
+  if (!env.OPENBLAS_NUM_THREADS) env.OPENBLAS_NUM_THREADS = env.IAPO_BLAS_THREADS || "1";
+  return { coreType: env.OPENBLAS_CORETYPE ?? null, coreTypeSource, threads: env.OPENBLAS_NUM_THREADS };
+}

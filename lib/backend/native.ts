@@ -1,0 +1,84 @@
+/**
+ * Loader for iapo's own N-API addon (native/iapo_native.cc, built by native/build.js during `npm ci`).
+ * The addon is optional: when it is missing or cannot load, `loadNative()` says why and the library runs on
+ * the pure-JS fallback.
+ */
+import * as path from "node:path";
+import * as fs from "node:fs";
+import { prepareBlasEnv, type BlasEnv } from "./blas-env";
+
+/** Activation codes of the addon (enum Act in native/iapo_native.cc). */
+export const ACTIVATION_CODES = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  elu: 3,
+  leakyrelu: 4,
+  sigmoid: 5,
+  tanh: 6,
+} as const;
+export type NativeActivation = keyof typeof ACTIVATION_CODES;
+
+/** Bias layouts of the addon (enum BiasMode). */
+export const BIAS_NONE = 0;
+export const BIAS_PER_COLUMN = 1;
+export const BIAS_SCALAR = 2;
+
+/** The addon's functions. Offsets and strides are in bytes into `heap`; all tensors are float32. */
+export interface NativeAddon {
+  /** C[i] = act(op(A[i])·op(B[i]) + bias) for i < batch; A[i] is [m,k] after op, B[i] [k,n], C[i] [m,n]. */
+  gemm(
+    heap: ArrayBuffer, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
+    aOff: number, aStride: number, bOff: number, bStride: number, cOff: number,
+    biasOff: number, biasMode: number, activation: number, alpha: number,
+  ): void;
+  /** Backward of y = act(x·w + b), x [m,k], w [k,n]: writes dx (unless dxOff < 0), dw, db (unless dbOff < 0). */
+  denseGrad(
+    heap: ArrayBuffer, m: number, n: number, k: number, xOff: number, wOff: number, yOff: number, dyOff: number,
+    dxOff: number, dwOff: number, dbOff: number, activation: number, alpha: number,
+  ): void;
+  /** In-place Adam; table holds [valueOff, gradOff, mOff, vOff, size] per variable. */
+  adam(
+    heap: ArrayBuffer, table: Uint32Array, count: number, learningRate: number, beta1: number, beta2: number,
+    epsilon: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number,
+  ): void;
+  /** Seconds for `reps` n³ sgemm calls on private buffers. */
+  sgemmSeconds(n: number, reps: number): number;
+  setThreads(n: number): void;
+  blasInfo(): { coreName: string; config: string; threads: number };
+}
+
+export type NativeLoad =
+  | { ok: true; addon: NativeAddon; path: string; blas: BlasEnv; coreName: string }
+  | { ok: false; why: string };
+
+/** Where native/build.js puts the addon: native/build/Release under the package root (this file runs from
+ * lib/backend through ts tooling, or from dist/lib/backend when compiled). */
+export function addonPath(): string {
+  const tail = ["native", "build", "Release", "iapo_native.node"];
+  const candidates = [path.resolve(__dirname, "..", "..", ...tail), path.resolve(__dirname, "..", "..", "..", ...tail)];
+  return candidates.find((c) => fs.existsSync(c)) ?? candidates[candidates.length - 1];
+}
+
+let loaded: NativeLoad | undefined;
+
+/**
+ * Loads the addon once (setting the OpenBLAS environment first). `IAPO_NATIVE=0` disables it, which is how
+ * the fallback path is exercised on machines that have the addon.
+ */
+export function loadNative(env: NodeJS.ProcessEnv = process.env): NativeLoad {
+  if (loaded) return loaded;
+  if (env.IAPO_NATIVE === "0") return (loaded = { ok: false, why: "disabled by IAPO_NATIVE=0" });
+  const file = addonPath();
+  if (!fs.existsSync(file)) {
+    return (loaded = { ok: false, why: `addon not built (${file} missing; run \`node native/build.js\`)` });
+  }
+  const blas = prepareBlasEnv(env);
+  try {
+    const addon = require(file) as NativeAddon;
+    const info = addon.blasInfo();
+    return (loaded = { ok: true, addon, path: file, blas, coreName: info.coreName });
+  } catch (err) {
+    return (loaded = { ok: false, why: `addon failed to load: ${err instanceof Error ? err.message : String(err)}` });
+  }
+}
