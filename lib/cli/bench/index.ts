@@ -5,9 +5,10 @@
 import * as os from "node:os";
 import { IapoError } from "../../core/errors";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
+import { envsSuite } from "./envs";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [];
+export const SUITES: BenchSuite[] = [envsSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;
