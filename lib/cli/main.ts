@@ -3,19 +3,24 @@
 import { IapoError } from "../core/errors";
 import { runBench } from "./bench";
 import { parseNotebookArgs, runNotebooks } from "./notebooks";
+import { runTrainCommand, TRAIN_USAGE } from "./train";
 
 const USAGE = `usage: iapo <command> [options]
 
 commands:
   notebooks [names...] [--all] [--scale smoke|quick|paper] [--out DIR] [--timeout S]
       execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/
+  train --env NAME ...   train one SAC agent into data/runs (see below)
   bench [--json] [--quick] [--only suite,...]
-      measure speed (backends, environments, training) and print a table, or JSON with --json`;
+      measure speed (backends, environments, training) and print a table, or JSON with --json
+
+${TRAIN_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
 const COMMANDS: Record<string, Command> = {
   notebooks: (argv) => runNotebooks(parseNotebookArgs(argv)),
+  train: (argv) => runTrainCommand(argv),
   bench: (argv) => runBench(argv),
 };
 

@@ -19,8 +19,8 @@ export interface Learner<Batch, Snapshot> {
   act(observation: ArrayLike<number>, mode: "explore" | "eval"): Float32Array;
   /** One gradient update; returns metrics with prefixed keys ("train/q1_loss", ...). */
   update(batch: Batch): Record<string, number>;
-  getState(): Snapshot;
-  setState(state: Snapshot): void;
+  getState(): Promise<Snapshot>;
+  setState(state: Snapshot): Promise<void>;
 }
 
 /** What the loop needs from a replay buffer (ReplayBuffer satisfies it). */
@@ -83,8 +83,8 @@ export interface LoopHooks<BufferSnapshot, AgentSnapshot> {
   log(row: MetricRow): void;
   /** Saves a checkpoint. */
   checkpoint(step: number, checkpoint: LoopCheckpoint<BufferSnapshot, AgentSnapshot>): void;
-  /** Makes a fresh env for one evaluation (disposed by the loop). */
-  makeEvalEnv(): Env;
+  /** A second instance of the task for evaluation; every evaluation episode reseeds it, so reusing it is exact. */
+  evalEnv: Env;
   onProgress?: ProgressListener;
   /** Label for progress displays. */
   label: string;
@@ -152,12 +152,12 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
   let windowStartStep = state.step;
   let observation = state.observation;
 
-  const snapshotState = (): LoopCheckpoint<BufferSnapshot, AgentSnapshot> => ({
+  const snapshotState = async (): Promise<LoopCheckpoint<BufferSnapshot, AgentSnapshot>> => ({
     loop: structuredClone({ ...state, observation }),
     rng: rng.getState(),
     env: env.getState(),
     buffer: buffer.snapshot(),
-    agent: agent.getState(),
+    agent: await agent.getState(),
   });
 
   const report = (force: boolean): void => {
@@ -179,7 +179,7 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
 
   while (state.step < settings.totalSteps) {
     if (hooks.signal?.aborted) {
-      hooks.checkpoint(state.step, snapshotState());
+      hooks.checkpoint(state.step, await snapshotState());
       report(true);
       return "interrupted";
     }
@@ -242,19 +242,20 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
 
     // --- evaluate with the deterministic policy on fresh, seeded episodes
     if (state.step % settings.evalEvery === 0 || state.step === settings.totalSteps) {
-      const evalEnv = hooks.makeEvalEnv();
-      try {
-        const e = evaluate(agent, evalEnv, settings.evalEpisodes, evalSeed(settings.seed, state.evaluations));
-        state.evaluations++;
-        state.lastEvalReturn = e.mean;
-        hooks.log({ step: state.step, "eval/return_mean": e.mean, "eval/return_std": e.std, "eval/episode_length": e.lengths.reduce((a, b) => a + b, 0) / e.lengths.length, "eval/episodes": e.returns.length });
-      } finally {
-        evalEnv.dispose();
-      }
+      const e = evaluate(agent, hooks.evalEnv, settings.evalEpisodes, evalSeed(settings.seed, state.evaluations));
+      state.evaluations++;
+      state.lastEvalReturn = e.mean;
+      hooks.log({
+        step: state.step,
+        "eval/return_mean": e.mean,
+        "eval/return_std": e.std,
+        "eval/episode_length": e.lengths.reduce((a, b) => a + b, 0) / e.lengths.length,
+        "eval/episodes": e.returns.length,
+      });
     }
 
     if (state.step % settings.checkpointEvery === 0 || state.step === settings.totalSteps) {
-      hooks.checkpoint(state.step, snapshotState());
+      hooks.checkpoint(state.step, await snapshotState());
     }
 
     report(state.step === settings.totalSteps);

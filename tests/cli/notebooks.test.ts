@@ -30,7 +30,8 @@ for (const name of listNotebooks()) {
   test(`notebook ${name} executes at smoke scale and writes .ipynb and .html`, { timeout: 30 * 60_000 }, () => {
     const out = tmpDir();
     executed.set(name, out);
-    const r = iapo(["notebooks", name, "--scale", "smoke", "--out", out]);
+    // runs a notebook trains go to a temporary data folder, not the developer's data/runs
+    const r = iapo(["notebooks", name, "--scale", "smoke", "--out", out], { IAPO_DATA_DIR: tmpDir() });
     assert.equal(r.status, 0, r.stderr);
     const nb = JSON.parse(fs.readFileSync(path.join(out, `${name}.ipynb`), "utf8"));
     const errors = nb.cells.flatMap((c: { outputs?: { output_type: string }[] }) => (c.outputs ?? []).filter((o) => o.output_type === "error"));

@@ -1,0 +1,136 @@
+/**
+ * `iapo train --env Hopper-v2 --optimizer iterative --iterations 5 --seed 0 --steps 1000000 [--resume]`
+ *
+ * Trains one SAC agent into data/runs/<experiment>/<run>/ with a progress bar on stderr. Ctrl-C checkpoints
+ * and exits cleanly (a second Ctrl-C exits at once); `--resume` continues from the last checkpoint.
+ */
+import * as path from "node:path";
+import { IapoError } from "../core/errors";
+import { defaultRunsDir } from "../core/paths";
+import { formatProgressLine, type Progress } from "../core/progress";
+import { activeScale, parseScale } from "../core/scale";
+import { buildTrainConfig, type AgentOverrides } from "../train/config";
+import { train } from "../train/train";
+
+export const TRAIN_USAGE = `iapo train --env NAME [--optimizer direct|iterative] [--iterations N] [--seed S] [--steps N]
+           [--scale smoke|quick|paper] [--experiment NAME] [--run NAME] [--runs-dir DIR] [--resume]
+           [--eval-every N] [--eval-episodes N] [--set agentField=value ...]`;
+
+interface TrainArgs {
+  env?: string;
+  optimizer: string;
+  iterations?: number;
+  seed: number;
+  steps?: number;
+  scale: ReturnType<typeof activeScale>;
+  experiment: string;
+  run?: string;
+  runsDir: string;
+  resume: boolean;
+  evalEvery?: number;
+  evalEpisodes?: number;
+  overrides: AgentOverrides;
+}
+
+function integer(flag: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new IapoError(`${flag} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+export function parseTrainArgs(argv: string[]): TrainArgs {
+  const a: TrainArgs = { optimizer: "iterative", seed: 0, scale: activeScale(), experiment: "cli", runsDir: defaultRunsDir(), resume: false, overrides: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--env": a.env = value(); break;
+      case "--optimizer": a.optimizer = value(); break;
+      case "--iterations": a.iterations = integer(flag, value(), 1); break;
+      case "--seed": a.seed = integer(flag, value(), 0); break;
+      case "--steps": a.steps = integer(flag, value(), 1); break;
+      case "--scale": a.scale = parseScale(value(), "--scale"); break;
+      case "--experiment": a.experiment = value(); break;
+      case "--run": a.run = value(); break;
+      case "--runs-dir": a.runsDir = path.resolve(value()); break;
+      case "--resume": a.resume = true; break;
+      case "--eval-every": a.evalEvery = integer(flag, value(), 1); break;
+      case "--eval-episodes": a.evalEpisodes = integer(flag, value(), 1); break;
+      case "--set": {
+        const kv = value();
+        const eq = kv.indexOf("=");
+        if (eq <= 0) throw new IapoError(`--set expects field=value, got "${kv}"`);
+        const raw = kv.slice(eq + 1);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          parsed = raw; // a bare word is a string, e.g. --set qArchitecture=B
+        }
+        a.overrides[kv.slice(0, eq)] = parsed;
+        break;
+      }
+      default:
+        throw new IapoError(`unknown option ${flag} for "iapo train"\nusage: ${TRAIN_USAGE}`);
+    }
+  }
+  if (!a.env) throw new IapoError(`--env is required\nusage: ${TRAIN_USAGE}`);
+  return a;
+}
+
+/** A progress line redrawn in place on a terminal, or printed every 10 s to a log. */
+function terminalProgress(): (p: Progress) => void {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    const done = p.done >= p.total;
+    if (tty) {
+      process.stderr.write(`\r${formatProgressLine(p)}\x1b[K${done ? "\n" : ""}`);
+    } else if (done || now - last > 10_000) {
+      last = now;
+      process.stderr.write(formatProgressLine(p) + "\n");
+    }
+  };
+}
+
+export async function runTrainCommand(argv: string[]): Promise<number> {
+  const a = parseTrainArgs(argv);
+  const config = buildTrainConfig({
+    env: a.env!,
+    optimizer: a.optimizer,
+    seed: a.seed,
+    scale: a.scale,
+    totalSteps: a.steps,
+    iterations: a.iterations,
+    evalEvery: a.evalEvery,
+    evalEpisodes: a.evalEpisodes,
+    agent: a.overrides,
+  });
+  const runName = a.run ?? `${config.env}_${config.optimizer}_seed${config.seed}`;
+  const runDir = path.join(a.runsDir, a.experiment, runName);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write("\ninterrupt: checkpointing at the next step (Ctrl-C again to quit at once)\n");
+      controller.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    console.error(`run ${runDir}${a.resume ? " (resume)" : ""}`);
+    const result = await train(config, { runDir, ifExists: a.resume ? "resume" : "error", onProgress: terminalProgress(), signal: controller.signal });
+    console.error(`${result.outcome} at step ${result.step}; last eval return ${result.lastEvalReturn?.toFixed(2) ?? "–"}; logs in ${result.runDir}`);
+    return result.outcome === "interrupted" ? 130 : 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}

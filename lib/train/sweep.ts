@@ -1,0 +1,57 @@
+/**
+ * Training a grid of runs (tasks × optimizers × seeds) into one experiment folder, one run after another.
+ * Finished runs with the same config are reused and unfinished ones resumed, so re-executing a notebook is
+ * quick and an interrupted sweep continues where it stopped.
+ */
+import * as path from "node:path";
+import { defaultRunsDir } from "../core/paths";
+import type { ProgressListener } from "../core/progress";
+import { activeScale, type Scale } from "../core/scale";
+import { buildTrainConfig, type AgentOverrides } from "./config";
+import { train, type TrainResult } from "./train";
+
+export interface SweepSpec {
+  /** Experiment name: runs go to <runsDir>/<experiment>-<scale>/<env>_<optimizer>_seed<k>. */
+  experiment: string;
+  envs: string[];
+  optimizers: string[];
+  seeds: number[];
+  /** Defaults to the active scale (IAPO_SCALE). */
+  scale?: Scale;
+  /** Steps per run, overriding the scale's schedule. */
+  totalSteps?: number;
+  /** Iterations of the iterative optimizer (training and acting). */
+  iterations?: number;
+  /** Agent hyperparameters to override in every run. */
+  agent?: AgentOverrides;
+  /** Defaults to data/runs (or $IAPO_DATA_DIR/runs). */
+  runsDir?: string;
+}
+
+export interface SweepOptions {
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+/** The experiment folder a sweep writes into. */
+export function sweepDir(spec: SweepSpec): string {
+  return path.join(spec.runsDir ?? defaultRunsDir(), `${spec.experiment}-${spec.scale ?? activeScale()}`);
+}
+
+/** Trains every (env, optimizer, seed) of the spec; returns each run's result in that order. */
+export async function trainSweep(spec: SweepSpec, options: SweepOptions = {}): Promise<TrainResult[]> {
+  const scale = spec.scale ?? activeScale();
+  const dir = sweepDir({ ...spec, scale });
+  const results: TrainResult[] = [];
+  for (const env of spec.envs) {
+    for (const optimizer of spec.optimizers) {
+      for (const seed of spec.seeds) {
+        const config = buildTrainConfig({ env, optimizer, seed, scale, totalSteps: spec.totalSteps, iterations: spec.iterations, agent: spec.agent });
+        const runDir = path.join(dir, `${env}_${optimizer}_seed${seed}`);
+        results.push(await train(config, { runDir, ifExists: "reuse", onProgress: options.onProgress, signal: options.signal }));
+        if (options.signal?.aborted) return results;
+      }
+    }
+  }
+  return results;
+}

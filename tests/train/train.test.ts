@@ -1,0 +1,118 @@
+/**
+ * The training loop end to end on Pendulum: a resumed run logs exactly what the uninterrupted run logs, a NaN
+ * stops training with a clear error and loses nothing logged, and bad configs fail naming the field.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { initBackend } from "../../lib/backend/select";
+import { ConfigError, NonFiniteError } from "../../lib/core/errors";
+import { SacAgent } from "../../lib/agents/sac/agent";
+import { loadRun, type MetricRow } from "../../lib/runs";
+import { buildTrainConfig, train, type TrainConfig } from "../../lib/train";
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-train-"));
+
+/** A tiny but complete run: random phase, updates, two evaluations, several checkpoints. */
+function tinyConfig(optimizer: "direct" | "iterative"): TrainConfig {
+  const c = buildTrainConfig({ env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1 });
+  c.agent.initialRandomSteps = 40;
+  c.agent.batchSize = 16;
+  c.agent.policyHiddenSizes = [16, 16];
+  c.agent.iterations = { train: 2, act: 2 };
+  c.agent.samples = 2;
+  c.logEvery = 20;
+  c.checkpointEvery = 40;
+  return c;
+}
+
+/** Rows without wall-clock figures, which legitimately differ between runs. */
+function comparable(rows: MetricRow[]): MetricRow[] {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("time/"))) as MetricRow);
+}
+
+test("a run interrupted and resumed logs exactly the rows of the uninterrupted run", { timeout: 10 * 60_000 }, async () => {
+  await initBackend();
+  for (const optimizer of ["direct", "iterative"] as const) {
+    const config = tinyConfig(optimizer);
+    const whole = path.join(tmp(), "whole");
+    const r1 = await train(config, { runDir: whole });
+    assert.equal(r1.outcome, "finished");
+
+    const split = path.join(tmp(), "split");
+    const controller = new AbortController();
+    const r2 = await train(config, {
+      runDir: split,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done >= 90) controller.abort(); // stops between checkpoints: rows after the last one are redone
+      },
+    });
+    assert.equal(r2.outcome, "interrupted");
+    assert.equal(loadRun(split).status?.state, "interrupted");
+    assert.ok(r2.step < config.agent.totalSteps);
+    await assert.rejects(train(config, { runDir: split }), /a run already exists/);
+    const r3 = await train(config, { runDir: split, ifExists: "resume" });
+    assert.equal(r3.outcome, "finished");
+
+    const a = loadRun(whole), b = loadRun(split);
+    assert.ok(a.metrics.some((m) => typeof m["train/q1_loss"] === "number"), "no train rows logged");
+    assert.ok(a.metrics.some((m) => typeof m["eval/return_mean"] === "number"), "no eval rows logged");
+    assert.deepEqual(comparable(b.metrics), comparable(a.metrics), `${optimizer}: resumed metrics differ`);
+    assert.equal(b.provenance.length, 2);
+    assert.equal(b.status?.state, "finished");
+  }
+});
+
+test("a finished run is reused only with the same config", { timeout: 5 * 60_000 }, async () => {
+  await initBackend();
+  const config = tinyConfig("direct");
+  const dir = path.join(tmp(), "r");
+  await train(config, { runDir: dir });
+  const again = await train(config, { runDir: dir, ifExists: "reuse" });
+  assert.equal(again.outcome, "reused");
+  const other = { ...config, seed: 8 };
+  await assert.rejects(train(other, { runDir: dir, ifExists: "reuse" }), /started with a different config/);
+});
+
+test("NaN in an update stops training with a clear error; the run is marked failed and keeps its rows", { timeout: 5 * 60_000 }, async () => {
+  await initBackend();
+  const config = tinyConfig("direct");
+  const dir = path.join(tmp(), "nan");
+  const original = SacAgent.prototype.update;
+  let calls = 0;
+  SacAgent.prototype.update = function (this: SacAgent, batch) {
+    const m = original.call(this, batch);
+    if (++calls === 50) throw new NonFiniteError(`update ${calls}: q1 loss is NaN`);
+    return m;
+  };
+  try {
+    await assert.rejects(train(config, { runDir: dir }), (e: unknown) => e instanceof NonFiniteError && /q1 loss is NaN/.test(e.message));
+  } finally {
+    SacAgent.prototype.update = original;
+  }
+  const run = loadRun(dir);
+  assert.equal(run.status?.state, "failed");
+  assert.match(run.status?.error ?? "", /q1 loss is NaN/);
+  // 40 random steps + 50 updates = step 90: rows up to step 80 were logged and survive
+  assert.deepEqual(run.metrics.filter((m) => m["train/updates"] !== undefined).map((m) => m.step), [20, 40, 60, 80]);
+  // the last checkpoint (step 80) is intact: the run resumes from it and finishes
+  const resumed = await train(config, { runDir: dir, ifExists: "resume" });
+  assert.equal(resumed.outcome, "finished");
+});
+
+test("bad configs fail with a ConfigError naming the problem", () => {
+  assert.throws(() => buildTrainConfig({ env: "Pendulum-v1", optimizer: "newton", scale: "smoke" }), (e: unknown) => e instanceof ConfigError && /optimizer must be one of direct, iterative, got "newton"/.test(e.message));
+  assert.throws(() => buildTrainConfig({ env: "Pendulum-v1", optimizer: "direct", scale: "smoke", agent: { betta: 2 } }), /unknown agent setting "betta"; known: .*betaTrain/);
+  assert.throws(() => buildTrainConfig({ env: "Pendulum-v1", optimizer: "direct", scale: "smoke", agent: { gamma: 1.5 } }), /SacConfig\.gamma must be a number in \[0, 1\], got 1\.5/);
+  assert.throws(() => buildTrainConfig({ env: "Pendulum-v1", optimizer: "direct", scale: "smoke", seed: -1 }), /seed must be a non-negative integer/);
+});
+
+test("an unknown environment fails before anything is written", async () => {
+  const dir = path.join(tmp(), "bad-env");
+  const config = buildTrainConfig({ env: "Hoppper-v2", optimizer: "direct", scale: "smoke" });
+  await assert.rejects(train(config, { runDir: dir }), /unknown environment "Hoppper-v2"/);
+  assert.equal(fs.existsSync(path.join(dir, "run.json")), false);
+});
