@@ -8,4 +8,6 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 if [ ! -f .jupyter/share/jupyter/kernels/tslab/kernel.json ]; then
   echo "the tslab kernel is not registered yet: run bash scripts/setup.sh" >&2; exit 2
 fi
-exec /usr/bin/python3 -m notebook --notebook-dir="$PWD/notebooks" "$@"
+extra=()
+[ "$(id -u)" -eq 0 ] && extra+=(--allow-root)   # jupyter refuses root without it (containers, CI machines)
+exec /usr/bin/python3 -m notebook --notebook-dir="$PWD/notebooks" "${extra[@]}" "$@"
