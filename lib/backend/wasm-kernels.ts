@@ -70,10 +70,60 @@ function transposeLast2(x: tf.TensorInfo, backend: WasmBackend): tf.TensorInfo {
   return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
 }
 
+/** Runs a stock wasm kernel by name. */
+function runWasm(name: string, inputs: Record<string, tf.TensorInfo>, backend: WasmBackend, attrs: object = {}): tf.TensorInfo {
+  const kernel = tf.getKernel(name, "wasm");
+  if (!kernel) throw new IapoError(`wasm backend has no ${name} kernel`);
+  return kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+}
+
+/** Activation kernels by _FusedMatMul activation name. */
+const ACTIVATION_KERNELS: Record<string, string> = {
+  relu: "Relu", relu6: "Relu6", elu: "Elu", leakyrelu: "LeakyRelu", sigmoid: "Sigmoid", tanh: "Tanh", prelu: "Prelu",
+};
+
+/**
+ * _FusedMatMul as separate stock kernels (matmul, add, activation) for the cases the stock fused kernel gets
+ * wrong or lacks: a bias that is not one value per output column (it broadcasts it at wrong indices), tanh.
+ */
+function decomposedFused(args: KernelArgs): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const activation = attrs.activation ?? "linear";
+  const temps: tf.TensorInfo[] = [];
+  try {
+    let out = transposingKernel("BatchMatMul")({ inputs: { a: inputs.a, b: inputs.b }, backend, attrs });
+    if (inputs.bias) {
+      temps.push(out);
+      out = runWasm("Add", { a: out, b: inputs.bias }, backend);
+    }
+    if (activation !== "linear") {
+      const kernel = ACTIVATION_KERNELS[activation];
+      if (!kernel) throw new ConfigError(`_FusedMatMul: unknown activation "${activation}"`);
+      temps.push(out);
+      out = activation === "prelu"
+        ? runWasm(kernel, { x: out, alpha: inputs.preluActivationWeights as tf.TensorInfo }, backend)
+        : runWasm(kernel, { x: out }, backend, { alpha: attrs.leakyreluAlpha ?? 0.2 });
+    }
+    return out;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/** Whether the stock wasm _FusedMatMul computes these inputs correctly (once operands are untransposed). */
+function stockFusedHandles(args: KernelArgs): boolean {
+  const { inputs, attrs } = args;
+  const b = inputs.b;
+  const n = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const biasOk = !inputs.bias || (inputs.bias.shape.length === 1 && inputs.bias.shape[0] === n);
+  return biasOk && (attrs.activation ?? "linear") !== "tanh";
+}
+
 /** Pure-JS fix: materialise transposed operands, then run the stock kernel untransposed (fast XNNPACK path). */
 function transposingKernel(name: MatMulKernel): Kernel {
   return (args) => {
     const { inputs, backend, attrs } = args;
+    if (name === "_FusedMatMul" && !stockFusedHandles(args)) return decomposedFused(args);
     if (!attrs.transposeA && !attrs.transposeB) return stockKernel(name)(args);
     const temps: tf.TensorInfo[] = [];
     const a = attrs.transposeA ? transposeLast2(inputs.a, backend) : inputs.a;

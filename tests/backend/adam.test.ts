@@ -1,0 +1,132 @@
+/**
+ * The native in-place Adam against tf.train.adam over 100 steps, its safety rules (shared storage, XNNPACK's
+ * packed-weight cache), bad input, and no tensor leak across 1000 updates.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { tf } from "../../lib/backend/tf";
+import { createAdam } from "../../lib/backend/adam";
+import { NativeAdam } from "../../lib/backend/native-adam";
+import { dense } from "../../lib/backend/ops";
+import { loadNative } from "../../lib/backend/native";
+import { installWasmKernels } from "../../lib/backend/wasm-kernels";
+import { useBackend } from "../../lib/backend/select";
+import { ConfigError } from "../../lib/core/errors";
+import { Rng } from "../../lib/core/rng";
+import { randomHost, relativeError, toTensor, type HostTensor } from "./compare";
+
+const native = loadNative();
+const skip = native.ok ? false : `native addon unavailable: ${native.why}`;
+
+/** Trains variables of the given shapes for `steps` steps on the given per-step gradients; returns final values. */
+function train(opt: tf.Optimizer, start: HostTensor[], grads: HostTensor[][], prefix: string): Float32Array[] {
+  const vars = start.map((h, i) => tf.variable(toTensor(h), true, `${prefix}${i}`));
+  for (const step of grads) {
+    const map: tf.NamedTensorMap = {};
+    step.forEach((g, i) => (map[`${prefix}${i}`] = toTensor(g)));
+    opt.applyGradients(map);
+    tf.dispose(Object.values(map));
+  }
+  const out = vars.map((v) => v.dataSync() as Float32Array);
+  tf.dispose(vars);
+  opt.dispose();
+  return out;
+}
+
+test("native Adam matches tf.train.adam over 100 steps", { skip }, async () => {
+  const rng = new Rng(31);
+  const shapes = [[17, 9], [9], [1]];
+  const start = shapes.map((s) => randomHost(rng, s));
+  const grads = Array.from({ length: 100 }, () => shapes.map((s) => randomHost(rng, s, 0.5)));
+  const options = { learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  await useBackend("wasm-native");
+  const adam = createAdam(options);
+  assert.equal(adam.getClassName(), NativeAdam.className, "wasm-native hands out the native Adam");
+  const got = train(adam, start, grads, "native/");
+  await useBackend("cpu");
+  const reference = createAdam(options);
+  assert.equal(reference.getClassName(), "Adam", "cpu hands out tf.train.adam");
+  const want = train(reference, start, grads, "stock/");
+  for (let i = 0; i < want.length; i++) {
+    const err = relativeError(got[i], want[i]);
+    assert.ok(err <= 1e-4, `variable ${i}: relative error ${err}`);
+    // and the values really moved (a no-op update would also be "close" to the start for tiny rates)
+    assert.ok(relativeError(start[i].values, want[i]) > 1e-3);
+  }
+});
+
+test("native Adam leaves tensors that shared a variable's storage unchanged", { skip }, async () => {
+  await useBackend("wasm-native");
+  const online = tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, "shared/online");
+  const target = tf.variable(online, false, "shared/target"); // tf.variable shares storage instead of copying
+  const before = target.dataSync().slice();
+  const adam = createAdam({ learningRate: 0.1 });
+  const g = tf.ones([2, 2]);
+  adam.applyGradients({ "shared/online": g });
+  assert.deepEqual(Array.from(target.dataSync()), Array.from(before));
+  assert.ok(online.dataSync()[0] < 1, "the online variable moved");
+  tf.dispose([online, target, g]);
+  adam.dispose();
+});
+
+test("a stale XNNPACK packed-weight cache never sees an in-place update", { skip }, async () => {
+  await useBackend("wasm-native");
+  const rng = new Rng(32);
+  const x = toTensor(randomHost(rng, [8, 16]));
+  const init = toTensor(randomHost(rng, [16, 4]));
+  const w = tf.variable(init, true, "xnn/w");
+  init.dispose(); // w now owns its storage, so the update really happens in place (no copy-on-share)
+  const adam = createAdam({ learningRate: 0.5 });
+  installWasmKernels("stock"); // XNNPACK matmul packs w and caches it under w's wasm id
+  tf.matMul(x, w).dispose();
+  installWasmKernels("native", native.ok ? native.addon : null);
+  const g = toTensor(randomHost(rng, [16, 4]));
+  adam.applyGradients({ "xnn/w": g });
+  installWasmKernels("stock");
+  const afterStock = tf.matMul(x, w).dataSync();
+  installWasmKernels("native", native.ok ? native.addon : null);
+  const afterNative = tf.matMul(x, w).dataSync();
+  assert.ok(relativeError(afterStock, afterNative) <= 1e-5, "XNNPACK used the updated weights, not a cached packed copy");
+  tf.dispose([x, w, g]);
+  adam.dispose();
+});
+
+test("createAdam rejects bad hyper-parameters; native Adam rejects a mismatched gradient", { skip }, async () => {
+  assert.throws(() => createAdam({ learningRate: 0 }), ConfigError);
+  assert.throws(() => createAdam({ learningRate: 1e-3, beta1: 1 }), /beta1/);
+  await useBackend("wasm-native");
+  const v = tf.variable(tf.zeros([3]), true, "bad/v");
+  const adam = createAdam({ learningRate: 1e-3 });
+  assert.throws(() => adam.applyGradients({ "bad/v": tf.zeros([4]) }), /shape/);
+  assert.throws(() => adam.applyGradients({ "bad/none": tf.zeros([3]) }), /no variable/);
+  tf.dispose(v);
+  adam.dispose();
+});
+
+for (const backend of ["wasm-native", "wasm-js"] as const) {
+  test(`${backend}: no tensor or byte leaks across 1000 dense+Adam updates`, { skip: backend === "wasm-native" ? skip : false }, async () => {
+    await useBackend(backend);
+    const rng = new Rng(33);
+    const x = toTensor(randomHost(rng, [32, 8]));
+    const params = [[8, 32], [32], [32, 1], [1]].map((s, i) => tf.variable(toTensor(randomHost(rng, s, 0.3)), true, `leak/${backend}/${i}`));
+    const adam = createAdam({ learningRate: 1e-3 });
+    const update = (): void => {
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const h = dense(x as tf.Tensor2D, params[0] as tf.Tensor2D, params[1] as tf.Tensor1D, "relu");
+          return tf.mean(tf.square(dense(h, params[2] as tf.Tensor2D, params[3] as tf.Tensor1D, "linear")));
+        });
+        adam.applyGradients(grads);
+        return value;
+      }).dispose();
+    };
+    for (let i = 0; i < 5; i++) update(); // optimizer slots are made on the first step
+    const before = tf.memory();
+    for (let i = 0; i < 1000; i++) update();
+    const after = tf.memory();
+    assert.equal(after.numTensors, before.numTensors);
+    assert.equal(after.numBytes, before.numBytes);
+    tf.dispose([x, ...params]);
+    adam.dispose();
+  });
+}

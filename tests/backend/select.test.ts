@@ -1,0 +1,51 @@
+/** Backend selection: the order and its reasons, forcing by IAPO_BACKEND, and the OpenBLAS environment. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { tf } from "../../lib/backend/tf";
+import { initBackend, useBackend, AUTO_ORDER } from "../../lib/backend/select";
+import { loadNative } from "../../lib/backend/native";
+import { coreTypeForFlags, prepareBlasEnv } from "../../lib/backend/blas-env";
+import { ConfigError } from "../../lib/core/errors";
+
+test("IAPO_BACKEND with an unknown name is an error that lists the known ones", async () => {
+  await assert.rejects(initBackend({ IAPO_BACKEND: "tpu" }), (err: unknown) => err instanceof ConfigError && /known: .*wasm-native/.test(err.message));
+});
+
+test("the automatic order skips the node backends with reasons and picks the fastest wasm setup", async () => {
+  const info = await initBackend({});
+  const native = loadNative();
+  assert.equal(info.name, native.ok ? "wasm-native" : "wasm-js");
+  assert.equal(tf.getBackend(), "wasm");
+  assert.deepEqual(info.skipped.slice(0, 2).map((s) => s.name), AUTO_ORDER.slice(0, 2));
+  for (const s of info.skipped) assert.ok(s.why.length > 0);
+  // here @tensorflow/tfjs-node resolves to plain tfjs through npm overrides: detected, not mistaken for libtensorflow
+  const node = info.skipped.find((s) => s.name === "node");
+  assert.ok(node && /not installed|no native 'tensorflow' backend/.test(node.why), node?.why);
+  assert.equal(await initBackend({ IAPO_BACKEND: "cpu" }), info, "initBackend is idempotent");
+});
+
+test("useBackend switches between setups and reports a failure clearly", async () => {
+  assert.equal((await useBackend("cpu")).tfjsBackend, "cpu");
+  assert.equal(tf.getBackend(), "cpu");
+  assert.equal((await useBackend("wasm-js")).tfjsBackend, "wasm");
+  await assert.rejects(useBackend("node-gpu"), /node-gpu failed to start: package @tensorflow\/tfjs-node-gpu is not installed/);
+});
+
+test("OPENBLAS_CORETYPE comes from the CPU flags unless already set", () => {
+  assert.equal(coreTypeForFlags(new Set(["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"])), "SkylakeX");
+  assert.equal(coreTypeForFlags(new Set(["avx2", "fma", "avx512f"])), "Haswell");
+  assert.equal(coreTypeForFlags(new Set(["sse2", "avx"])), null);
+  const env: NodeJS.ProcessEnv = {};
+  assert.deepEqual(prepareBlasEnv(env, new Set(["avx2", "fma"])), { coreType: "Haswell", coreTypeSource: "from cpu flags", threads: "1" });
+  assert.equal(env.OPENBLAS_CORETYPE, "Haswell");
+  const preset: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Zen", IAPO_BLAS_THREADS: "2" };
+  assert.deepEqual(prepareBlasEnv(preset, new Set(["avx2", "fma"])), { coreType: "Zen", coreTypeSource: "already set", threads: "2" });
+  assert.equal(prepareBlasEnv({}, new Set()).coreTypeSource, "left to OpenBLAS");
+});
+
+test("the addon's OpenBLAS runs the core type chosen for this CPU", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {
+  const native = loadNative();
+  assert.ok(native.ok);
+  if (native.blas.coreType) assert.equal(native.coreName.toLowerCase(), native.blas.coreType.toLowerCase());
+  assert.equal(native.addon.blasInfo().threads, Number(native.blas.threads));
+});
