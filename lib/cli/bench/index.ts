@@ -6,9 +6,10 @@ import * as os from "node:os";
 import { IapoError } from "../../core/errors";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 import { envsSuite } from "./envs";
+import { backendSuite } from "./backend";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [envsSuite];
+export const SUITES: BenchSuite[] = [backendSuite, envsSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;

@@ -1,0 +1,154 @@
+/**
+ * Backend speed, every available backend side by side in one process: 256³ matmul GFLOP/s (plain and
+ * transposed, as backward passes use it), the raw OpenBLAS sgemm peak, a 2x256 MLP training step (the shape
+ * that dominates a SAC update), and — through measureUpdates from ./updates, where it exists — ms per full
+ * direct SAC update and per iterative update (5 iterations, 1 and 10 samples), each with its FLOPs and the
+ * ratio to the limit (ms measured / (FLOPs / sgemm peak)).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { tf } from "../../backend/tf";
+import { useBackend, type BackendName } from "../../backend/select";
+import { loadNative } from "../../backend/native";
+import { createAdam } from "../../backend/adam";
+import { dense } from "../../backend/ops";
+import { Rng } from "../../core/rng";
+import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
+
+/** Backends compared, fastest first; the ones that cannot start here are reported and skipped. */
+const CANDIDATES: BackendName[] = ["node-gpu", "node", "wasm-native", "wasm-js", "wasm-stock"];
+
+/** Targets from the issue and PyTorch 1.13 (one thread, OpenBLAS core type set) on the same 2-core machine. */
+const NOTES: Record<string, string> = {
+  "direct SAC update": "target <= 6; PyTorch ~9.5",
+  "iterative update, 1 sample": "target <= 35; PyTorch ~66",
+  "iterative update, 10 samples": "target <= 160; PyTorch ~326",
+};
+
+/** What lib/cli/bench/updates.ts (the SAC helper's) is expected to return, one entry per update kind. */
+export interface UpdateTiming {
+  name: string;
+  msPerUpdate: number;
+  flopsPerUpdate: number;
+}
+type MeasureUpdates = (options: BenchOptions) => Promise<UpdateTiming[]>;
+
+/** measureUpdates if ./updates exists (it is written alongside the SAC agent), else null. */
+function findMeasureUpdates(): MeasureUpdates | null {
+  const file = path.join(__dirname, "updates.js");
+  if (!fs.existsSync(file)) return null;
+  const mod = require(file) as { measureUpdates?: MeasureUpdates };
+  return typeof mod.measureUpdates === "function" ? mod.measureUpdates : null;
+}
+
+/** Median ms per call of f over `reps` calls after `warmup` calls; f's results are disposed. */
+async function timeMs(f: () => tf.TensorContainer, reps: number, warmup = 3): Promise<number> {
+  const run = async (): Promise<number> => {
+    const t0 = performance.now();
+    const out = f();
+    // GPU backends run asynchronously: wait for the result there (on CPU backends the work is done already,
+    // and reading would add a copy out of the heap to every timing)
+    const first = Array.isArray(out) ? out[0] : out;
+    if (tf.getBackend() === "webgpu" && first instanceof tf.Tensor) await first.data();
+    const ms = performance.now() - t0;
+    tf.dispose(out);
+    return ms;
+  };
+  for (let i = 0; i < warmup; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) times.push(await run());
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const MATMUL_FLOPS = 2 * 256 ** 3;
+
+/** One Q-network-shaped training step: [256, 23] → 256 → 256 → 1 (ReLU), MSE loss, Adam. FLOPs: 3 matmuls per layer. */
+const MLP_SIZES = [23, 256, 256, 1];
+const MLP_FLOPS = 3 * 2 * 256 * MLP_SIZES.slice(1).reduce((sum, n, i) => sum + MLP_SIZES[i] * n, 0);
+
+async function mlpStepMs(reps: number): Promise<number> {
+  const rng = new Rng(7);
+  const make = (shape: number[], std: number): tf.Tensor => tf.tensor(rng.fillNormal(new Float32Array(shape.reduce((p, d) => p * d, 1)), 0, std) as Float32Array, shape);
+  const x = make([256, MLP_SIZES[0]], 1) as tf.Tensor2D;
+  const y = make([256, 1], 1);
+  const params: tf.Variable[] = [];
+  for (let i = 1; i < MLP_SIZES.length; i++) {
+    params.push(tf.variable(make([MLP_SIZES[i - 1], MLP_SIZES[i]], 1 / Math.sqrt(MLP_SIZES[i - 1]))));
+    params.push(tf.variable(tf.zeros([MLP_SIZES[i]])));
+  }
+  const adam = createAdam({ learningRate: 3e-4 });
+  const step = (): tf.Scalar =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        let h = x;
+        for (let l = 0; l < params.length; l += 2) {
+          h = dense(h, params[l] as tf.Variable<tf.Rank.R2>, params[l + 1] as tf.Variable<tf.Rank.R1>, l + 2 < params.length ? "relu" : "linear");
+        }
+        return tf.mean(tf.square(tf.sub(h, y)));
+      });
+      adam.applyGradients(grads);
+      return value;
+    });
+  const ms = await timeMs(step, reps);
+  tf.dispose([x, y, ...params]);
+  adam.dispose();
+  return ms;
+}
+
+async function runSuite(options: BenchOptions): Promise<BenchFigure[]> {
+  const figures: BenchFigure[] = [];
+  const add = (name: string, variant: string, value: number, unit: string, note?: string): void => {
+    figures.push({ suite: "backend", name, variant, value, unit, ...(note ? { note } : {}) });
+  };
+  const reps = options.quick ? 10 : 50;
+
+  // The limit every ratio refers to: raw OpenBLAS sgemm at 256³ (the addon's own buffers, no tfjs).
+  const native = loadNative();
+  let peakGflops: number | null = null;
+  if (native.ok) {
+    const n = options.quick ? 100 : 400;
+    native.addon.sgemmSeconds(256, 20);
+    peakGflops = (MATMUL_FLOPS * n) / native.addon.sgemmSeconds(256, n) / 1e9;
+    add("sgemm peak 256^3", `OpenBLAS ${native.coreName}`, peakGflops, "GFLOP/s", "the limit the ratios refer to");
+  }
+  const ratio = (ms: number, flops: number): number | null => (peakGflops ? ms / ((flops / (peakGflops * 1e9)) * 1e3) : null);
+
+  const measureUpdates = findMeasureUpdates();
+  for (const name of CANDIDATES) {
+    try {
+      await useBackend(name, "benchmark");
+    } catch (err) {
+      if (!options.quick || name.startsWith("wasm")) console.error(`bench: backend ${name} skipped: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
+    const a = tf.randomNormal([256, 256]);
+    const b = tf.randomNormal([256, 256]);
+    const plain = await timeMs(() => tf.matMul(a, b), reps);
+    const transposed = await timeMs(() => tf.matMul(a, b, true, false), reps);
+    tf.dispose([a, b]);
+    add("matmul 256^3", name, MATMUL_FLOPS / plain / 1e6, "GFLOP/s");
+    add("matmul 256^3, A transposed", name, MATMUL_FLOPS / transposed / 1e6, "GFLOP/s");
+
+    const mlp = await mlpStepMs(options.quick ? 10 : 40);
+    const mlpRatio = ratio(mlp, MLP_FLOPS);
+    add("2x256 MLP train step, batch 256", name, mlp, "ms/step", `${(MLP_FLOPS / 1e6).toFixed(0)} MFLOP${mlpRatio ? `; ${mlpRatio.toFixed(1)}x limit` : ""}`);
+
+    if (!measureUpdates) continue;
+    if (name === "wasm-stock" && options.quick) continue; // minutes on the stock kernels
+    for (const u of await measureUpdates(options)) {
+      const r = ratio(u.msPerUpdate, u.flopsPerUpdate);
+      add(u.name, name, u.msPerUpdate, "ms/update", NOTES[u.name]);
+      add(`${u.name}: FLOPs`, name, u.flopsPerUpdate / 1e6, "MFLOP");
+      if (r !== null) add(`${u.name}: ratio to limit`, name, r, "x", "ms / (FLOPs / sgemm peak)");
+    }
+  }
+  if (!measureUpdates) console.error("bench: lib/cli/bench/updates.ts (measureUpdates) not present: SAC update timings skipped");
+  return figures;
+}
+
+export const backendSuite: BenchSuite = {
+  name: "backend",
+  description: "matmul GFLOP/s, sgemm peak, MLP step and SAC update ms per available backend",
+  run: runSuite,
+};
