@@ -1,0 +1,57 @@
+/** Direct amortization (Eq. 9): λ ← f_φ(s), one network pass; trained by ascending J (Algorithm 1). */
+import { tf } from "../backend/tf";
+import type { Rng } from "../core/rng";
+import { Mlp, type MlpBody } from "../nn/mlp";
+import { ParameterSet } from "../nn/parameters";
+import { POLICY_NETWORK } from "../nn/architectures";
+import type { PolicyObjective } from "./objective";
+import type { OptimizeOptions, PolicyOptimization, PolicyOptimizer } from "./optimizer";
+import { keepOptimization, keepTerms } from "./optimizer";
+import { clipLogStd, type PolicyParams } from "./params";
+
+export interface DirectOptimizerConfig {
+  /** Policy network body (Table 2: 2 x 256 ReLU). */
+  network: MlpBody;
+}
+
+export const DEFAULT_DIRECT_CONFIG: DirectOptimizerConfig = { network: POLICY_NETWORK };
+
+export class DirectAmortizedOptimizer implements PolicyOptimizer {
+  readonly kind = "direct" as const;
+  readonly params: ParameterSet;
+  private readonly mlp: Mlp;
+
+  constructor(
+    readonly config: DirectOptimizerConfig,
+    readonly observationSize: number,
+    readonly actionSize: number,
+    rng: Rng,
+  ) {
+    this.params = new ParameterSet();
+    this.mlp = Mlp.create({ ...config.network, inputSize: observationSize, outputSize: 2 * actionSize, outputInit: "fan-in-uniform" }, rng, this.params);
+  }
+
+  /** λ = f_φ(s): [batch, obs] -> μ, log σ [batch, |A|]. */
+  policyParams(states: tf.Tensor2D): PolicyParams {
+    return tf.tidy(() => {
+      const out = this.mlp.apply(states);
+      const [mean, logStd] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+      return { mean, logStd: clipLogStd(logStd) };
+    });
+  }
+
+  optimize(states: tf.Tensor2D, objective: PolicyObjective, options: OptimizeOptions = {}): PolicyOptimization {
+    const lambda = this.policyParams(states);
+    const terms = options.evaluateFinal === false && !options.training ? null : keepTerms(tf.tidy(() => objective.evaluate(states, lambda)));
+    const loss = options.training && terms ? tf.tidy(() => tf.neg(tf.mean(terms.j)) as tf.Scalar) : null;
+    return keepOptimization({ lambda, trace: [{ lambda, terms }], loss });
+  }
+
+  macsPerExample(): number {
+    return this.mlp.macsPerExample();
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}

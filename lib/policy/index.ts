@@ -1,0 +1,28 @@
+export { LOG_STD_MIN, LOG_STD_MAX, initialPolicyParams, clipLogStd, disposePolicyParams, policyParamsToArrays, type PolicyParams } from "./params";
+export { sampleTanhGaussian, tanhGaussianLogProb, uniformPriorLogProb, klToUniformPriorSamples, deterministicAction } from "./tanh-gaussian";
+export {
+  pessimisticQ,
+  VariationalObjective,
+  disposeTerms,
+  type ObjectiveTerms,
+  type PolicyObjective,
+  type QPair,
+  type VariationalObjectiveOptions,
+} from "./objective";
+export {
+  POLICY_OPTIMIZER_KINDS,
+  disposeOptimization,
+  keepTerms,
+  traceMeans,
+  type PolicyOptimizerKind,
+  type OptimizeOptions,
+  type OptimizationStep,
+  type PolicyOptimization,
+  type PolicyOptimizer,
+} from "./optimizer";
+export { INPUT_NORMALIZATIONS, normalizeInput, normalizedSize, type InputNormalization } from "./input-normalization";
+export { DirectAmortizedOptimizer, DEFAULT_DIRECT_CONFIG, type DirectOptimizerConfig } from "./direct";
+export { IterativeAmortizedOptimizer, DEFAULT_ITERATIVE_CONFIG, gatedUpdate, objectiveAndGradient, type IterativeOptimizerConfig } from "./iterative";
+export { GradientAscentOptimizer, DEFAULT_GRADIENT_ASCENT_CONFIG, type GradientAscentConfig } from "./gradient-ascent";
+export { CemOptimizer, DEFAULT_CEM_CONFIG, type CemConfig } from "./cem";
+export { QuadraticObjective } from "./quadratic-objective";
