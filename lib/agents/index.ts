@@ -1,0 +1,2 @@
+export { ReplayBuffer, type ReplayBatch, type ReplayBufferSnapshot } from "./replay-buffer";
+export * from "./sac";

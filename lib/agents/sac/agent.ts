@@ -1,0 +1,376 @@
+/**
+ * Soft actor-critic (Haarnoja et al., 2018b;c) with a pluggable policy optimizer (Sec. 4.1): two Q-networks with
+ * Polyak-averaged targets, pessimistic values (Eq. 12), automatic temperature, and λ chosen by a direct (Eq. 9)
+ * or iterative (Eq. 10-11) amortized optimizer. The agent learns from batches it is given and acts on
+ * observations; the environment loop, replay filling and logging belong to the caller.
+ */
+import { tf } from "../../backend/tf";
+import { createAdam } from "../../backend/adam";
+import { ConfigError, NonFiniteError } from "../../core/errors";
+import { Rng } from "../../core/rng";
+import { Q_ARCHITECTURES, POLICY_NETWORK } from "../../nn/architectures";
+import type { MlpBody } from "../../nn/mlp";
+import type { ParameterSet } from "../../nn/parameters";
+import { QNetwork } from "../../nn/q-network";
+import { CemOptimizer, DEFAULT_CEM_CONFIG } from "../../policy/cem";
+import { DirectAmortizedOptimizer } from "../../policy/direct";
+import { GradientAscentOptimizer } from "../../policy/gradient-ascent";
+import { IterativeAmortizedOptimizer } from "../../policy/iterative";
+import { VariationalObjective, type QPair } from "../../policy/objective";
+import { disposeOptimization, type PolicyOptimizer } from "../../policy/optimizer";
+import type { ReplayBatch } from "../replay-buffer";
+import { validateSacConfig, type SacConfig } from "./config";
+import type { AgentSnapshot, AgentSpec, OptimizerState } from "./state";
+
+export type { AgentSnapshot, AgentSpec } from "./state";
+import { temperatureLoss } from "./temperature";
+
+/** The policy optimizer a config asks for, with its own network (if any) initialised from `rng`. */
+export function buildPolicyOptimizer(config: SacConfig, spec: AgentSpec, rng: Rng): PolicyOptimizer {
+  const network: MlpBody = { ...POLICY_NETWORK, hiddenSizes: config.policyHiddenSizes.slice(), activation: config.policyActivation };
+  switch (config.optimizer) {
+    case "direct":
+      return new DirectAmortizedOptimizer({ network }, spec.observationSize, spec.actionSize, rng);
+    case "iterative":
+      return new IterativeAmortizedOptimizer(
+        { network, trainIterations: config.iterations.train, actIterations: config.iterations.act, initialStd: config.initialStd, inputNormalization: config.inputNormalization },
+        spec.observationSize,
+        spec.actionSize,
+        rng,
+      );
+    case "gradient":
+      return new GradientAscentOptimizer({ learningRate: config.gradientLearningRate, iterations: config.iterations.train, initialStd: config.initialStd }, spec.actionSize);
+    case "cem":
+      return new CemOptimizer({ ...DEFAULT_CEM_CONFIG, ...config.cem, iterations: config.iterations.train, initialStd: config.initialStd }, spec.actionSize, rng.fork());
+  }
+}
+
+/** "name/m" -> "renamed/m" through `names`; "iter" and unknown names unchanged. */
+function renameSlot(slot: string, names: Map<string, string>): string {
+  const cut = slot.lastIndexOf("/");
+  if (cut < 0) return slot;
+  const renamed = names.get(slot.slice(0, cut));
+  return renamed === undefined ? slot : `${renamed}${slot.slice(cut)}`;
+}
+
+function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+function tensorFromRows(values: Float32Array, rows: number, cols: number): tf.Tensor2D {
+  return tf.tensor2d(values, [rows, cols]);
+}
+
+export class SacAgent {
+  readonly config: SacConfig;
+  readonly spec: AgentSpec;
+  /** H_target used by the temperature tuning. */
+  readonly targetEntropy: number;
+  private readonly q1: QNetwork;
+  private readonly q2: QNetwork;
+  private readonly q1Target: QNetwork;
+  private readonly q2Target: QNetwork;
+  private readonly policyOptimizer: PolicyOptimizer;
+  private readonly logAlpha: tf.Variable;
+  private qAdam: tf.Optimizer;
+  private policyAdam: tf.Optimizer | null;
+  private alphaAdam: tf.Optimizer;
+  private readonly rng: Rng;
+  private updateCount = 0;
+
+  private constructor(config: SacConfig, spec: AgentSpec, rng: Rng) {
+    this.config = validateSacConfig(config);
+    for (const k of ["observationSize", "actionSize"] as const) {
+      if (!Number.isInteger(spec[k]) || spec[k] < 1) throw new ConfigError(`agent spec ${k} must be a positive integer, got ${spec[k]}`);
+    }
+    this.spec = { observationSize: spec.observationSize, actionSize: spec.actionSize };
+    this.targetEntropy = config.targetEntropy ?? -spec.actionSize;
+    const body = Q_ARCHITECTURES[config.qArchitecture];
+    const { observationSize: o, actionSize: a } = spec;
+    this.q1 = QNetwork.create(body, o, a, rng.fork());
+    this.q2 = QNetwork.create(body, o, a, rng.fork());
+    this.q1Target = QNetwork.create(body, o, a, rng.fork());
+    this.q2Target = QNetwork.create(body, o, a, rng.fork());
+    this.q1Target.params.copyFrom(this.q1.params);
+    this.q2Target.params.copyFrom(this.q2.params);
+    this.policyOptimizer = buildPolicyOptimizer(config, spec, rng.fork());
+    this.logAlpha = tf.tidy(() => tf.variable(tf.scalar(config.initialLogAlpha), true));
+    this.qAdam = createAdam({ learningRate: config.learningRate });
+    this.policyAdam = this.policyOptimizer.params ? createAdam({ learningRate: config.learningRate }) : null;
+    this.alphaAdam = createAdam({ learningRate: config.learningRate });
+    this.rng = rng.fork();
+  }
+
+  /** A new agent; every initial weight and later random draw comes from `rng`. */
+  static create(config: SacConfig, spec: AgentSpec, rng: Rng): SacAgent {
+    return new SacAgent(config, spec, rng);
+  }
+
+  /** The policy optimizer (for analyses: amortization gap, per-iteration improvement). */
+  get optimizer(): PolicyOptimizer {
+    return this.policyOptimizer;
+  }
+
+  /** Gradient updates done. */
+  get updates(): number {
+    return this.updateCount;
+  }
+
+  /** Current temperature α. */
+  get alpha(): number {
+    return Math.exp(this.logAlpha.dataSync()[0]);
+  }
+
+  /** Q1, Q2 (online or target) as a `QPair` for objectives. */
+  qPair(which: "online" | "target"): QPair {
+    const [a, b] = which === "online" ? [this.q1, this.q2] : [this.q1Target, this.q2Target];
+    return (s, act) => [a.apply(s, act), b.apply(s, act)];
+  }
+
+  /**
+   * J (Eq. 7) as the agent optimizes it. `alpha` is a scalar tensor the caller owns (or a number).
+   * @param beta pessimism of Eq. 12  @param q which Q-networks (default: the config's policy choice)
+   */
+  objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online"): VariationalObjective {
+    return new VariationalObjective({ q: this.qPair(q), alpha, beta, samples: this.config.samples, actionSize: this.spec.actionSize, rng: this.rng });
+  }
+
+  /** An action in [-1, 1]^|A| drawn uniformly (the initial random steps), from the agent's Rng. */
+  randomAction(): Float32Array {
+    return this.rng.fillUniform(new Float32Array(this.spec.actionSize), -1, 1) as Float32Array;
+  }
+
+  /**
+   * The action for one observation. "explore": a ~ π(·|s; λ) with λ from the optimizer (acting iterations,
+   * β = betaCollect); "eval": the deterministic tanh(μ).
+   */
+  act(observation: ArrayLike<number>, mode: "explore" | "eval"): Float32Array {
+    if (observation.length !== this.spec.observationSize) throw new ConfigError(`act: observation must have ${this.spec.observationSize} values, got ${observation.length}`);
+    const A = this.spec.actionSize;
+    const noise = mode === "explore" ? (this.rng.fillNormal(new Float32Array(A)) as Float32Array) : null;
+    const action = tf.tidy(() => {
+      const s = tf.tensor2d(Float32Array.from(observation), [1, this.spec.observationSize]);
+      const alpha = tf.exp(this.logAlpha) as tf.Scalar;
+      const result = this.policyOptimizer.optimize(s, this.objective(this.config.betaCollect, alpha, "online"), { training: false, evaluateFinal: false });
+      const { mean, logStd } = result.lambda;
+      const a = noise ? tf.tanh(tf.add(mean, tf.mul(tf.exp(logStd), tf.tensor2d(noise, [1, A])))) : tf.tanh(mean);
+      const out = a.dataSync() as Float32Array;
+      disposeOptimization(result);
+      return Float32Array.from(out);
+    });
+    for (const v of action) if (!Number.isFinite(v)) throw new NonFiniteError(`act: the policy produced a non-finite action [${Array.from(action)}]`);
+    return action;
+  }
+
+  /** One gradient update of the Q-networks, the policy optimizer and α, then the targets (Polyak τ). */
+  update(batch: ReplayBatch): Record<string, number> {
+    const { observationSize: O, actionSize: A } = this.spec;
+    if (batch.observationSize !== O || batch.actionSize !== A) {
+      throw new ConfigError(`update: batch has obs ${batch.observationSize}, act ${batch.actionSize}; agent expects ${O}, ${A}`);
+    }
+    const B = batch.size;
+    const c = this.config;
+    const scalars: Record<string, tf.Scalar> = {};
+    const s = tensorFromRows(batch.observations, B, O);
+    const a = tensorFromRows(batch.actions, B, A);
+    const r = tf.tensor1d(batch.rewards);
+    const s2 = tensorFromRows(batch.nextObservations, B, O);
+    const notDone = tf.tidy(() => tf.sub(1, tf.tensor1d(batch.terminated)));
+    const alpha = tf.exp(this.logAlpha) as tf.Scalar; // α is a constant for the Q and policy losses
+    try {
+      // Soft Q target: y = r + γ(1 − d)·V(s'), V(s') = E_π[Q_pess,target(s', a')] − α KL(π(·|s') || p)  (Eq. 12, 14).
+      const y = tf.tidy(() => {
+        const next = this.policyOptimizer.optimize(s2, this.objective(c.betaTrain, alpha), { training: false, evaluateFinal: false });
+        const v = this.objective(c.betaTrain, alpha, "target").evaluate(s2, next.lambda).j;
+        disposeOptimization(next);
+        return tf.add(r, tf.mul(c.gamma, tf.mul(notDone, v))) as tf.Tensor1D;
+      });
+      // Q-networks: mean squared TD error for each, summed.
+      const qVars = [...this.q1.params.variables(), ...this.q2.params.variables()];
+      let q1Mean: tf.Scalar | null = null;
+      const qStep = tf.variableGrads(() => {
+        const q1 = this.q1.apply(s, a);
+        const q2 = this.q2.apply(s, a);
+        q1Mean = tf.keep(tf.mean(q1) as tf.Scalar);
+        const l1 = tf.mean(tf.squaredDifference(q1, y));
+        const l2 = tf.mean(tf.squaredDifference(q2, y));
+        scalars["train/q1_loss"] = tf.keep(l1 as tf.Scalar);
+        scalars["train/q2_loss"] = tf.keep(l2 as tf.Scalar);
+        return tf.add(l1, l2) as tf.Scalar;
+      }, qVars);
+      this.checkFinite("Q loss", qStep.value);
+      scalars["train/q1_value"] = q1Mean as unknown as tf.Scalar;
+      scalars["train/q_target"] = tf.mean(y) as tf.Scalar;
+      scalars["train/grad_norm_q"] = globalNorm(Object.values(qStep.grads));
+      this.qAdam.applyGradients(this.orderedGrads([this.q1.params, this.q2.params], qStep.grads));
+      tf.dispose([qStep.value, ...Object.values(qStep.grads), y]);
+
+      // Policy optimizer: maximise J (direct) or the mean of J over iterations (iterative).
+      const objective = this.objective(c.betaTrain, alpha);
+      let meanLogProb: tf.Scalar;
+      if (this.policyOptimizer.params && this.policyAdam) {
+        let result = null as ReturnType<PolicyOptimizer["optimize"]> | null;
+        const pStep = tf.variableGrads(() => {
+          result = this.policyOptimizer.optimize(s, objective, { training: true });
+          return result.loss as tf.Scalar;
+        }, this.policyOptimizer.params.variables());
+        this.checkFinite("policy loss", pStep.value);
+        const res = result as unknown as ReturnType<PolicyOptimizer["optimize"]>;
+        scalars["train/policy_loss"] = pStep.value.clone(); // pStep.value is res.loss, freed with res below
+        scalars["train/grad_norm_policy"] = globalNorm(Object.values(pStep.grads));
+        this.policyAdam.applyGradients(this.orderedGrads([this.policyOptimizer.params], pStep.grads));
+        tf.dispose(Object.values(pStep.grads));
+        meanLogProb = this.recordPolicy(res, scalars);
+        disposeOptimization(res);
+      } else {
+        const res = this.policyOptimizer.optimize(s, objective, { training: true });
+        meanLogProb = this.recordPolicy(res, scalars);
+        disposeOptimization(res);
+      }
+
+      // Temperature (Haarnoja et al., 2018c).
+      if (c.autoTemperature) {
+        const aStep = tf.variableGrads(() => temperatureLoss(this.logAlpha as tf.Tensor as tf.Scalar, meanLogProb, this.targetEntropy), [this.logAlpha]);
+        scalars["train/alpha_loss"] = aStep.value;
+        this.alphaAdam.applyGradients({ [this.logAlpha.name]: aStep.grads[this.logAlpha.name] });
+        tf.dispose(Object.values(aStep.grads));
+      }
+      meanLogProb.dispose();
+      scalars["train/alpha"] = tf.exp(this.logAlpha) as tf.Scalar;
+
+      this.q1Target.params.polyakFrom(this.q1.params, c.tau);
+      this.q2Target.params.polyakFrom(this.q2.params, c.tau);
+      this.updateCount++;
+
+      const keys = Object.keys(scalars);
+      const values = tf.tidy(() => tf.stack(keys.map((k) => scalars[k])).dataSync());
+      const metrics: Record<string, number> = {};
+      keys.forEach((k, i) => (metrics[k] = values[i]));
+      for (const k of keys) if (!Number.isFinite(metrics[k])) throw new NonFiniteError(`update ${this.updateCount}: ${k} is ${metrics[k]}`);
+      return metrics;
+    } finally {
+      tf.dispose([s, a, r, s2, notDone, alpha, ...Object.values(scalars)]);
+    }
+  }
+
+  /** Policy metrics from an optimization result; returns mean log π at the final λ (for the temperature). */
+  private recordPolicy(res: ReturnType<PolicyOptimizer["optimize"]>, scalars: Record<string, tf.Scalar>): tf.Scalar {
+    return tf.tidy(() => {
+      const final = res.trace[res.trace.length - 1].terms;
+      if (!final?.logProb) throw new ConfigError("the policy objective must report log π for the temperature update");
+      const meanLogProb = tf.mean(final.logProb) as tf.Scalar;
+      scalars["train/entropy"] = tf.keep(tf.neg(meanLogProb) as tf.Scalar);
+      scalars["train/kl_prior"] = tf.keep(tf.add(meanLogProb, this.spec.actionSize * Math.LN2) as tf.Scalar);
+      scalars["train/policy_mean_abs"] = tf.keep(tf.mean(tf.abs(res.lambda.mean)) as tf.Scalar);
+      scalars["train/policy_scale"] = tf.keep(tf.mean(tf.exp(res.lambda.logStd)) as tf.Scalar);
+      scalars["train/objective"] = tf.keep(tf.mean(final.j) as tf.Scalar);
+      if (res.trace.length > 1) {
+        for (let k = 1; k < res.trace.length; k++) {
+          const prev = res.trace[k - 1].terms;
+          const cur = res.trace[k].terms;
+          if (prev && cur) scalars[`train/j_improvement_iter${k}`] = tf.keep(tf.sub(tf.mean(cur.j), tf.mean(prev.j)) as tf.Scalar);
+        }
+      }
+      return meanLogProb;
+    });
+  }
+
+  private orderedGrads(sets: ParameterSet[], grads: tf.NamedTensorMap): tf.NamedTensorMap {
+    const out: tf.NamedTensorMap = {};
+    for (const set of sets) Object.assign(out, set.gradientMap(grads));
+    return out;
+  }
+
+  /**
+   * Optimizer slots are named after tfjs variable names ("variable12/m"), which are process counters; snapshots
+   * use our stable names ("q1:hidden0/w/m") instead, mapped back to the live variables on restore.
+   */
+  private slotNames(direction: "toStable" | "toLive"): Map<string, string> {
+    const map = new Map<string, string>();
+    const sets: [string, ParameterSet | null][] = [["q1", this.q1.params], ["q2", this.q2.params], ["policy", this.policyOptimizer.params]];
+    const pairs: [string, string][] = [[this.logAlpha.name, "log_alpha"]];
+    for (const [prefix, set] of sets) if (set) for (const n of set.names()) pairs.push([set.get(n).name, `${prefix}:${n}`]);
+    for (const [live, stable] of pairs) map.set(direction === "toStable" ? live : stable, direction === "toStable" ? stable : live);
+    return map;
+  }
+
+  private checkFinite(what: string, value: tf.Scalar): void {
+    const v = value.dataSync()[0];
+    if (!Number.isFinite(v)) throw new NonFiniteError(`update ${this.updateCount + 1}: ${what} is ${v}`);
+  }
+
+  /** Everything needed to continue exactly: weights, targets, Adam states, log α, the Rng and the update count. */
+  async getState(): Promise<AgentSnapshot> {
+    const opt = async (o: tf.Optimizer, names: Map<string, string>): Promise<OptimizerState> =>
+      (await o.getWeights()).map((w) => ({ name: renameSlot(w.name, names), shape: w.tensor.shape.slice(), values: Float32Array.from(w.tensor.dataSync()) }));
+    return {
+      version: 1,
+      config: JSON.parse(JSON.stringify(this.config)) as SacConfig,
+      spec: { ...this.spec },
+      updates: this.updateCount,
+      networks: {
+        q1: this.q1.params.toData(),
+        q2: this.q2.params.toData(),
+        q1Target: this.q1Target.params.toData(),
+        q2Target: this.q2Target.params.toData(),
+        policy: this.policyOptimizer.params ? this.policyOptimizer.params.toData() : null,
+      },
+      logAlpha: this.logAlpha.dataSync()[0],
+      optimizers: {
+        q: await opt(this.qAdam, this.slotNames("toStable")),
+        policy: this.policyAdam ? await opt(this.policyAdam, this.slotNames("toStable")) : null,
+        alpha: await opt(this.alphaAdam, this.slotNames("toStable")),
+      },
+      rng: this.rng.getState(),
+    };
+  }
+
+  /** Restores a snapshot from `getState` of an agent with the same config and spec. */
+  async setState(snap: AgentSnapshot): Promise<void> {
+    if (snap.version !== 1) throw new ConfigError(`agent snapshot version ${String(snap.version)} is not supported (expected 1)`);
+    if (snap.spec.observationSize !== this.spec.observationSize || snap.spec.actionSize !== this.spec.actionSize) {
+      throw new ConfigError(`agent snapshot is for obs ${snap.spec.observationSize}, act ${snap.spec.actionSize}; this agent has ${this.spec.observationSize}, ${this.spec.actionSize}`);
+    }
+    if (snap.config.optimizer !== this.config.optimizer || snap.config.qArchitecture !== this.config.qArchitecture) {
+      throw new ConfigError(`agent snapshot is for optimizer ${snap.config.optimizer} / Q arch ${snap.config.qArchitecture}; this agent has ${this.config.optimizer} / ${this.config.qArchitecture}`);
+    }
+    this.q1.params.setData(snap.networks.q1);
+    this.q2.params.setData(snap.networks.q2);
+    this.q1Target.params.setData(snap.networks.q1Target);
+    this.q2Target.params.setData(snap.networks.q2Target);
+    if (this.policyOptimizer.params) {
+      if (!snap.networks.policy) throw new ConfigError("agent snapshot has no policy weights");
+      this.policyOptimizer.params.setData(snap.networks.policy);
+    }
+    tf.tidy(() => this.logAlpha.assign(tf.scalar(snap.logAlpha)));
+    const toLive = this.slotNames("toLive");
+    const restore = async (make: () => tf.Optimizer, state: OptimizerState): Promise<tf.Optimizer> => {
+      const o = make();
+      const named = state.map((w) => ({ name: renameSlot(w.name, toLive), tensor: w.name === "iter" ? tf.scalar(w.values[0], "int32") : tf.tensor(w.values, w.shape) }));
+      await o.setWeights(named);
+      tf.dispose(named.map((n) => n.tensor));
+      return o;
+    };
+    const lr = this.config.learningRate;
+    const qAdam = await restore(() => createAdam({ learningRate: lr }), snap.optimizers.q);
+    const alphaAdam = await restore(() => createAdam({ learningRate: lr }), snap.optimizers.alpha);
+    const policyAdam = this.policyAdam && snap.optimizers.policy ? await restore(() => createAdam({ learningRate: lr }), snap.optimizers.policy) : this.policyAdam;
+    this.qAdam.dispose();
+    this.alphaAdam.dispose();
+    if (policyAdam !== this.policyAdam) this.policyAdam?.dispose();
+    this.qAdam = qAdam;
+    this.alphaAdam = alphaAdam;
+    this.policyAdam = policyAdam;
+    this.rng.setState(snap.rng);
+    this.updateCount = snap.updates;
+  }
+
+  dispose(): void {
+    for (const q of [this.q1, this.q2, this.q1Target, this.q2Target]) q.dispose();
+    this.policyOptimizer.dispose();
+    this.logAlpha.dispose();
+    this.qAdam.dispose();
+    this.policyAdam?.dispose();
+    this.alphaAdam.dispose();
+  }
+}

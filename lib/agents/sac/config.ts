@@ -1,0 +1,153 @@
+/**
+ * Every hyperparameter of SAC with a policy optimizer (Haarnoja et al., 2018b;c; paper Sec. 4.1, A.4, Tables 2-6),
+ * in one typed record with the paper's values as defaults and scale presets for the run length.
+ */
+import { ConfigError } from "../../core/errors";
+import { activeScale, type Scale } from "../../core/scale";
+import { envBaseName, qArchitectureFor, type QArchitecture } from "../../nn/architectures";
+import type { Activation } from "../../backend/ops";
+import { INPUT_NORMALIZATIONS, type InputNormalization } from "../../policy/input-normalization";
+import { POLICY_OPTIMIZER_KINDS, type PolicyOptimizerKind } from "../../policy/optimizer";
+
+export interface SacConfig {
+  /** Discount factor γ (Table 6: 0.99). */
+  gamma: number;
+  /** Polyak rate τ of the target Q-networks (Table 6: 5e-3). */
+  tau: number;
+  /** Adam learning rate of the Q-networks, the policy optimizer and the temperature (Table 6: 3e-4). */
+  learningRate: number;
+  /** Minibatch size (Table 6: 256). */
+  batchSize: number;
+  /** Replay buffer capacity in transitions (Table 6: 1e6). */
+  bufferSize: number;
+  /** Uniform-random actions before the policy acts and learning starts (Table 6: 5e3). */
+  initialRandomSteps: number;
+  /** Gradient updates per environment step (SAC: 1). */
+  updatesPerStep: number;
+  /** Environment steps of the whole run. */
+  totalSteps: number;
+  /** Deterministic evaluation (action tanh μ) every this many environment steps. */
+  evalEvery: number;
+  /** Episodes per evaluation. */
+  evalEpisodes: number;
+  /** How λ is chosen: "direct" (Eq. 9) or "iterative" (Eq. 10-11); "gradient"/"cem" only for analysis. */
+  optimizer: PolicyOptimizerKind;
+  /** Iterations of the iterative optimizer per training update and when acting (paper: 5 and 5). */
+  iterations: { train: number; act: number };
+  /** N, reparameterised action samples per state for each estimate of J (Eq. 7). */
+  samples: number;
+  /** Pessimism β of Eq. 12 in training (targets and policy objective): direct 1; iterative 1.5 Hopper, 2.5 others. */
+  betaTrain: number;
+  /** β when acting in the environment (A.4: 1, "to not overly penalize exploration"). */
+  betaCollect: number;
+  /** Q-network architecture (Table 5 per environment and optimizer). */
+  qArchitecture: QArchitecture;
+  /** Hidden units of the policy / optimizer network (Table 2: [256, 256]). */
+  policyHiddenSizes: number[];
+  /** Non-linearity of the policy / optimizer network (Table 2: ReLU). */
+  policyActivation: Activation;
+  /** σ of the iterative optimizer's starting λ (μ = 0): paper 1, authors' code 0.5. */
+  initialStd: number;
+  /** Normalisation of the iterative optimizer's inputs ("layer+scale" default, "layer" as in the paper). */
+  inputNormalization: InputNormalization;
+  /** Target entropy of the temperature tuning; null means −|A| (A.4). */
+  targetEntropy: number | null;
+  /** log α at the start (0: α = 1). */
+  initialLogAlpha: number;
+  /** Learn α to meet the target entropy (Haarnoja et al., 2018c); false keeps α fixed. */
+  autoTemperature: boolean;
+  /** Use the target Q-networks in the policy objective (the authors' code) instead of the online ones (SAC). */
+  useTargetQForPolicy: boolean;
+  /** Adam step size when optimizer = "gradient". */
+  gradientLearningRate: number;
+  /** CEM population and elites when optimizer = "cem" (B.2: 100, 10). */
+  cem: { population: number; elites: number };
+}
+
+/** Run-length presets: smoke (seconds, tests), quick (minutes), paper (the paper's budgets). */
+export const SAC_SCALE_PRESETS: Record<Scale, Pick<SacConfig, "totalSteps" | "initialRandomSteps" | "evalEvery" | "evalEpisodes" | "batchSize" | "bufferSize" | "policyHiddenSizes">> = {
+  smoke: { totalSteps: 600, initialRandomSteps: 200, evalEvery: 300, evalEpisodes: 1, batchSize: 64, bufferSize: 10_000, policyHiddenSizes: [64, 64] },
+  quick: { totalSteps: 20_000, initialRandomSteps: 1000, evalEvery: 2000, evalEpisodes: 3, batchSize: 256, bufferSize: 1_000_000, policyHiddenSizes: [256, 256] },
+  paper: { totalSteps: 3_000_000, initialRandomSteps: 5000, evalEvery: 10_000, evalEpisodes: 5, batchSize: 256, bufferSize: 1_000_000, policyHiddenSizes: [256, 256] },
+};
+
+/** A.4: β in training for the iterative optimizer (1.5 on Hopper, 2.5 elsewhere); 1 for direct. */
+export function paperBetaTrain(envName: string, optimizer: PolicyOptimizerKind): number {
+  if (optimizer !== "iterative") return 1;
+  return envBaseName(envName) === "Hopper" ? 1.5 : 2.5;
+}
+
+/** The paper's configuration for an environment and optimizer, at the given scale (default: IAPO_SCALE). */
+export function defaultSacConfig(envName: string, optimizer: PolicyOptimizerKind, scale: Scale = activeScale()): SacConfig {
+  const preset = SAC_SCALE_PRESETS[scale];
+  return validateSacConfig({
+    gamma: 0.99,
+    tau: 5e-3,
+    learningRate: 3e-4,
+    updatesPerStep: 1,
+    ...preset,
+    policyHiddenSizes: preset.policyHiddenSizes.slice(),
+    optimizer,
+    iterations: { train: 5, act: 5 },
+    samples: optimizer === "direct" ? 1 : 10,
+    betaTrain: paperBetaTrain(envName, optimizer),
+    betaCollect: 1,
+    qArchitecture: qArchitectureFor(envName, optimizer === "iterative" ? "iterative" : "direct"),
+    policyActivation: "relu",
+    initialStd: 1,
+    inputNormalization: "layer+scale",
+    targetEntropy: null,
+    initialLogAlpha: 0,
+    autoTemperature: true,
+    useTargetQForPolicy: false,
+    gradientLearningRate: 1e-2,
+    cem: { population: 100, elites: 10 },
+  });
+}
+
+/** Checks every field; throws ConfigError naming the first bad one. Returns the config unchanged. */
+export function validateSacConfig(c: SacConfig): SacConfig {
+  const fail = (field: string, want: string, got: unknown): never => {
+    throw new ConfigError(`SacConfig.${field} must be ${want}, got ${JSON.stringify(got)}`);
+  };
+  const inRange = (field: keyof SacConfig, lo: number, hi: number, loOpen = false): void => {
+    const v = c[field] as unknown;
+    if (typeof v !== "number" || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) fail(field, `a number in ${loOpen ? "(" : "["}${lo}, ${hi}]`, v);
+  };
+  const posInt = (field: string, v: unknown, min = 1): void => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) fail(field, `an integer >= ${min}`, v);
+  };
+  inRange("gamma", 0, 1);
+  inRange("tau", 0, 1, true);
+  inRange("learningRate", 0, 1, true);
+  posInt("batchSize", c.batchSize);
+  posInt("bufferSize", c.bufferSize);
+  posInt("initialRandomSteps", c.initialRandomSteps, 0);
+  posInt("updatesPerStep", c.updatesPerStep, 0);
+  posInt("totalSteps", c.totalSteps);
+  posInt("evalEvery", c.evalEvery);
+  posInt("evalEpisodes", c.evalEpisodes, 0);
+  if (!(POLICY_OPTIMIZER_KINDS as readonly string[]).includes(c.optimizer)) fail("optimizer", `one of ${POLICY_OPTIMIZER_KINDS.join(", ")}`, c.optimizer);
+  if (typeof c.iterations !== "object" || c.iterations === null) fail("iterations", "{ train, act }", c.iterations);
+  posInt("iterations.train", c.iterations.train);
+  posInt("iterations.act", c.iterations.act);
+  posInt("samples", c.samples);
+  inRange("betaTrain", 0, 100);
+  inRange("betaCollect", 0, 100);
+  if (c.qArchitecture !== "A" && c.qArchitecture !== "B") fail("qArchitecture", '"A" or "B"', c.qArchitecture);
+  if (!Array.isArray(c.policyHiddenSizes) || c.policyHiddenSizes.length === 0) fail("policyHiddenSizes", "a non-empty list of positive integers", c.policyHiddenSizes);
+  c.policyHiddenSizes.forEach((h, i) => posInt(`policyHiddenSizes[${i}]`, h));
+  if (!["linear", "relu", "elu", "leakyrelu", "sigmoid", "tanh"].includes(c.policyActivation)) fail("policyActivation", "an activation name", c.policyActivation);
+  inRange("initialStd", 0, 10, true);
+  if (!(INPUT_NORMALIZATIONS as readonly string[]).includes(c.inputNormalization)) fail("inputNormalization", INPUT_NORMALIZATIONS.join(" or "), c.inputNormalization);
+  if (c.targetEntropy !== null && !Number.isFinite(c.targetEntropy)) fail("targetEntropy", "a finite number or null (−|A|)", c.targetEntropy);
+  if (!Number.isFinite(c.initialLogAlpha)) fail("initialLogAlpha", "a finite number", c.initialLogAlpha);
+  if (typeof c.autoTemperature !== "boolean") fail("autoTemperature", "a boolean", c.autoTemperature);
+  if (typeof c.useTargetQForPolicy !== "boolean") fail("useTargetQForPolicy", "a boolean", c.useTargetQForPolicy);
+  inRange("gradientLearningRate", 0, 10, true);
+  posInt("cem.population", c.cem?.population, 2);
+  posInt("cem.elites", c.cem?.elites);
+  if (c.cem.elites > c.cem.population) fail("cem.elites", `at most cem.population (${c.cem.population})`, c.cem.elites);
+  if (c.initialRandomSteps > c.totalSteps) fail("initialRandomSteps", `at most totalSteps (${c.totalSteps})`, c.initialRandomSteps);
+  return c;
+}

@@ -1,0 +1,136 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { tf } from "../../lib/backend/tf";
+import { initBackend } from "../../lib/backend/select";
+import { Rng } from "../../lib/core/rng";
+import { ConfigError, NonFiniteError } from "../../lib/core/errors";
+import { ReplayBuffer, SacAgent, defaultSacConfig, validateSacConfig, type SacConfig } from "../../lib/agents";
+
+test("default configs carry the paper's values (Tables 5-6, A.4)", () => {
+  const d = defaultSacConfig("HalfCheetah-v2", "direct", "paper");
+  assert.equal(d.gamma, 0.99);
+  assert.equal(d.tau, 5e-3);
+  assert.equal(d.learningRate, 3e-4);
+  assert.equal(d.batchSize, 256);
+  assert.equal(d.bufferSize, 1e6);
+  assert.equal(d.initialRandomSteps, 5000);
+  assert.equal(d.qArchitecture, "B");
+  assert.equal(d.betaTrain, 1);
+  assert.deepEqual(d.policyHiddenSizes, [256, 256]);
+  const i = defaultSacConfig("HalfCheetah-v2", "iterative", "paper");
+  assert.equal(i.qArchitecture, "A");
+  assert.equal(i.betaTrain, 2.5);
+  assert.equal(i.betaCollect, 1);
+  assert.deepEqual(i.iterations, { train: 5, act: 5 });
+  assert.equal(defaultSacConfig("Hopper-v2", "iterative", "paper").betaTrain, 1.5);
+  assert.equal(defaultSacConfig("Walker2d-v2", "iterative", "paper").qArchitecture, "B");
+  assert.equal(defaultSacConfig("Pendulum-v0", "direct", "paper").qArchitecture, "A");
+});
+
+test("bad configs fail with a ConfigError naming the field", () => {
+  const base = defaultSacConfig("Hopper-v2", "direct", "smoke");
+  const bad: [Partial<SacConfig>, RegExp][] = [
+    [{ gamma: 1.5 }, /SacConfig\.gamma/],
+    [{ tau: 0 }, /SacConfig\.tau/],
+    [{ batchSize: 0 }, /SacConfig\.batchSize/],
+    [{ optimizer: "newton" as never }, /SacConfig\.optimizer/],
+    [{ qArchitecture: "C" as never }, /SacConfig\.qArchitecture/],
+    [{ samples: 0 }, /SacConfig\.samples/],
+    [{ iterations: { train: 0, act: 5 } }, /SacConfig\.iterations\.train/],
+    [{ initialStd: -1 }, /SacConfig\.initialStd/],
+    [{ inputNormalization: "batch" as never }, /SacConfig\.inputNormalization/],
+  ];
+  for (const [patch, re] of bad) assert.throws(() => validateSacConfig({ ...base, ...patch }), (e: Error) => e instanceof ConfigError && re.test(e.message), JSON.stringify(patch));
+});
+
+/** Small, fast settings for learner tests (the algorithm, not the paper's shapes). */
+function tinyConfig(optimizer: "direct" | "iterative"): SacConfig {
+  return {
+    ...defaultSacConfig("Bandit", optimizer, "smoke"),
+    batchSize: 64,
+    policyHiddenSizes: [32, 32],
+    learningRate: 3e-3,
+    samples: optimizer === "direct" ? 1 : 2,
+    iterations: { train: 3, act: 3 },
+    betaTrain: 1,
+  };
+}
+
+/**
+ * A contextual bandit: context c ∈ {−1, +1} (observation [c, 1]), reward −4(a − 0.6c)², every step terminal.
+ * Q must be learned from data, and the policy must find the context's best action. Random actions score ≈ −1.8.
+ */
+function banditReturn(optimizer: "direct" | "iterative", updates: number): number {
+  const rng = new Rng(42);
+  const agent = SacAgent.create(tinyConfig(optimizer), { observationSize: 2, actionSize: 1 }, rng.fork());
+  const buffer = new ReplayBuffer(10_000, 2, 1);
+  const reward = (c: number, a: number): number => -4 * (a - 0.6 * c) ** 2;
+  for (let step = 0; step < 200 + updates; step++) {
+    const c = rng.random() < 0.5 ? -1 : 1;
+    const a = step < 200 ? agent.randomAction() : agent.act([c, 1], "explore");
+    buffer.add([c, 1], a, reward(c, a[0]), [c, 1], true);
+    if (step >= 200) agent.update(buffer.sample(64, rng));
+  }
+  const score = (reward(-1, agent.act([-1, 1], "eval")[0]) + reward(1, agent.act([1, 1], "eval")[0])) / 2;
+  agent.dispose();
+  return score;
+}
+
+for (const optimizer of ["direct", "iterative"] as const) {
+  test(`SAC (${optimizer}) learns Q and finds the best action of a contextual bandit`, async () => {
+    await initBackend();
+    const score = banditReturn(optimizer, 300);
+    assert.ok(score > -0.1, `${optimizer}: deterministic reward ${score} (random ≈ −1.8, best 0)`);
+  });
+}
+
+async function fillAndTrain(agent: SacAgent, buffer: ReplayBuffer, rng: Rng, updates: number): Promise<Record<string, number>[]> {
+  const out: Record<string, number>[] = [];
+  for (let i = 0; i < updates; i++) out.push(agent.update(buffer.sample(32, rng)));
+  return out;
+}
+
+for (const optimizer of ["direct", "iterative"] as const) {
+  test(`SAC (${optimizer}) resumes exactly from getState/setState and leaks no tensors`, async () => {
+    await initBackend();
+    const config = { ...tinyConfig(optimizer), batchSize: 32 };
+    const spec = { observationSize: 3, actionSize: 2 };
+    const data = new Rng(7);
+    const buffer = new ReplayBuffer(500, 3, 2);
+    for (let i = 0; i < 200; i++) {
+      const o = data.fillNormal(new Float32Array(3));
+      buffer.add(o, data.fillUniform(new Float32Array(2), -1, 1), data.normal(), data.fillNormal(new Float32Array(3)), data.random() < 0.1);
+    }
+    const agent = SacAgent.create(config, spec, new Rng(1));
+    await fillAndTrain(agent, buffer, new Rng(2), 3);
+    const snapshot = await agent.getState();
+    const before = tf.memory().numTensors;
+    const continued = await fillAndTrain(agent, buffer, new Rng(3), 3);
+    continued.push({ act: agent.act([0.1, 0.2, 0.3], "explore")[0] });
+    assert.equal(tf.memory().numTensors, before, "updates leaked tensors");
+    const other = SacAgent.create(config, spec, new Rng(99));
+    await other.setState(JSON.parse(JSON.stringify(snapshot, (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v)), (_k, v: unknown) => v) && snapshot);
+    const resumed = await fillAndTrain(other, buffer, new Rng(3), 3);
+    resumed.push({ act: other.act([0.1, 0.2, 0.3], "explore")[0] });
+    assert.deepEqual(resumed, continued);
+    assert.equal(other.updates, 6);
+    if (optimizer === "iterative") assert.ok("train/j_improvement_iter3" in continued[0], "per-iteration improvement is logged");
+    for (const key of ["train/q1_loss", "train/q_target", "train/alpha", "train/alpha_loss", "train/entropy", "train/kl_prior", "train/policy_mean_abs", "train/policy_scale", "train/policy_loss", "train/grad_norm_q", "train/grad_norm_policy"]) {
+      assert.ok(Number.isFinite(continued[0][key]), `metric ${key}`);
+    }
+    agent.dispose();
+    other.dispose();
+  });
+}
+
+test("a non-finite loss raises NonFiniteError", async () => {
+  await initBackend();
+  const agent = SacAgent.create(tinyConfig("direct"), { observationSize: 2, actionSize: 1 }, new Rng(0));
+  const buffer = new ReplayBuffer(10, 2, 1);
+  buffer.add([0, 1], [0], 0, [0, 1], false);
+  const batch = buffer.sample(4, new Rng(0));
+  batch.rewards[0] = NaN;
+  assert.throws(() => agent.update(batch), (e: Error) => e instanceof NonFiniteError && /Q loss/.test(e.message));
+  assert.throws(() => agent.act([1], "eval"), /observation must have 2/);
+  agent.dispose();
+});
