@@ -30,9 +30,6 @@ export class NativeAdam extends tf.Optimizer {
   }
 
   private readonly moments = new Map<string, Moments>();
-  /** beta^t as float32, like tf.train.adam's accBeta variables. */
-  private accBeta1: number;
-  private accBeta2: number;
   private table = new Uint32Array(0);
 
   constructor(
@@ -43,8 +40,14 @@ export class NativeAdam extends tf.Optimizer {
     readonly epsilon: number,
   ) {
     super();
-    this.accBeta1 = Math.fround(beta1);
-    this.accBeta2 = Math.fround(beta2);
+  }
+
+  /**
+   * β^t for the bias correction of step t = iterations + 1, as float32. Computed from the step count alone
+   * (not multiplied up step by step) so that an optimizer restored with `setWeights` continues bit-exactly.
+   */
+  private accBeta(beta: number): number {
+    return Math.fround(Math.pow(beta, this.iterations + 1));
   }
 
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
@@ -72,12 +75,10 @@ export class NativeAdam extends tf.Optimizer {
     }
     if (this.table.length < rows.length) this.table = new Uint32Array(rows.length);
     this.table.set(rows);
-    const oneMinusAcc1 = Math.fround(1 - this.accBeta1);
-    const oneMinusAcc2 = Math.fround(1 - this.accBeta2);
+    const oneMinusAcc1 = Math.fround(1 - this.accBeta(this.beta1));
+    const oneMinusAcc2 = Math.fround(1 - this.accBeta(this.beta2));
     this.addon.adam(heapOf(backend), this.table, updated.length, this.learningRate, this.beta1, this.beta2, this.epsilon, oneMinusAcc1, oneMinusAcc2);
     for (const v of updated) renewWasmId(backend, v);
-    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(this.beta1));
-    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(this.beta2));
     this.incrementIterations();
   }
 
@@ -104,9 +105,6 @@ export class NativeAdam extends tf.Optimizer {
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
-    const iterations = this.iterations;
-    this.accBeta1 = Math.fround(Math.pow(this.beta1, iterations + 1));
-    this.accBeta2 = Math.fround(Math.pow(this.beta2, iterations + 1));
     this.dispose();
     const byName = new Map<string, Partial<Moments>>();
     for (const { name, tensor } of rest) {
