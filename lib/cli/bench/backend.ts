@@ -5,14 +5,13 @@
  * direct SAC update and per iterative update (5 iterations, 1 and 10 samples), each with its FLOPs and the
  * ratio to the limit (ms measured / (FLOPs / sgemm peak)).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { tf } from "../../backend/tf";
 import { useBackend, type BackendName } from "../../backend/select";
 import { loadNative } from "../../backend/native";
 import { createAdam } from "../../backend/adam";
 import { dense } from "../../backend/ops";
 import { Rng } from "../../core/rng";
+import { measureUpdates } from "./updates";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
 /** Backends compared, fastest first; the ones that cannot start here are reported and skipped. */
@@ -21,25 +20,9 @@ const CANDIDATES: BackendName[] = ["node-gpu", "node", "wasm-native", "wasm-js",
 /** Targets from the issue and PyTorch 1.13 (one thread, OpenBLAS core type set) on the same 2-core machine. */
 const NOTES: Record<string, string> = {
   "direct SAC update": "target <= 6; PyTorch ~9.5",
-  "iterative update, 1 sample": "target <= 35; PyTorch ~66",
-  "iterative update, 10 samples": "target <= 160; PyTorch ~326",
+  "iterative update (5 it., N=1)": "target <= 35; PyTorch ~66",
+  "iterative update (5 it., N=10)": "target <= 160; PyTorch ~326",
 };
-
-/** What lib/cli/bench/updates.ts (the SAC helper's) is expected to return, one entry per update kind. */
-export interface UpdateTiming {
-  name: string;
-  msPerUpdate: number;
-  flopsPerUpdate: number;
-}
-type MeasureUpdates = (options: BenchOptions) => Promise<UpdateTiming[]>;
-
-/** measureUpdates if ./updates exists (it is written alongside the SAC agent), else null. */
-function findMeasureUpdates(): MeasureUpdates | null {
-  const file = path.join(__dirname, "updates.js");
-  if (!fs.existsSync(file)) return null;
-  const mod = require(file) as { measureUpdates?: MeasureUpdates };
-  return typeof mod.measureUpdates === "function" ? mod.measureUpdates : null;
-}
 
 /** Median ms per call of f over `reps` calls after `warmup` calls; f's results are disposed. */
 async function timeMs(f: () => tf.TensorContainer, reps: number, warmup = 3): Promise<number> {
@@ -116,7 +99,6 @@ async function runSuite(options: BenchOptions): Promise<BenchFigure[]> {
   }
   const ratio = (ms: number, flops: number): number | null => (peakGflops ? ms / ((flops / (peakGflops * 1e9)) * 1e3) : null);
 
-  const measureUpdates = findMeasureUpdates();
   for (const name of CANDIDATES) {
     try {
       await useBackend(name, "benchmark");
@@ -136,16 +118,14 @@ async function runSuite(options: BenchOptions): Promise<BenchFigure[]> {
     const mlpRatio = ratio(mlp, MLP_FLOPS);
     add("2x256 MLP train step, batch 256", name, mlp, "ms/step", `${(MLP_FLOPS / 1e6).toFixed(0)} MFLOP${mlpRatio ? `; ${mlpRatio.toFixed(1)}x limit` : ""}`);
 
-    if (!measureUpdates) continue;
     if (name === "wasm-stock" && options.quick) continue; // minutes on the stock kernels
     for (const u of await measureUpdates(options)) {
-      const r = ratio(u.msPerUpdate, u.flopsPerUpdate);
+      const r = ratio(u.msPerUpdate, u.flops);
       add(u.name, name, u.msPerUpdate, "ms/update", NOTES[u.name]);
-      add(`${u.name}: FLOPs`, name, u.flopsPerUpdate / 1e6, "MFLOP");
+      add(`${u.name}: FLOPs`, name, u.flops / 1e6, "MFLOP");
       if (r !== null) add(`${u.name}: ratio to limit`, name, r, "x", "ms / (FLOPs / sgemm peak)");
     }
   }
-  if (!measureUpdates) console.error("bench: lib/cli/bench/updates.ts (measureUpdates) not present: SAC update timings skipped");
   return figures;
 }
 

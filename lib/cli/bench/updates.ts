@@ -11,7 +11,6 @@ import { defaultSacConfig, type SacConfig } from "../../agents/sac/config";
 import { Rng } from "../../core/rng";
 import { Q_ARCHITECTURES } from "../../nn/architectures";
 import { normalizedSize } from "../../policy/input-normalization";
-import type { BenchFigure, BenchSuite } from "./types";
 
 const OBS = 17;
 const ACT = 6;
@@ -92,18 +91,3 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
   }
   return out;
 }
-
-/** A bench suite reporting the above (median ms/update, GFLOP per update) for the active backend. */
-export const updatesSuite: BenchSuite = {
-  name: "updates",
-  description: "SAC update time at the paper's shapes (obs 17, act 6, batch 256, 2x256, arch A)",
-  async run(options): Promise<BenchFigure[]> {
-    const { initBackend } = await import("../../backend/select");
-    const info = await initBackend();
-    const rows = await measureUpdates(options);
-    return rows.flatMap((r) => [
-      { suite: "updates", name: r.name, variant: info.name, value: r.msPerUpdate, unit: "ms/update", note: "median" },
-      { suite: "updates", name: r.name, variant: "analytic", value: r.flops / 1e9, unit: "GFLOP/update" },
-    ]);
-  },
-};
