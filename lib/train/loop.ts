@@ -45,7 +45,7 @@ export interface LoopSettings {
   updatesPerStep: number;
   /** Evaluate every this many steps (and at the end). */
   evalEvery: number;
-  /** Episodes per evaluation, with the deterministic policy. */
+  /** Episodes per evaluation, with the deterministic policy (0: no evaluation). */
   evalEpisodes: number;
   /** Write a `train/*` row (means over the window) every this many steps. */
   logEvery: number;
@@ -241,7 +241,7 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
     }
 
     // --- evaluate with the deterministic policy on fresh, seeded episodes
-    if (state.step % settings.evalEvery === 0 || state.step === settings.totalSteps) {
+    if (settings.evalEpisodes > 0 && (state.step % settings.evalEvery === 0 || state.step === settings.totalSteps)) {
       const e = evaluate(agent, hooks.evalEnv, settings.evalEpisodes, evalSeed(settings.seed, state.evaluations));
       state.evaluations++;
       state.lastEvalReturn = e.mean;

@@ -7,9 +7,10 @@ import { IapoError } from "../../core/errors";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 import { envsSuite } from "./envs";
 import { backendSuite } from "./backend";
+import { trainingSuite } from "./training";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [backendSuite, envsSuite];
+export const SUITES: BenchSuite[] = [backendSuite, envsSuite, trainingSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;
