@@ -3,6 +3,7 @@
  * labelled with the run's seed and a group (by default its policy optimizer), so that vega-lite or danfojs
  * can aggregate over seeds. Pure functions over `Run`s loaded with `loadRuns`.
  */
+import { CorruptFileError } from "../core/errors";
 import type { Run } from "../runs/run-dir";
 
 /** The part of a run's config these helpers read (what `iapo train` writes). */
@@ -22,18 +23,40 @@ export interface CurveRow {
   run: string;
 }
 
+/**
+ * The task, optimizer and seed a run was configured with. Runs are loaded with an untyped config (any tool may
+ * have written them), so the fields are checked here and a run without them is named in the error.
+ */
+export function runIdentity(run: Run): RunIdentity {
+  const c = run.config as Partial<RunIdentity> | null;
+  if (!c || typeof c.env !== "string" || typeof c.optimizer !== "string" || typeof c.seed !== "number") {
+    throw new CorruptFileError(`${run.dir}/run.json: config has no env/optimizer/seed; is it a training run?`);
+  }
+  return { env: c.env, optimizer: c.optimizer, seed: c.seed };
+}
+
+/** The runs whose task/optimizer/seed match every field given, e.g. `selectRuns(runs, { env: "Hopper-v2" })`. */
+export function selectRuns(runs: readonly Run[], where: Partial<RunIdentity>): Run[] {
+  return runs.filter((run) => {
+    const id = runIdentity(run);
+    return (Object.keys(where) as (keyof RunIdentity)[]).every((k) => where[k] === undefined || id[k] === where[k]);
+  });
+}
+
 /** How runs are grouped into curves: by default "<optimizer>". */
-export type GroupBy = (run: Run<RunIdentity>) => string;
-export const byOptimizer: GroupBy = (run) => run.config.optimizer;
+export type GroupBy = (run: Run) => string;
+export const byOptimizer: GroupBy = (run) => runIdentity(run).optimizer;
 
 /** Every logged value of `key` in every run, as tidy rows (rows where the key is absent or null are skipped). */
-export function metricCurve(runs: readonly Run<RunIdentity>[], key: string, group: GroupBy = byOptimizer): CurveRow[] {
+export function metricCurve(runs: readonly Run[], key: string, group: GroupBy = byOptimizer): CurveRow[] {
   const rows: CurveRow[] = [];
   for (const run of runs) {
+    const id = runIdentity(run);
+    const label = group(run);
     for (const m of run.metrics) {
       const v = m[key];
       if (typeof v === "number" && Number.isFinite(v)) {
-        rows.push({ step: m.step, value: v, seed: run.config.seed, group: group(run), env: run.config.env, run: run.id });
+        rows.push({ step: m.step, value: v, seed: id.seed, group: label, env: id.env, run: run.id });
       }
     }
   }
@@ -41,7 +64,7 @@ export function metricCurve(runs: readonly Run<RunIdentity>[], key: string, grou
 }
 
 /** The last logged value of `key` per run. */
-export function finalValues(runs: readonly Run<RunIdentity>[], key: string, group: GroupBy = byOptimizer): CurveRow[] {
+export function finalValues(runs: readonly Run[], key: string, group: GroupBy = byOptimizer): CurveRow[] {
   const out: CurveRow[] = [];
   for (const run of runs) {
     const rows = metricCurve([run], key, group);
@@ -63,7 +86,7 @@ export interface IterationRow {
  * Per-iteration values of an iterative optimizer, averaged over a run's logged rows from `fromStep` on:
  * reads the keys `<prefix>1`, `<prefix>2`, ... (e.g. "train/j_improvement_iter"), one row per run and iteration.
  */
-export function perIterationMeans(runs: readonly Run<RunIdentity>[], prefix: string, fromStep = 0, group: GroupBy = byOptimizer): IterationRow[] {
+export function perIterationMeans(runs: readonly Run[], prefix: string, fromStep = 0, group: GroupBy = byOptimizer): IterationRow[] {
   const out: IterationRow[] = [];
   const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}(\\d+)$`);
   for (const run of runs) {
@@ -81,7 +104,7 @@ export function perIterationMeans(runs: readonly Run<RunIdentity>[], prefix: str
       }
     }
     for (const [iteration, { sum, n }] of [...sums.entries()].sort((a, b) => a[0] - b[0])) {
-      out.push({ iteration, value: sum / n, seed: run.config.seed, group: group(run), run: run.id });
+      out.push({ iteration, value: sum / n, seed: runIdentity(run).seed, group: group(run), run: run.id });
     }
   }
   return out;

@@ -1,4 +1,4 @@
 export {
-  metricCurve, finalValues, perIterationMeans, summarizeByGroup, byOptimizer,
+  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer,
   type CurveRow, type IterationRow, type GroupSummary, type GroupBy, type RunIdentity,
 } from "./curves";

@@ -67,7 +67,7 @@ export function meanStdChart(data: readonly Row[], o: LineChartOptions): VegaLit
     data: { values: data },
     layer: [
       { mark: { type: "errorband", extent: "stdev", opacity: 0.25 }, encoding: { ...enc, y: { ...yField } } },
-      { mark: { type: "line" }, encoding: { ...enc, y: { ...yField, aggregate: "mean" } } },
+      { mark: { type: "line", point: o.points ?? false }, encoding: { ...enc, y: { ...yField, aggregate: "mean" } } },
     ],
   };
 }

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Run } from "../../lib/runs";
-import { finalValues, metricCurve, perIterationMeans, summarizeByGroup, type RunIdentity } from "../../lib/analysis/curves";
+import { finalValues, metricCurve, perIterationMeans, runIdentity, selectRuns, summarizeByGroup } from "../../lib/analysis/curves";
 
-function run(id: string, optimizer: string, seed: number, metrics: Run["metrics"]): Run<RunIdentity> {
-  return { dir: `/x/${id}`, id, config: { env: "Pendulum-v0", optimizer, seed }, provenance: [], backends: [], status: null, metrics, truncatedTail: false };
+function run(id: string, optimizer: string, seed: number, metrics: Run["metrics"]): Run {
+  return { dir: `/x/${id}`, id, config: { env: "Pendulum-v1", optimizer, seed }, provenance: [], backends: [], status: null, metrics, truncatedTail: false };
 }
 
 const runs = [
@@ -45,4 +45,16 @@ test("summarizeByGroup computes mean, population std, min and max", () => {
     { group: "g", runs: 2, mean: 2, std: 1, min: 1, max: 3 },
     { group: "h", runs: 1, mean: 5, std: 0, min: 5, max: 5 },
   ]);
+});
+
+test("a run whose config lacks env/optimizer/seed is named in a clear error", () => {
+  const bad: Run = { ...runs[0], dir: "/x/odd", config: { something: 1 } };
+  assert.throws(() => runIdentity(bad), /\/x\/odd\/run\.json: config has no env\/optimizer\/seed/);
+  assert.throws(() => metricCurve([bad], "eval/return_mean"), /is it a training run/);
+});
+
+test("selectRuns keeps the runs matching every given field", () => {
+  assert.deepEqual(selectRuns(runs, { optimizer: "iterative" }).map((r) => r.id), ["b"]);
+  assert.deepEqual(selectRuns(runs, { env: "Pendulum-v1", seed: 0 }).map((r) => r.id), ["a"]);
+  assert.deepEqual(selectRuns(runs, {}).map((r) => r.id), ["a", "b"]);
 });
