@@ -82,6 +82,14 @@ export class NativeAdam extends tf.Optimizer {
     this.incrementIterations();
   }
 
+  /**
+   * Creates the moment slots of `variables` now (they are otherwise made on first use), so a caller that holds
+   * views of the wasm heap knows no allocation (which can grow and replace the heap) happens inside a step.
+   */
+  ensureSlots(variables: tf.Variable[]): void {
+    for (const v of variables) this.slotsFor(v.name, v);
+  }
+
   private slotsFor(name: string, variable: tf.Variable): Moments {
     let slots = this.moments.get(name);
     if (!slots) {
@@ -127,7 +135,7 @@ export class NativeAdam extends tf.Optimizer {
 }
 
 /** Gives `t` storage of its own if other tensors share it, so writing in place changes only `t`. */
-function ownStorage(backend: WasmBackend, t: tf.Tensor): void {
+export function ownStorage(backend: WasmBackend, t: tf.Tensor): void {
   const data = backend.dataIdMap.get(t.dataId);
   if (!data) throw new IapoError("tensor is not stored on the wasm backend");
   if (data.refCount <= 1) return;
@@ -142,7 +150,7 @@ function ownStorage(backend: WasmBackend, t: tf.Tensor): void {
 }
 
 /** Re-registers t's storage under a new wasm id: caches keyed by the old id (XNNPACK's) are dropped with it. */
-function renewWasmId(backend: WasmBackend, t: tf.Tensor): void {
+export function renewWasmId(backend: WasmBackend, t: tf.Tensor): void {
   const data = backend.dataIdMap.get(t.dataId);
   if (!data) return;
   backend.wasm.tfjs.disposeData(data.id);

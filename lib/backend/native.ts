@@ -32,10 +32,13 @@ export interface NativeAddon {
     aOff: number, aStride: number, bOff: number, bStride: number, cOff: number,
     biasOff: number, biasMode: number, activation: number, alpha: number,
   ): void;
-  /** Backward of y = act(x·w + b), x [m,k], w [k,n]: writes dx (unless dxOff < 0), dw, db (unless dbOff < 0). */
+  /**
+   * Backward of y = act(x·w + b), x [m,k], w [k,n]: writes dx, dw, db (each skipped when its offset is < 0).
+   * With `accumulate`, dw and db are added to what they hold.
+   */
   denseGrad(
     heap: ArrayBuffer, m: number, n: number, k: number, xOff: number, wOff: number, yOff: number, dyOff: number,
-    dxOff: number, dwOff: number, dbOff: number, activation: number, alpha: number,
+    dxOff: number, dwOff: number, dbOff: number, activation: number, alpha: number, accumulate?: boolean,
   ): void;
   /** In-place Adam; table holds [valueOff, gradOff, mOff, vOff, size] per variable. */
   adam(

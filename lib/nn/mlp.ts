@@ -10,6 +10,13 @@ import { linearInit, type LinearInit } from "./init";
 import { layerNorm } from "./layer-norm";
 import { ParameterSet } from "./parameters";
 
+/** One layer of a plain MLP: activation(x · w + b), w [in, out], b [out]. */
+export interface DenseLayer {
+  w: tf.Variable;
+  b: tf.Variable;
+  activation: Activation;
+}
+
 /** How hidden layers connect (Tables 3-4). */
 export type Connectivity = "sequential" | "highway";
 
@@ -109,6 +116,22 @@ export class Mlp {
 
   private b(name: string): tf.Tensor1D {
     return this.params.get(name) as tf.Tensor as tf.Tensor1D;
+  }
+
+  /**
+   * The network as a plain chain of dense layers (weights, bias, activation), for kernels that run a whole
+   * network at once; null when it is not one (layer norm or highway connections).
+   */
+  denseLayers(): DenseLayer[] | null {
+    const c = this.config;
+    if (c.layerNorm || (c.connectivity === "highway" && c.hiddenSizes.length > 1)) return null;
+    const layers: DenseLayer[] = c.hiddenSizes.map((_, i) => ({
+      w: this.params.get(`${this.prefix}hidden${i}/w`),
+      b: this.params.get(`${this.prefix}hidden${i}/b`),
+      activation: c.activation,
+    }));
+    layers.push({ w: this.params.get(`${this.prefix}output/w`), b: this.params.get(`${this.prefix}output/b`), activation: "linear" });
+    return layers;
   }
 
   /** Multiply-adds of one forward pass per example (matmuls only): Σ in·out over linear layers. */

@@ -1,7 +1,7 @@
 /** A soft action-value network Q_ψ(s, a): an MLP on the concatenated state and action. */
 import { tf } from "../backend/tf";
 import type { Rng } from "../core/rng";
-import { Mlp, type MlpBody } from "./mlp";
+import { Mlp, type DenseLayer, type MlpBody } from "./mlp";
 import { ParameterSet } from "./parameters";
 
 export class QNetwork {
@@ -22,6 +22,11 @@ export class QNetwork {
   /** @param states [batch, obs]  @param actions [batch, act]  @returns Q values [batch] */
   apply(states: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
     return tf.tidy(() => this.mlp.apply(tf.concat([states, actions], 1)).reshape([-1]) as tf.Tensor1D);
+  }
+
+  /** The network's dense layers (see Mlp.denseLayers), or null when it is not a plain chain. */
+  denseLayers(): DenseLayer[] | null {
+    return this.mlp.denseLayers();
   }
 
   macsPerExample(): number {

@@ -1,7 +1,7 @@
 /** Direct amortization (Eq. 9): λ ← f_φ(s), one network pass; trained by ascending J (Algorithm 1). */
 import { tf } from "../backend/tf";
 import type { Rng } from "../core/rng";
-import { Mlp, type MlpBody } from "../nn/mlp";
+import { Mlp, type DenseLayer, type MlpBody } from "../nn/mlp";
 import { ParameterSet } from "../nn/parameters";
 import { POLICY_NETWORK } from "../nn/architectures";
 import type { PolicyObjective } from "./objective";
@@ -45,6 +45,11 @@ export class DirectAmortizedOptimizer implements PolicyOptimizer {
     const terms = options.evaluateFinal === false && !options.training ? null : keepTerms(tf.tidy(() => objective.evaluate(states, lambda)));
     const loss = options.training && terms ? tf.tidy(() => tf.neg(tf.mean(terms.j)) as tf.Scalar) : null;
     return keepOptimization({ lambda, trace: [{ lambda, terms }], loss });
+  }
+
+  /** The network's dense layers (see Mlp.denseLayers), or null when it is not a plain chain. */
+  denseLayers(): DenseLayer[] | null {
+    return this.mlp.denseLayers();
   }
 
   macsPerExample(): number {

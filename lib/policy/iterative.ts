@@ -11,7 +11,7 @@
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
-import { Mlp, type MlpBody } from "../nn/mlp";
+import { Mlp, type DenseLayer, type MlpBody } from "../nn/mlp";
 import { ParameterSet } from "../nn/parameters";
 import { POLICY_NETWORK } from "../nn/architectures";
 import { stopGradient } from "../nn/stop-gradient";
@@ -110,6 +110,11 @@ export class IterativeAmortizedOptimizer implements PolicyOptimizer {
       ? tf.tidy(() => tf.neg(tf.mean(tf.stack(trace.slice(1).map((s) => tf.mean((s.terms as ObjectiveTerms).j))))) as tf.Scalar)
       : null;
     return keepOptimization({ lambda, trace, loss });
+  }
+
+  /** The network's dense layers (see Mlp.denseLayers), or null when it is not a plain chain. */
+  denseLayers(): DenseLayer[] | null {
+    return this.mlp.denseLayers();
   }
 
   macsPerExample(): number {

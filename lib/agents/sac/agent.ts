@@ -24,6 +24,7 @@ import type { AgentSnapshot, AgentSpec, OptimizerState } from "./state";
 
 export type { AgentSnapshot, AgentSpec } from "./state";
 import { temperatureLoss } from "./temperature";
+import { FusedSacUpdate, fusedSacUnsupported, type FusedSacParts } from "./fused-update";
 
 /** The policy optimizer a config asks for, with its own network (if any) initialised from `rng`. */
 export function buildPolicyOptimizer(config: SacConfig, spec: AgentSpec, rng: Rng): PolicyOptimizer {
@@ -77,6 +78,8 @@ export class SacAgent {
   private alphaAdam: tf.Optimizer;
   private readonly rng: Rng;
   private updateCount = 0;
+  /** The hand-written update on the native backend (made on first use), or null before / when unsupported. */
+  private fused: FusedSacUpdate | null = null;
 
   private constructor(config: SacConfig, spec: AgentSpec, rng: Rng) {
     this.config = validateSacConfig(config);
@@ -168,6 +171,15 @@ export class SacAgent {
     if (batch.observationSize !== O || batch.actionSize !== A) {
       throw new ConfigError(`update: batch has obs ${batch.observationSize}, act ${batch.actionSize}; agent expects ${O}, ${A}`);
     }
+    const fused = this.fusedUpdate();
+    if (fused) {
+      const metrics = fused.update(batch, { q: this.qAdam, policy: this.policyAdam, alpha: this.alphaAdam }, (what, v) => {
+        if (!Number.isFinite(v)) throw new NonFiniteError(`update ${this.updateCount + 1}: ${what} is ${v}`);
+      });
+      this.updateCount++;
+      for (const [k, v] of Object.entries(metrics)) if (!Number.isFinite(v)) throw new NonFiniteError(`update ${this.updateCount}: ${k} is ${v}`);
+      return metrics;
+    }
     const B = batch.size;
     const c = this.config;
     const scalars: Record<string, tf.Scalar> = {};
@@ -251,6 +263,17 @@ export class SacAgent {
     } finally {
       tf.dispose([s, a, r, s2, notDone, alpha, ...Object.values(scalars)]);
     }
+  }
+
+  /** The fused update when this agent and backend support it (see fused-update.ts), else null (tfjs path). */
+  private fusedUpdate(): FusedSacUpdate | null {
+    const parts: FusedSacParts = {
+      config: this.config, observationSize: this.spec.observationSize, actionSize: this.spec.actionSize, targetEntropy: this.targetEntropy,
+      q1: this.q1, q2: this.q2, q1Target: this.q1Target, q2Target: this.q2Target, policy: this.policyOptimizer, logAlpha: this.logAlpha, rng: this.rng,
+    };
+    if (fusedSacUnsupported(parts, { q: this.qAdam, policy: this.policyAdam, alpha: this.alphaAdam }) !== null) return null;
+    this.fused ??= new FusedSacUpdate(parts);
+    return this.fused;
   }
 
   /** Policy metrics from an optimization result; returns mean log π at the final λ (for the temperature). */
@@ -366,6 +389,8 @@ export class SacAgent {
   }
 
   dispose(): void {
+    this.fused?.dispose();
+    this.fused = null;
     for (const q of [this.q1, this.q2, this.q1Target, this.q2Target]) q.dispose();
     this.policyOptimizer.dispose();
     this.logAlpha.dispose();

@@ -1,0 +1,579 @@
+/**
+ * The SAC update of agent.ts written out by hand on the tfjs wasm heap, for the native backend.
+ *
+ * Why: through tfjs, a direct update runs ~480 kernels (each with engine, tape and scope bookkeeping) and the
+ * iterative one differentiates J inside the outer gradient tape, so every J evaluation is back-propagated twice.
+ * Here each network pass is one native sgemm per layer (lib/backend/heap-mlp.ts), the elementwise maths of
+ * the tanh-Gaussian, J and the gated update runs as plain loops over [batch, |A|] arrays, gradients are the
+ * closed forms below, and Adam, Polyak averaging and metrics read and write the heap in place.
+ *
+ * The maths is the tfjs path's, step for step (same noise draws in the same order, same clipping masks, same
+ * abs/clip subgradients); values agree to float32 rounding (tests/agents/fused-update.test.ts).
+ *
+ * Gradients used (u = μ + σ ε, a = tanh u, z = (u − μ)/σ, log π = Σ_i −½z² − log σ − ½log 2π − 2(log 2 − u − softplus(−2u))):
+ *   ∂ log π/∂u (μ, σ fixed) = −z/σ + 2a,  ∂ log π/∂μ (u fixed) = z/σ,  ∂ log π/∂log σ (u fixed) = z² − 1,
+ *   ∂u/∂μ = 1, ∂u/∂log σ = σ ε,  ∂Q_pess/∂Q1,2 = ½ ∓ ½β·s with s = 1 if Q1 > Q2 else −1 (tf's abs gradient).
+ * The iterative optimizer's inputs are detached, so its training gradient is, per iteration k ≥ 1, the
+ * network's backward from −∇λ Σ_s J(s, λ_k)/(K·B): the same ∇λ J that feeds iteration k's input.
+ */
+import { tf } from "../../backend/tf";
+import { activeAddon } from "../../backend/wasm-kernels";
+import { HeapBlock, HeapMlp, blockSize, type MlpTrace } from "../../backend/heap-mlp";
+import { NativeAdam, ownStorage, renewWasmId } from "../../backend/native-adam";
+import { asWasmBackend, heapOf, offsetOf, type WasmBackend } from "../../backend/wasm-heap";
+import type { NativeAddon } from "../../backend/native";
+import { IapoError } from "../../core/errors";
+import type { Rng } from "../../core/rng";
+import type { DenseLayer } from "../../nn/mlp";
+import type { QNetwork } from "../../nn/q-network";
+import { LOG_STD_MAX, LOG_STD_MIN } from "../../policy/params";
+import type { PolicyOptimizer } from "../../policy/optimizer";
+import type { IterativeAmortizedOptimizer } from "../../policy/iterative";
+import type { ReplayBatch } from "../replay-buffer";
+import type { SacConfig } from "./config";
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+const LN2 = Math.LN2;
+
+let enabled = process.env.IAPO_FUSED_SAC !== "0";
+
+/** Turns the fused update on or off for agents' next updates (side-by-side benchmarks, equivalence tests). */
+export function setFusedSacUpdates(on: boolean): void {
+  enabled = on;
+}
+
+export function fusedSacUpdatesEnabled(): boolean {
+  return enabled;
+}
+
+/** What the fused update reads and writes of an agent. */
+export interface FusedSacParts {
+  config: SacConfig;
+  observationSize: number;
+  actionSize: number;
+  targetEntropy: number;
+  q1: QNetwork;
+  q2: QNetwork;
+  q1Target: QNetwork;
+  q2Target: QNetwork;
+  policy: PolicyOptimizer;
+  logAlpha: tf.Variable;
+  rng: Rng;
+}
+
+export interface FusedSacOptimizers {
+  q: tf.Optimizer;
+  policy: tf.Optimizer | null;
+  alpha: tf.Optimizer;
+}
+
+/** λ as plain arrays, [batch, |A|] row-major. */
+interface Lambda {
+  mean: Float32Array;
+  logStd: Float32Array;
+}
+
+/** One estimate of J (Eq. 7) per state, with its parts, and optionally ∇λ Σ_s J. */
+interface Evaluation {
+  j: Float32Array;
+  q: Float32Array;
+  logProb: Float32Array;
+  grad: Lambda | null;
+}
+
+/** Where one iterative step keeps what its backward pass needs. */
+interface StepRecord {
+  trace: MlpTrace;
+  previous: Lambda;
+  /** Gated log σ before clipping [batch, |A|]. */
+  preClip: Float32Array;
+}
+
+const sum = (x: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s;
+};
+const mean = (x: ArrayLike<number>): number => sum(x) / x.length;
+const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+const clip = (x: number): number => Math.min(LOG_STD_MAX, Math.max(LOG_STD_MIN, x));
+const inRange = (x: number): boolean => x >= LOG_STD_MIN && x <= LOG_STD_MAX;
+
+/** Why an agent cannot use the fused update, or null when it can. */
+export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOptimizers): string | null {
+  if (!enabled) return "disabled";
+  if (!activeAddon() || tf.getBackend() !== "wasm") return "native wasm kernels not active";
+  if (parts.policy.kind !== "direct" && parts.policy.kind !== "iterative") return `policy optimizer ${parts.policy.kind}`;
+  const nets = [parts.q1, parts.q2, parts.q1Target, parts.q2Target];
+  if (nets.some((q) => q.denseLayers() === null)) return "Q-networks are not plain dense chains (layer norm / highway)";
+  if (!policyLayers(parts.policy)) return "policy network is not a plain dense chain";
+  if (![optimizers.q, optimizers.alpha, optimizers.policy].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
+  return null;
+}
+
+function policyLayers(p: PolicyOptimizer): DenseLayer[] | null {
+  const withLayers = p as PolicyOptimizer & { denseLayers?: () => DenseLayer[] | null };
+  return typeof withLayers.denseLayers === "function" ? withLayers.denseLayers() : null;
+}
+
+/** Heap regions for one batch size. */
+interface Workspace {
+  batch: number;
+  block: HeapBlock;
+  /** Q input rows [N·B, obs + |A|] for J, and the Q passes over them (for Q1, Q2). */
+  jInput: number;
+  jTraces: [MlpTrace, MlpTrace];
+  /** d Q_pess / d Q1, Q2 per row [N·B], and d input of each Q [N·B, obs + |A|]. */
+  dq: [number, number];
+  dInput: [number, number];
+  /** Q-update passes on [s, a], [B, obs + |A|]. */
+  qTraces: [MlpTrace, MlpTrace];
+  dqLoss: [number, number];
+  /** The policy network's pass (reused by every iterative step) and d output [B, out]. */
+  pTraces: MlpTrace[];
+  dOut: number;
+  scratch: [number, number];
+}
+
+export class FusedSacUpdate {
+  private readonly native: NativeAddon;
+  private readonly backend: WasmBackend;
+  private readonly q: [HeapMlp, HeapMlp];
+  private readonly qTarget: [HeapMlp, HeapMlp];
+  private readonly net: HeapMlp;
+  private readonly iterative: IterativeAmortizedOptimizer | null;
+  /** Gradient buffers, one per variable (kept tensors the Adam reads). */
+  private readonly qGrads: tf.Tensor[];
+  private readonly pGrads: tf.Tensor[];
+  private readonly alphaGrad: tf.Tensor;
+  private ws: Workspace | null = null;
+
+  constructor(private readonly parts: FusedSacParts) {
+    const addon = activeAddon();
+    if (!addon) throw new IapoError("the fused SAC update needs the native addon");
+    this.native = addon;
+    this.backend = asWasmBackend(tf.backend());
+    const heapMlp = (layers: DenseLayer[] | null): HeapMlp => new HeapMlp(addon, this.backend, layers as DenseLayer[]);
+    this.q = [heapMlp(parts.q1.denseLayers()), heapMlp(parts.q2.denseLayers())];
+    this.qTarget = [heapMlp(parts.q1Target.denseLayers()), heapMlp(parts.q2Target.denseLayers())];
+    this.net = heapMlp(policyLayers(parts.policy));
+    this.iterative = parts.policy.kind === "iterative" ? (parts.policy as IterativeAmortizedOptimizer) : null;
+    this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
+    this.pGrads = (parts.policy.params?.variables() ?? []).map((v) => tf.keep(tf.zerosLike(v)));
+    this.alphaGrad = tf.keep(tf.zerosLike(parts.logAlpha));
+  }
+
+  dispose(): void {
+    tf.dispose([...this.qGrads, ...this.pGrads, this.alphaGrad]);
+    this.ws?.block.dispose();
+    this.ws = null;
+  }
+
+  private get samples(): number {
+    return this.parts.config.samples;
+  }
+
+  private view(offset: number, count: number): Float32Array {
+    return new Float32Array(heapOf(this.backend), offset, count);
+  }
+
+  private workspace(batch: number): Workspace {
+    if (this.ws?.batch === batch) return this.ws;
+    this.ws?.block.dispose();
+    const N = this.samples;
+    const width = this.parts.observationSize + this.parts.actionSize;
+    const rows = N * batch;
+    const maxWidth = Math.max(this.q[0].maxWidth, this.net.maxWidth);
+    const counts: number[] = [rows * width];
+    const qActs = this.q[0].activationFloats(rows);
+    const pActs = this.net.activationFloats(batch);
+    for (let i = 0; i < 2; i++) counts.push(...qActs);
+    counts.push(rows, rows, rows * width, rows * width);
+    counts.push(batch * width);
+    for (let i = 0; i < 2; i++) counts.push(...this.q[0].activationFloats(batch));
+    counts.push(batch, batch);
+    counts.push(batch * this.net.inputSize, ...pActs);
+    counts.push(batch * this.net.outputSize, rows * maxWidth, rows * maxWidth);
+    const block = new HeapBlock(this.backend, blockSize(counts));
+    const jInput = block.take(rows * width);
+    const jTraces: [MlpTrace, MlpTrace] = [this.q[0].makeTrace(block, rows, jInput), this.q[1].makeTrace(block, rows, jInput)];
+    const dq: [number, number] = [block.take(rows), block.take(rows)];
+    const dInput: [number, number] = [block.take(rows * width), block.take(rows * width)];
+    const qInput = block.take(batch * width);
+    const qTraces: [MlpTrace, MlpTrace] = [this.q[0].makeTrace(block, batch, qInput), this.q[1].makeTrace(block, batch, qInput)];
+    const dqLoss: [number, number] = [block.take(batch), block.take(batch)];
+    const pTraces = [this.net.makeTrace(block, batch, block.take(batch * this.net.inputSize))];
+    const dOut = block.take(batch * this.net.outputSize);
+    const scratch: [number, number] = [block.take(rows * maxWidth), block.take(rows * maxWidth)];
+    this.ws = { batch, block, jInput, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut, scratch };
+    return this.ws;
+  }
+
+  /** Everything updated in place gets storage of its own and Adam slots now, so no tensor is allocated mid-update. */
+  private prepare(optimizers: FusedSacOptimizers): void {
+    const p = this.parts;
+    const qVars = [...p.q1.params.variables(), ...p.q2.params.variables()];
+    const all = [...qVars, ...p.q1Target.params.variables(), ...p.q2Target.params.variables(), ...(p.policy.params?.variables() ?? []), p.logAlpha];
+    for (const v of all) ownStorage(this.backend, v);
+    (optimizers.q as NativeAdam).ensureSlots(qVars);
+    if (optimizers.policy && p.policy.params) (optimizers.policy as NativeAdam).ensureSlots(p.policy.params.variables());
+    (optimizers.alpha as NativeAdam).ensureSlots([p.logAlpha]);
+  }
+
+  /**
+   * One update, as SacAgent.update: Q target, Q step, policy step, temperature step, Polyak. Returns the same
+   * metrics in the same order. `checkFinite` throws for a non-finite loss (the agent's error messages).
+   */
+  update(batch: ReplayBatch, optimizers: FusedSacOptimizers, checkFinite: (what: string, value: number) => void): Record<string, number> {
+    const p = this.parts;
+    const c = p.config;
+    const B = batch.size;
+    const O = p.observationSize;
+    const A = p.actionSize;
+    this.prepare(optimizers);
+    const ws = this.workspace(B);
+    const heapAtStart = heapOf(this.backend);
+    const metrics: Record<string, number> = {};
+    const alpha = Math.fround(Math.exp(this.view(offsetOf(this.backend, p.logAlpha), 1)[0]));
+    const policyQ = c.useTargetQForPolicy ? this.qTarget : this.q;
+
+    // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights.
+    const next = this.chooseLambda(batch.nextObservations, B, policyQ, alpha, null).lambda;
+    const v = this.evaluate(batch.nextObservations, B, next, this.qTarget, c.betaTrain, alpha, false).j;
+    const y = new Float32Array(B);
+    const gamma = Math.fround(c.gamma); // tf makes a float32 scalar of it
+    for (let s = 0; s < B; s++) y[s] = batch.rewards[s] + Math.fround(gamma * Math.fround((1 - batch.terminated[s]) * v[s]));
+
+    // Q-networks: mean squared TD error each, summed; Adam.
+    const width = O + A;
+    const qIn = this.view(ws.qTraces[0].input, B * width);
+    for (let s = 0; s < B; s++) {
+      qIn.set(batch.observations.subarray(s * O, s * O + O), s * width);
+      qIn.set(batch.actions.subarray(s * A, s * A + A), s * width + O);
+    }
+    const losses = [0, 0];
+    let q1Sum = 0;
+    for (let i = 0; i < 2; i++) {
+      const trace = ws.qTraces[i];
+      this.q[i].forward(trace);
+      const q = this.view(trace.outputs[trace.outputs.length - 1], B);
+      const dq = this.view(ws.dqLoss[i], B);
+      const invB = Math.fround(1 / B);
+      for (let s = 0; s < B; s++) {
+        const d = Math.fround(q[s] - y[s]);
+        losses[i] += d * d;
+        dq[s] = invB * Math.fround(2 * d); // tf's order: mean's 1/B times squaredDifference's 2(q − y)
+        if (i === 0) q1Sum += q[s];
+      }
+      losses[i] /= B;
+    }
+    checkFinite("Q loss", Math.fround(losses[0]) + Math.fround(losses[1]));
+    const qGradOffsets = this.gradOffsets(this.qGrads);
+    const perNet = this.q[0].layers.length;
+    for (let i = 0; i < 2; i++) {
+      this.q[i].backward(ws.qTraces[i], ws.dqLoss[i], qGradOffsets.slice(i * perNet, (i + 1) * perNet), -1, ws.scratch, false);
+    }
+    metrics["train/q1_loss"] = Math.fround(losses[0]);
+    metrics["train/q2_loss"] = Math.fround(losses[1]);
+    metrics["train/q1_value"] = Math.fround(q1Sum / B);
+    metrics["train/q_target"] = Math.fround(mean(y));
+    metrics["train/grad_norm_q"] = this.globalNorm(this.qGrads);
+    const qVars = [...p.q1.params.variables(), ...p.q2.params.variables()];
+    optimizers.q.applyGradients(Object.fromEntries(qVars.map((v, i) => [v.name, this.qGrads[i]])));
+
+    // Policy optimizer on the updated Q-networks.
+    const run = this.chooseLambda(batch.observations, B, policyQ, alpha, this.pGrads.length ? this.gradOffsets(this.pGrads) : null);
+    checkFinite("policy loss", run.loss);
+    metrics["train/policy_loss"] = run.loss;
+    metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads);
+    if (optimizers.policy && p.policy.params) {
+      optimizers.policy.applyGradients(Object.fromEntries(p.policy.params.variables().map((v, i) => [v.name, this.pGrads[i]])));
+    }
+    const final = run.evaluations[run.evaluations.length - 1];
+    const meanLogProb = Math.fround(mean(final.logProb));
+    metrics["train/entropy"] = -meanLogProb;
+    metrics["train/kl_prior"] = Math.fround(meanLogProb + A * LN2);
+    metrics["train/policy_mean_abs"] = Math.fround(mean(run.lambda.mean.map(Math.abs)));
+    metrics["train/policy_scale"] = Math.fround(mean(run.lambda.logStd.map(Math.exp)));
+    metrics["train/objective"] = Math.fround(mean(final.j));
+    for (let k = 1; k < run.evaluations.length; k++) {
+      metrics[`train/j_improvement_iter${k}`] = Math.fround(Math.fround(mean(run.evaluations[k].j)) - Math.fround(mean(run.evaluations[k - 1].j)));
+    }
+
+    // Temperature: L(log α) = −log α (E log π + H_target); dL/dlog α = −(E log π + H_target).
+    const logAlphaView = (): Float32Array => this.view(offsetOf(this.backend, p.logAlpha), 1);
+    if (c.autoTemperature) {
+      const logAlpha = logAlphaView()[0];
+      const target = Math.fround(meanLogProb + p.targetEntropy);
+      metrics["train/alpha_loss"] = Math.fround(-(logAlpha * target));
+      this.view(offsetOf(this.backend, this.alphaGrad), 1)[0] = -target;
+      optimizers.alpha.applyGradients({ [p.logAlpha.name]: this.alphaGrad });
+    }
+    metrics["train/alpha"] = Math.fround(Math.exp(logAlphaView()[0]));
+
+    this.polyak();
+    if (heapOf(this.backend) !== heapAtStart) throw new IapoError("the wasm heap grew during a fused SAC update (views would be stale)");
+    return metrics;
+  }
+
+  private gradOffsets(grads: tf.Tensor[]): Array<{ w: number; b: number }> {
+    const out: Array<{ w: number; b: number }> = [];
+    for (let i = 0; i < grads.length; i += 2) out.push({ w: offsetOf(this.backend, grads[i]), b: offsetOf(this.backend, grads[i + 1]) });
+    return out;
+  }
+
+  private globalNorm(grads: tf.Tensor[]): number {
+    let s = 0;
+    for (const g of grads) {
+      const x = this.view(offsetOf(this.backend, g), g.size);
+      for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+    }
+    return Math.fround(Math.sqrt(s));
+  }
+
+  /** ψ' ← (1 − τ) ψ' + τ ψ for both target networks, in place, in tf's float32 operation order. */
+  private polyak(): void {
+    const tau = this.parts.config.tau;
+    const keep = Math.fround(1 - tau);
+    const take = Math.fround(tau);
+    const pairs: [QNetwork, QNetwork][] = [[this.parts.q1Target, this.parts.q1], [this.parts.q2Target, this.parts.q2]];
+    for (const [target, online] of pairs) {
+      const src = online.params.variables();
+      target.params.variables().forEach((t, i) => {
+        const to = this.view(offsetOf(this.backend, t), t.size);
+        const from = this.view(offsetOf(this.backend, src[i]), t.size);
+        for (let e = 0; e < to.length; e++) to[e] = Math.fround(to[e] * keep) + Math.fround(from[e] * take);
+        renewWasmId(this.backend, t);
+      });
+    }
+  }
+
+  /**
+   * The policy optimizer's run from `states` [B, obs] (host array): direct, λ = f(s); iterative, K gated steps
+   * with ∇λ J as input. With `grads` (training), also J at every λ after the start, the loss and its gradient
+   * into `grads` (d loss / d φ).
+   */
+  private chooseLambda(
+    states: Float32Array, B: number, q: [HeapMlp, HeapMlp], alpha: number, grads: Array<{ w: number; b: number }> | null,
+  ): { lambda: Lambda; evaluations: Evaluation[]; loss: number } {
+    const ws = this.workspace(B);
+    const beta = this.parts.config.betaTrain;
+    const A = this.parts.actionSize;
+    if (!this.iterative) {
+      const trace = ws.pTraces[0];
+      this.view(trace.input, states.length).set(states);
+      this.net.forward(trace);
+      const out = this.view(trace.outputs[trace.outputs.length - 1], B * 2 * A);
+      const raw = new Float32Array(B * A);
+      const lambda: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
+      for (let s = 0; s < B; s++) {
+        for (let i = 0; i < A; i++) {
+          lambda.mean[s * A + i] = out[s * 2 * A + i];
+          raw[s * A + i] = out[s * 2 * A + A + i];
+          lambda.logStd[s * A + i] = clip(raw[s * A + i]);
+        }
+      }
+      if (!grads) return { lambda, evaluations: [], loss: 0 };
+      const e = this.evaluate(states, B, lambda, q, beta, alpha, true);
+      const g = e.grad as Lambda;
+      const dOut = this.view(ws.dOut, B * 2 * A);
+      const scale = -1 / B;
+      for (let s = 0; s < B; s++) {
+        for (let i = 0; i < A; i++) {
+          dOut[s * 2 * A + i] = g.mean[s * A + i] * scale;
+          dOut[s * 2 * A + A + i] = inRange(raw[s * A + i]) ? g.logStd[s * A + i] * scale : 0;
+        }
+      }
+      this.net.backward(trace, ws.dOut, grads, -1, ws.scratch, false);
+      return { lambda, evaluations: [e], loss: -Math.fround(mean(e.j)) };
+    }
+    const cfg = this.iterative.config;
+    const K = grads ? cfg.trainIterations : cfg.actIterations;
+    let lambda: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A).fill(Math.log(cfg.initialStd)) };
+    const evaluations: Evaluation[] = [];
+    let record: StepRecord | null = null;
+    if (grads) for (const g of this.pGrads) this.view(offsetOf(this.backend, g), g.size).fill(0);
+    const scale = -1 / (K * B);
+    // Step k's backward runs right after J(λ_{k+1}) gives its upstream gradient, so one trace serves every step.
+    for (let k = 0; k <= K; k++) {
+      if (k === K && !grads) break; // acting-style run: no J at the final λ (the tf path's evaluateFinal: false)
+      const e = this.evaluate(states, B, lambda, q, beta, alpha, true);
+      if (grads) {
+        evaluations.push(e);
+        if (record) this.stepBackward(record, e.grad as Lambda, scale, grads);
+      }
+      if (k === K) break;
+      record = this.stepForward(states, B, lambda, e.grad as Lambda, ws.pTraces[0]);
+      lambda = this.gated(record, B);
+    }
+    if (!grads) return { lambda, evaluations, loss: 0 };
+    let loss = 0;
+    for (let k = 1; k <= K; k++) loss += Math.fround(mean(evaluations[k].j));
+    return { lambda, evaluations: evaluations.slice(), loss: -Math.fround(Math.fround(loss) / K) };
+  }
+
+  /** The iterative network's input for λ and ∇λ J, then its forward pass into `trace`. */
+  private stepForward(states: Float32Array, B: number, lambda: Lambda, grad: Lambda, trace: MlpTrace): StepRecord {
+    const O = this.parts.observationSize;
+    const A = this.parts.actionSize;
+    const scaled = (this.iterative as IterativeAmortizedOptimizer).config.inputNormalization === "layer+scale";
+    const inSize = this.net.inputSize;
+    const x = this.view(trace.input, B * inSize);
+    for (let s = 0; s < B; s++) {
+      let at = s * inSize;
+      at = normalizeRow(states, s * O, O, x, at, scaled);
+      for (const part of [lambda.mean, lambda.logStd, grad.mean, grad.logStd]) at = normalizeRow(part, s * A, A, x, at, scaled);
+    }
+    this.net.forward(trace);
+    return { trace, previous: lambda, preClip: new Float32Array(B * A) };
+  }
+
+  /** Eq. 11 on the recorded pass's output: λ' = ω λ + (1 − ω) δ, log σ clipped. Fills record.preClip. */
+  private gated(record: StepRecord, B: number): Lambda {
+    const A = this.parts.actionSize;
+    const out = this.view(record.trace.outputs[record.trace.outputs.length - 1], B * 4 * A);
+    const next: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
+    for (let s = 0; s < B; s++) {
+      for (let i = 0; i < A; i++) {
+        const p = s * A + i;
+        const o = s * 4 * A + i;
+        const gm = sigmoid(out[o + 2 * A]);
+        const gs = sigmoid(out[o + 3 * A]);
+        next.mean[p] = gm * record.previous.mean[p] + (1 - gm) * out[o];
+        record.preClip[p] = gs * record.previous.logStd[p] + (1 - gs) * out[o + A];
+        next.logStd[p] = clip(record.preClip[p]);
+      }
+    }
+    return next;
+  }
+
+  /** Adds d loss/d φ of one step: upstream scale·∇λ' J through the clip, the gates and the network. */
+  private stepBackward(record: StepRecord, gradNext: Lambda, scale: number, grads: Array<{ w: number; b: number }>): void {
+    const A = this.parts.actionSize;
+    const B = record.trace.rows;
+    const out = this.view(record.trace.outputs[record.trace.outputs.length - 1], B * 4 * A);
+    const dOut = this.view((this.ws as Workspace).dOut, B * 4 * A);
+    for (let s = 0; s < B; s++) {
+      for (let i = 0; i < A; i++) {
+        const p = s * A + i;
+        const o = s * 4 * A + i;
+        const gm = sigmoid(out[o + 2 * A]);
+        const gs = sigmoid(out[o + 3 * A]);
+        const dm = gradNext.mean[p] * scale;
+        const dl = inRange(record.preClip[p]) ? gradNext.logStd[p] * scale : 0;
+        dOut[o] = (1 - gm) * dm;
+        dOut[o + A] = (1 - gs) * dl;
+        dOut[o + 2 * A] = (record.previous.mean[p] - out[o]) * dm * gm * (1 - gm);
+        dOut[o + 3 * A] = (record.previous.logStd[p] - out[o + A]) * dl * gs * (1 - gs);
+      }
+    }
+    const ws = this.ws as Workspace;
+    this.net.backward(record.trace, ws.dOut, grads, -1, ws.scratch, true);
+  }
+
+  /**
+   * J(s, λ) per state with N new samples (Eq. 7, 12), and with `wantGrad` ∇λ Σ_s J (back-propagated through
+   * both Q-networks to the actions, then through tanh and the reparameterisation).
+   */
+  private evaluate(states: Float32Array, B: number, lambda: Lambda, q: [HeapMlp, HeapMlp], beta: number, alpha: number, wantGrad: boolean): Evaluation {
+    const ws = this.workspace(B);
+    const N = this.samples;
+    const O = this.parts.observationSize;
+    const A = this.parts.actionSize;
+    const width = O + A;
+    const rows = N * B;
+    const eps = this.parts.rng.fillNormal(new Float32Array(rows * A)) as Float32Array;
+    const X = this.view(ws.jInput, rows * width);
+    const u = new Float32Array(rows * A);
+    const act = new Float32Array(rows * A);
+    const logPi = new Float64Array(rows);
+    for (let n = 0; n < N; n++) {
+      for (let s = 0; s < B; s++) {
+        const r = n * B + s;
+        X.set(states.subarray(s * O, s * O + O), r * width);
+        let lp = 0;
+        for (let i = 0; i < A; i++) {
+          const p = s * A + i;
+          const sigma = Math.exp(lambda.logStd[p]);
+          const uu = lambda.mean[p] + sigma * eps[r * A + i];
+          const a = Math.tanh(uu);
+          const z = (uu - lambda.mean[p]) / sigma;
+          lp += -(0.5 * z * z + lambda.logStd[p] + HALF_LOG_2PI) - 2 * (LN2 - uu - softplus(-2 * uu));
+          u[r * A + i] = uu;
+          act[r * A + i] = a;
+          X[r * width + O + i] = a;
+        }
+        logPi[r] = lp;
+      }
+    }
+    for (let i = 0; i < 2; i++) q[i].forward(ws.jTraces[i]);
+    const q1 = this.view(ws.jTraces[0].outputs[ws.jTraces[0].outputs.length - 1], rows);
+    const q2 = this.view(ws.jTraces[1].outputs[ws.jTraces[1].outputs.length - 1], rows);
+    const qMean = new Float32Array(B);
+    const logProb = new Float32Array(B);
+    const j = new Float32Array(B);
+    for (let s = 0; s < B; s++) {
+      let qs = 0;
+      let kl = 0;
+      for (let n = 0; n < N; n++) {
+        const r = n * B + s;
+        qs += 0.5 * (q1[r] + q2[r]) - 0.5 * beta * Math.abs(q1[r] - q2[r]);
+        kl += logPi[r] + A * LN2;
+      }
+      qMean[s] = qs / N;
+      const klMean = Math.fround(kl / N);
+      j[s] = qMean[s] - alpha * klMean;
+      logProb[s] = klMean - A * LN2;
+    }
+    if (!wantGrad) return { j, q: qMean, logProb, grad: null };
+
+    const dq1 = this.view(ws.dq[0], rows);
+    const dq2 = this.view(ws.dq[1], rows);
+    for (let r = 0; r < rows; r++) {
+      const side = q1[r] > q2[r] ? 1 : -1; // tf's |x|' is 1 for x > 0, else −1
+      dq1[r] = (0.5 - 0.5 * beta * side) / N;
+      dq2[r] = (0.5 + 0.5 * beta * side) / N;
+    }
+    for (let i = 0; i < 2; i++) q[i].backward(ws.jTraces[i], ws.dq[i], null, ws.dInput[i], ws.scratch, false);
+    const dX1 = this.view(ws.dInput[0], rows * width);
+    const dX2 = this.view(ws.dInput[1], rows * width);
+    const grad: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
+    const dLogPi = -alpha / N;
+    for (let n = 0; n < N; n++) {
+      for (let s = 0; s < B; s++) {
+        const r = n * B + s;
+        for (let i = 0; i < A; i++) {
+          const p = s * A + i;
+          const e = r * A + i;
+          const sigma = Math.exp(lambda.logStd[p]);
+          const a = act[e];
+          const z = (u[e] - lambda.mean[p]) / sigma;
+          const du = (dX1[r * width + O + i] + dX2[r * width + O + i]) * (1 - a * a) + dLogPi * (-z / sigma + 2 * a);
+          grad.mean[p] += du + (dLogPi * z) / sigma;
+          grad.logStd[p] += du * sigma * eps[e] + dLogPi * (z * z - 1);
+        }
+      }
+    }
+    return { j, q: qMean, logProb, grad };
+  }
+}
+
+/**
+ * Per-example standardisation of x[from .. from+len) into out[at ..], as normalizeInput (input-normalization.ts):
+ * (x − mean)/(std + 1e-5), std = sqrt(var + 1e-10); with `scaled`, then sign(mean)·log1p|mean| and log(std + 1e-8).
+ * @returns the next free index of out
+ */
+function normalizeRow(x: ArrayLike<number>, from: number, len: number, out: Float32Array, at: number, scaled: boolean): number {
+  let m = 0;
+  for (let i = 0; i < len; i++) m += x[from + i];
+  m = Math.fround(m / len);
+  let v = 0;
+  for (let i = 0; i < len; i++) v += (x[from + i] - m) ** 2;
+  const std = Math.sqrt(Math.fround(v / len) + 1e-10);
+  for (let i = 0; i < len; i++) out[at + i] = (x[from + i] - m) / (std + 1e-5);
+  if (!scaled) return at + len;
+  out[at + len] = Math.sign(m) * Math.log1p(Math.abs(m));
+  out[at + len + 1] = Math.log(std + 1e-8);
+  return at + len + 2;
+}
