@@ -346,6 +346,78 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Reads a Uint32Array argument; nullptr with a JS error thrown when it is something else.
+const uint32_t* U32(napi_env env, napi_value v, size_t* length) {
+  napi_typedarray_type type;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &data, nullptr, nullptr) != napi_ok || type != napi_uint32_array) {
+    napi_throw_type_error(env, nullptr, "iapo_native: expected a Uint32Array table");
+    return nullptr;
+  }
+  return static_cast<const uint32_t*>(data);
+}
+
+// sumSquares(heap, table, count): Σ x² over count tensors, table [offset, size] per tensor, summed in double
+// (a global gradient norm in one call).
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 3)) return nullptr;
+  size_t heap_len = 0, length = 0;
+  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  if (!heap) return nullptr;
+  const uint32_t* table = U32(env, a.argv[1], &length);
+  if (!table) return nullptr;
+  const size_t count = static_cast<size_t>(Num(env, a.argv[2]));
+  if (count * 2 > length) {
+    napi_throw_range_error(env, nullptr, "iapo_native: table shorter than its count");
+    return nullptr;
+  }
+  double total = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (!InHeap(env, heap_len, table[2 * i], 4.0 * table[2 * i + 1])) return nullptr;
+    const float* x = reinterpret_cast<const float*>(heap + table[2 * i]);
+    double s = 0;
+    for (uint32_t e = 0; e < table[2 * i + 1]; e++) s += static_cast<double>(x[e]) * x[e];
+    total += s;
+  }
+  napi_value out;
+  CHECK(napi_create_double(env, total, &out));
+  return out;
+}
+
+// polyak(heap, table, count, keep, take): target = float(target·keep) + float(source·take) in place, table
+// [targetOff, sourceOff, size] per tensor; keep and take are float32, as tf's mul/mul/add on float32 tensors.
+napi_value Polyak(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 5)) return nullptr;
+  size_t heap_len = 0, length = 0;
+  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  if (!heap) return nullptr;
+  const uint32_t* table = U32(env, a.argv[1], &length);
+  if (!table) return nullptr;
+  const size_t count = static_cast<size_t>(Num(env, a.argv[2]));
+  const float keep = static_cast<float>(Num(env, a.argv[3])), take = static_cast<float>(Num(env, a.argv[4]));
+  if (count * 3 > length) {
+    napi_throw_range_error(env, nullptr, "iapo_native: table shorter than its count");
+    return nullptr;
+  }
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t* row = table + 3 * i;
+    if (!InHeap(env, heap_len, row[0], 4.0 * row[2]) || !InHeap(env, heap_len, row[1], 4.0 * row[2])) return nullptr;
+  }
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t* row = table + 3 * i;
+    float* __restrict t = reinterpret_cast<float*>(heap + row[0]);
+    const float* __restrict src = reinterpret_cast<const float*>(heap + row[1]);
+    for (uint32_t e = 0; e < row[2]; e++) {
+      const float kept = t[e] * keep;
+      const float taken = src[e] * take;
+      t[e] = kept + taken;
+    }
+  }
+  return nullptr;
+}
+
 // sgemmSeconds(n, reps): wall time of `reps` n×n×n sgemm calls on private buffers (the raw BLAS peak).
 napi_value SgemmSeconds(napi_env env, napi_callback_info info) {
   Args a;
@@ -399,6 +471,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseGrad", nullptr, DenseGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"polyak", nullptr, Polyak, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemmSeconds", nullptr, SgemmSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blasInfo", nullptr, BlasInfo, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -45,6 +45,10 @@ export interface NativeAddon {
     heap: ArrayBuffer, table: Uint32Array, count: number, learningRate: number, beta1: number, beta2: number,
     epsilon: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number,
   ): void;
+  /** Σ x² over tensors given as [offset, size] rows of `table` (double precision). */
+  sumSquares(heap: ArrayBuffer, table: Uint32Array, count: number): number;
+  /** target ← float32(target·keep) + float32(source·take) in place; table rows [targetOff, sourceOff, size]. */
+  polyak(heap: ArrayBuffer, table: Uint32Array, count: number, keep: number, take: number): void;
   /** Seconds for `reps` n³ sgemm calls on private buffers. */
   sgemmSeconds(n: number, reps: number): number;
   setThreads(n: number): void;

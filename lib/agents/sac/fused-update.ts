@@ -324,12 +324,9 @@ export class FusedSacUpdate {
   }
 
   private globalNorm(grads: tf.Tensor[]): number {
-    let s = 0;
-    for (const g of grads) {
-      const x = this.view(offsetOf(this.backend, g), g.size);
-      for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-    }
-    return Math.fround(Math.sqrt(s));
+    const table = new Uint32Array(2 * grads.length);
+    grads.forEach((g, i) => table.set([offsetOf(this.backend, g), g.size], 2 * i));
+    return Math.fround(Math.sqrt(this.native.sumSquares(heapOf(this.backend), table, grads.length)));
   }
 
   /** ψ' ← (1 − τ) ψ' + τ ψ for both target networks, in place, in tf's float32 operation order. */
@@ -338,15 +335,17 @@ export class FusedSacUpdate {
     const keep = Math.fround(1 - tau);
     const take = Math.fround(tau);
     const pairs: [QNetwork, QNetwork][] = [[this.parts.q1Target, this.parts.q1], [this.parts.q2Target, this.parts.q2]];
+    const rows: number[] = [];
+    const targets: tf.Variable[] = [];
     for (const [target, online] of pairs) {
       const src = online.params.variables();
       target.params.variables().forEach((t, i) => {
-        const to = this.view(offsetOf(this.backend, t), t.size);
-        const from = this.view(offsetOf(this.backend, src[i]), t.size);
-        for (let e = 0; e < to.length; e++) to[e] = Math.fround(to[e] * keep) + Math.fround(from[e] * take);
-        renewWasmId(this.backend, t);
+        rows.push(offsetOf(this.backend, t), offsetOf(this.backend, src[i]), t.size);
+        targets.push(t);
       });
     }
+    this.native.polyak(heapOf(this.backend), Uint32Array.from(rows), targets.length, keep, take);
+    for (const t of targets) renewWasmId(this.backend, t);
   }
 
   /**

@@ -11,6 +11,8 @@ import { defaultSacConfig, type SacConfig } from "../../agents/sac/config";
 import { Rng } from "../../core/rng";
 import { Q_ARCHITECTURES } from "../../nn/architectures";
 import { normalizedSize } from "../../policy/input-normalization";
+import { fusedSacUpdatesEnabled, setFusedSacUpdates } from "../../agents/sac/fused-update";
+import { activeAddon } from "../../backend/wasm-kernels";
 
 const OBS = 17;
 const ACT = 6;
@@ -74,7 +76,13 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
     buffer.add(rng.fillNormal(new Float32Array(OBS)), rng.fillUniform(new Float32Array(ACT), -1, 1), rng.normal(), rng.fillNormal(new Float32Array(OBS)), false);
   }
   const repeats = options.quick ? 3 : 10;
-  for (const { name, config } of variants()) {
+  // Where the fused update applies (native addon active), each variant also runs on the tfjs autodiff path,
+  // side by side in this process, so the gain is measured under the same load.
+  const paths = activeAddon() && fusedSacUpdatesEnabled() ? [true, false] : [null];
+  const wasEnabled = fusedSacUpdatesEnabled();
+  for (const { name: base, config } of variants()) for (const fused of paths) {
+    const name = fused === false ? `${base} [tfjs autodiff path]` : base;
+    if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const batches = Array.from({ length: repeats + 1 }, () => buffer.sample(BATCH, rng));
     agent.update(batches[0]); // warm-up: kernels, weight caches, Adam slots
@@ -85,6 +93,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
       times.push(performance.now() - t0);
     }
     agent.dispose();
+    setFusedSacUpdates(wasEnabled);
     times.sort((a, b) => a - b);
     out.push({ name, msPerUpdate: times[Math.floor(times.length / 2)], flops: updateFlops(config) });
     await tf.nextFrame();
