@@ -146,3 +146,38 @@ for (const optimizer of ["direct", "iterative"] as const) {
     stock.agent.dispose();
   });
 }
+
+/** A fixed sequence of act/actBatch calls (both modes, batch 1 and 3), flattened. */
+function actSequence(agent: SacAgent): number[] {
+  const obs = new Rng(11);
+  const out: number[] = [];
+  for (let i = 0; i < 3; i++) out.push(...agent.act(obs.fillNormal(new Float32Array(5)), "explore"));
+  out.push(...agent.act(obs.fillNormal(new Float32Array(5)), "eval"));
+  out.push(...agent.actBatch(obs.fillNormal(new Float32Array(3 * 5)), 3, "explore"));
+  out.push(...agent.actBatch(obs.fillNormal(new Float32Array(3 * 5)), 3, "eval"));
+  return out;
+}
+
+for (const optimizer of ["direct", "iterative"] as const) {
+  test(`fused act (${optimizer}) gives the tfjs path's actions and draws the same noise`, { skip }, async () => {
+    await useBackend("wasm-native");
+    // Two identical agents (same seed, same fused updates, so the iterative output layer is no longer zero).
+    const a = (await run(optimizer, true, 3)).agent;
+    const b = (await run(optimizer, true, 3)).agent;
+    const fused = actSequence(a);
+    setFusedSacUpdates(false);
+    let stock: number[];
+    try {
+      stock = actSequence(b);
+    } finally {
+      setFusedSacUpdates(true);
+    }
+    assert.equal(fused.length, stock.length);
+    assert.ok(relativeError(fused, stock) <= 1e-4, `actions: relative error ${relativeError(fused, stock)}`);
+    assert.ok(stock.some((v) => Math.abs(v) > 1e-3), "actions are not trivially zero");
+    // Same number of draws in the same order: the agents' Rngs end in the same state.
+    assert.deepEqual((await a.getState()).rng, (await b.getState()).rng, "Rng state after acting");
+    a.dispose();
+    b.dispose();
+  });
+}

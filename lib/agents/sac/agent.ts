@@ -24,7 +24,7 @@ import type { AgentSnapshot, AgentSpec, OptimizerState } from "./state";
 
 export type { AgentSnapshot, AgentSpec } from "./state";
 import { temperatureLoss } from "./temperature";
-import { FusedSacUpdate, fusedSacUnsupported, type FusedSacParts } from "./fused-update";
+import { FusedSacUpdate, fusedSacUnsupported, type FusedSacParts, type Lambda } from "./fused-update";
 
 /** The policy optimizer a config asks for, with its own network (if any) initialised from `rng`. */
 export function buildPolicyOptimizer(config: SacConfig, spec: AgentSpec, rng: Rng): PolicyOptimizer {
@@ -60,6 +60,16 @@ function globalNorm(grads: tf.Tensor[]): tf.Scalar {
 
 function tensorFromRows(values: Float32Array, rows: number, cols: number): tf.Tensor2D {
   return tf.tensor2d(values, [rows, cols]);
+}
+
+/** tanh(μ + σ ε) with σ = exp(log σ), or tanh(μ) without noise, rounded to float32 at each step as tf does. */
+function squashedAction(lambda: Lambda, noise: Float32Array | null): Float32Array {
+  const out = new Float32Array(lambda.mean.length);
+  for (let i = 0; i < out.length; i++) {
+    const u = noise ? Math.fround(lambda.mean[i] + Math.fround(Math.fround(Math.exp(lambda.logStd[i])) * noise[i])) : lambda.mean[i];
+    out[i] = Math.tanh(u);
+  }
+  return out;
 }
 
 export class SacAgent {
@@ -149,20 +159,39 @@ export class SacAgent {
    */
   act(observation: ArrayLike<number>, mode: "explore" | "eval"): Float32Array {
     if (observation.length !== this.spec.observationSize) throw new ConfigError(`act: observation must have ${this.spec.observationSize} values, got ${observation.length}`);
-    const A = this.spec.actionSize;
-    const noise = mode === "explore" ? (this.rng.fillNormal(new Float32Array(A)) as Float32Array) : null;
-    const action = tf.tidy(() => {
-      const s = tf.tensor2d(Float32Array.from(observation), [1, this.spec.observationSize]);
+    return this.actBatch(observation, 1, mode);
+  }
+
+  /**
+   * Actions for `count` observations at once ([count, obs] row-major in, [count, |A|] out), as `act` on each
+   * row but with one optimizer run for all of them (vectorised environments, batched evaluation).
+   */
+  actBatch(observations: ArrayLike<number>, count: number, mode: "explore" | "eval"): Float32Array {
+    const { observationSize: O, actionSize: A } = this.spec;
+    if (!Number.isInteger(count) || count < 1 || observations.length !== count * O) {
+      throw new ConfigError(`actBatch: expected ${count} observations of ${O} values (${count * O}), got ${observations.length}`);
+    }
+    // The exploration noise is drawn before the optimizer's J noise on both paths, so they stay interchangeable.
+    const noise = mode === "explore" ? (this.rng.fillNormal(new Float32Array(count * A)) as Float32Array) : null;
+    const fused = this.fusedUpdate();
+    const action = fused ? squashedAction(fused.actingLambda(Float32Array.from(observations), count), noise) : this.actThroughTfjs(observations, count, noise);
+    for (const v of action) if (!Number.isFinite(v)) throw new NonFiniteError(`act: the policy produced a non-finite action [${Array.from(action)}]`);
+    return action;
+  }
+
+  /** The acting run as tfjs ops (every backend; the reference the fused path is tested against). */
+  private actThroughTfjs(observations: ArrayLike<number>, count: number, noise: Float32Array | null): Float32Array {
+    const { observationSize: O, actionSize: A } = this.spec;
+    return tf.tidy(() => {
+      const s = tf.tensor2d(Float32Array.from(observations), [count, O]);
       const alpha = tf.exp(this.logAlpha) as tf.Scalar;
       const result = this.policyOptimizer.optimize(s, this.objective(this.config.betaCollect, alpha, "online"), { training: false, evaluateFinal: false });
       const { mean, logStd } = result.lambda;
-      const a = noise ? tf.tanh(tf.add(mean, tf.mul(tf.exp(logStd), tf.tensor2d(noise, [1, A])))) : tf.tanh(mean);
-      const out = a.dataSync() as Float32Array;
+      const a = noise ? tf.tanh(tf.add(mean, tf.mul(tf.exp(logStd), tf.tensor2d(noise, [count, A])))) : tf.tanh(mean);
+      const out = Float32Array.from(a.dataSync() as Float32Array);
       disposeOptimization(result);
-      return Float32Array.from(out);
+      return out;
     });
-    for (const v of action) if (!Number.isFinite(v)) throw new NonFiniteError(`act: the policy produced a non-finite action [${Array.from(action)}]`);
-    return action;
   }
 
   /** One gradient update of the Q-networks, the policy optimizer and α, then the targets (Polyak τ). */

@@ -68,7 +68,7 @@ export interface FusedSacOptimizers {
 }
 
 /** λ as plain arrays, [batch, |A|] row-major. */
-interface Lambda {
+export interface Lambda {
   mean: Float32Array;
   logStd: Float32Array;
 }
@@ -147,7 +147,11 @@ export class FusedSacUpdate {
   private readonly qGrads: tf.Tensor[];
   private readonly pGrads: tf.Tensor[];
   private readonly alphaGrad: tf.Tensor;
-  private ws: Workspace | null = null;
+  /**
+   * Heap regions per batch size: the training batch and the acting batch (1, or a few) both stay allocated, so
+   * alternating act() and update() never reallocates.
+   */
+  private readonly workspaces = new Map<number, Workspace>();
 
   constructor(private readonly parts: FusedSacParts) {
     const addon = activeAddon();
@@ -162,12 +166,13 @@ export class FusedSacUpdate {
     this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
     this.pGrads = (parts.policy.params?.variables() ?? []).map((v) => tf.keep(tf.zerosLike(v)));
     this.alphaGrad = tf.keep(tf.zerosLike(parts.logAlpha));
+    this.workspace(1); // acting's batch of one, allocated with the rest so act() never allocates tensors
   }
 
   dispose(): void {
     tf.dispose([...this.qGrads, ...this.pGrads, this.alphaGrad]);
-    this.ws?.block.dispose();
-    this.ws = null;
+    for (const ws of this.workspaces.values()) ws.block.dispose();
+    this.workspaces.clear();
   }
 
   private get samples(): number {
@@ -179,8 +184,13 @@ export class FusedSacUpdate {
   }
 
   private workspace(batch: number): Workspace {
-    if (this.ws?.batch === batch) return this.ws;
-    this.ws?.block.dispose();
+    const kept = this.workspaces.get(batch);
+    if (kept) return kept;
+    // A caller alternating many batch sizes would otherwise hold one block per size: keep at most a few.
+    if (this.workspaces.size >= 4) {
+      for (const ws of this.workspaces.values()) ws.block.dispose();
+      this.workspaces.clear();
+    }
     const N = this.samples;
     const width = this.parts.observationSize + this.parts.actionSize;
     const rows = N * batch;
@@ -206,8 +216,9 @@ export class FusedSacUpdate {
     const pTraces = [this.net.makeTrace(block, batch, block.take(batch * this.net.inputSize))];
     const dOut = block.take(batch * this.net.outputSize);
     const scratch: [number, number] = [block.take(rows * maxWidth), block.take(rows * maxWidth)];
-    this.ws = { batch, block, jInput, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut, scratch };
-    return this.ws;
+    const ws: Workspace = { batch, block, jInput, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut, scratch };
+    this.workspaces.set(batch, ws);
+    return ws;
   }
 
   /** Everything updated in place gets storage of its own and Adam slots now, so no tensor is allocated mid-update. */
@@ -239,7 +250,7 @@ export class FusedSacUpdate {
     const policyQ = c.useTargetQForPolicy ? this.qTarget : this.q;
 
     // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights.
-    const next = this.chooseLambda(batch.nextObservations, B, policyQ, alpha, null).lambda;
+    const next = this.chooseLambda(batch.nextObservations, B, policyQ, c.betaTrain, alpha, null).lambda;
     const v = this.evaluate(batch.nextObservations, B, next, this.qTarget, c.betaTrain, alpha, false).j;
     const y = new Float32Array(B);
     const gamma = Math.fround(c.gamma); // tf makes a float32 scalar of it
@@ -283,7 +294,7 @@ export class FusedSacUpdate {
     optimizers.q.applyGradients(Object.fromEntries(qVars.map((v, i) => [v.name, this.qGrads[i]])));
 
     // Policy optimizer on the updated Q-networks.
-    const run = this.chooseLambda(batch.observations, B, policyQ, alpha, this.pGrads.length ? this.gradOffsets(this.pGrads) : null);
+    const run = this.chooseLambda(batch.observations, B, policyQ, c.betaTrain, alpha, this.pGrads.length ? this.gradOffsets(this.pGrads) : null);
     checkFinite("policy loss", run.loss);
     metrics["train/policy_loss"] = run.loss;
     metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads);
@@ -315,6 +326,20 @@ export class FusedSacUpdate {
     this.polyak();
     if (heapOf(this.backend) !== heapAtStart) throw new IapoError("the wasm heap grew during a fused SAC update (views would be stale)");
     return metrics;
+  }
+
+  /**
+   * λ for acting (SacAgent.act): the optimizer's acting run from `states` [B, obs] on the online Q-networks with
+   * β = betaCollect and the current α, drawing J's noise from the agent's Rng exactly as the tfjs path does.
+   * Nothing is written to the weights, so no storage or optimizer preparation is needed.
+   */
+  actingLambda(states: Float32Array, B: number): Lambda {
+    const ws = this.workspace(B); // first, so the heap cannot grow under the views below
+    const heapAtStart = heapOf(this.backend);
+    const alpha = Math.fround(Math.exp(this.view(offsetOf(this.backend, this.parts.logAlpha), 1)[0]));
+    const { lambda } = this.chooseLambda(states, ws.batch, this.q, this.parts.config.betaCollect, alpha, null);
+    if (heapOf(this.backend) !== heapAtStart) throw new IapoError("the wasm heap grew while choosing an action (views would be stale)");
+    return lambda;
   }
 
   private gradOffsets(grads: tf.Tensor[]): Array<{ w: number; b: number }> {
@@ -354,10 +379,9 @@ export class FusedSacUpdate {
    * into `grads` (d loss / d φ).
    */
   private chooseLambda(
-    states: Float32Array, B: number, q: [HeapMlp, HeapMlp], alpha: number, grads: Array<{ w: number; b: number }> | null,
+    states: Float32Array, B: number, q: [HeapMlp, HeapMlp], beta: number, alpha: number, grads: Array<{ w: number; b: number }> | null,
   ): { lambda: Lambda; evaluations: Evaluation[]; loss: number } {
     const ws = this.workspace(B);
-    const beta = this.parts.config.betaTrain;
     const A = this.parts.actionSize;
     if (!this.iterative) {
       const trace = ws.pTraces[0];
@@ -452,7 +476,8 @@ export class FusedSacUpdate {
     const A = this.parts.actionSize;
     const B = record.trace.rows;
     const out = this.view(record.trace.outputs[record.trace.outputs.length - 1], B * 4 * A);
-    const dOut = this.view((this.ws as Workspace).dOut, B * 4 * A);
+    const ws = this.workspace(B);
+    const dOut = this.view(ws.dOut, B * 4 * A);
     for (let s = 0; s < B; s++) {
       for (let i = 0; i < A; i++) {
         const p = s * A + i;
@@ -467,7 +492,6 @@ export class FusedSacUpdate {
         dOut[o + 3 * A] = (record.previous.logStd[p] - out[o + A]) * dl * gs * (1 - gs);
       }
     }
-    const ws = this.ws as Workspace;
     this.net.backward(record.trace, ws.dOut, grads, -1, ws.scratch, true);
   }
 

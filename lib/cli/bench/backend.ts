@@ -11,7 +11,7 @@ import { loadNative } from "../../backend/native";
 import { createAdam } from "../../backend/adam";
 import { dense } from "../../backend/ops";
 import { Rng } from "../../core/rng";
-import { measureUpdates } from "./updates";
+import { measureActs, measureUpdates } from "./updates";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
 /** Backends compared, fastest first; the ones that cannot start here are reported and skipped. */
@@ -125,6 +125,7 @@ async function runSuite(options: BenchOptions): Promise<BenchFigure[]> {
       add(`${u.name}: FLOPs`, name, u.flops / 1e6, "MFLOP");
       if (r !== null) add(`${u.name}: ratio to limit`, name, r, "x", "ms / (FLOPs / sgemm peak)");
     }
+    for (const a of await measureActs(options)) add(a.name, name, a.msPerAct, "ms/act");
   }
   return figures;
 }

@@ -100,3 +100,35 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
   }
   return out;
 }
+
+/**
+ * ms per `act` (one observation, "explore") for each variant's agent on the active backend: the acting run of
+ * the policy optimizer (iterative: 5 iterations, each with J and ∇λ J through both Q-networks). Where the fused
+ * path applies, the tfjs path is timed beside it in this process.
+ */
+export async function measureActs(options: { quick: boolean }): Promise<Array<{ name: string; msPerAct: number }>> {
+  const out: Array<{ name: string; msPerAct: number }> = [];
+  const rng = new Rng(1);
+  const observations = Array.from({ length: 8 }, () => rng.fillNormal(new Float32Array(OBS)));
+  const paths = activeAddon() && fusedSacUpdatesEnabled() ? [true, false] : [null];
+  const wasEnabled = fusedSacUpdatesEnabled();
+  for (const { name: base, config } of variants()) for (const fused of paths) {
+    const name = `${base.replace(/ (SAC )?update/, "")} act, batch 1${fused === false ? " [tfjs path]" : ""}`;
+    if (fused !== null) setFusedSacUpdates(fused);
+    const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
+    const reps = fused === false && options.quick ? 5 : 30;
+    agent.act(observations[0], "explore"); // warm-up
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      agent.act(observations[i % observations.length], "explore");
+      times.push(performance.now() - t0);
+    }
+    agent.dispose();
+    setFusedSacUpdates(wasEnabled);
+    times.sort((a, b) => a - b);
+    out.push({ name, msPerAct: times[Math.floor(times.length / 2)] });
+    await tf.nextFrame();
+  }
+  return out;
+}
