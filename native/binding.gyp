@@ -4,7 +4,7 @@
       "target_name": "iapo_native",
       "sources": ["iapo_native.cc"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_cc": ["-O3", "-ffp-contract=off", "-std=c++17"],
+      "cflags_cc": ["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c++17"],
       "libraries": ["-lopenblas"]
     }
   ]
