@@ -86,16 +86,55 @@ export class HeapMlp {
 
   /** Runs the layers on trace.input, filling trace.outputs; rows may be fewer than the trace was made for. */
   forward(trace: MlpTrace, rows = trace.rows): void {
+    this.forwardFrom(0, trace, rows);
+  }
+
+  /** Whether the addon can split the first layer (forwardOnBase); an addon built from older sources cannot. */
+  get canSplitFirstLayer(): boolean {
+    return typeof this.native.gemmOnBase === "function";
+  }
+
+  /**
+   * The part of the first layer that depends only on its first `split` inputs, with the bias:
+   * base = x_fixed·W[0:split] + b, [rows, width of layer 0], from x_fixed [rows, split] at `fixed`.
+   * A Q-network evaluated on many actions for the same states computes this once (see forwardOnBase).
+   */
+  firstLayerBase(fixed: number, rows: number, split: number, base: number): void {
+    const l = this.layers[0];
+    const n = dims(l)[1];
+    this.native.gemm(
+      heapOf(this.backend), 1, rows, n, split, false, false, fixed, 0, offsetOf(this.backend, l.w), 0, base,
+      offsetOf(this.backend, l.b), BIAS_PER_COLUMN, ACTIVATION_CODES.linear, 0,
+    );
+  }
+
+  /**
+   * The forward pass when the first `split` inputs are already folded into `base` (firstLayerBase): trace.input
+   * holds only the remaining inputs [rows, in − split], and row r of the first layer adds base row r mod baseRows
+   * (rows laid out as sample-major repeats of the base's states).
+   */
+  forwardOnBase(trace: MlpTrace, base: number, baseRows: number, split: number, rows = trace.rows): void {
+    const gemmOnBase = this.native.gemmOnBase;
+    if (!gemmOnBase) throw new IapoError("the native addon has no gemmOnBase (rebuild it: node native/build.js)");
+    const l = this.layers[0];
+    const [k, n] = dims(l);
+    gemmOnBase.call(
+      this.native, heapOf(this.backend), rows, n, k - split, trace.input, offsetOf(this.backend, l.w) + 4 * split * n, base, baseRows,
+      trace.outputs[0], ACTIVATION_CODES[l.activation], LEAKY_RELU_ALPHA,
+    );
+    this.forwardFrom(1, trace, rows);
+  }
+
+  private forwardFrom(first: number, trace: MlpTrace, rows: number): void {
     const heap = heapOf(this.backend);
-    let x = trace.input;
-    this.layers.forEach((l, i) => {
+    for (let i = first; i < this.layers.length; i++) {
+      const l = this.layers[i];
       const [k, n] = dims(l);
       this.native.gemm(
-        heap, 1, rows, n, k, false, false, x, 0, offsetOf(this.backend, l.w), 0, trace.outputs[i],
+        heap, 1, rows, n, k, false, false, i === 0 ? trace.input : trace.outputs[i - 1], 0, offsetOf(this.backend, l.w), 0, trace.outputs[i],
         offsetOf(this.backend, l.b), BIAS_PER_COLUMN, ACTIVATION_CODES[l.activation], LEAKY_RELU_ALPHA,
       );
-      x = trace.outputs[i];
-    });
+    }
   }
 
   /**
@@ -104,21 +143,26 @@ export class HeapMlp {
    * @param dInput where to write d input [rows, in], or -1
    * @param scratch two regions of rows·maxWidth floats each
    * @param accumulate add to `grads` instead of overwriting them
+   * @param split for a pass made by forwardOnBase: the input columns folded into the base; dInput then gets
+   *   d of the remaining columns only [rows, in − split], and `grads` must be null
    */
   backward(
     trace: MlpTrace, dOut: number, grads: Array<{ w: number; b: number }> | null, dInput: number,
-    scratch: [number, number], accumulate: boolean, rows = trace.rows,
+    scratch: [number, number], accumulate: boolean, rows = trace.rows, split = 0,
   ): void {
+    if (split > 0 && grads) throw new IapoError("HeapMlp.backward: weight gradients need the whole input (split = 0)");
     const heap = heapOf(this.backend);
     let dy = dOut;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i];
-      const [k, n] = dims(l);
+      const [fullK, n] = dims(l);
+      const k = i === 0 ? fullK - split : fullK;
+      const w = offsetOf(this.backend, l.w) + (i === 0 ? 4 * split * n : 0);
       const x = i === 0 ? trace.input : trace.outputs[i - 1];
       const dx = i === 0 ? dInput : scratch[i % 2];
       if (i === 0 && dx < 0 && !grads) break;
       this.native.denseGrad(
-        heap, rows, n, k, x, offsetOf(this.backend, l.w), trace.outputs[i], dy, dx,
+        heap, rows, n, k, x, w, trace.outputs[i], dy, dx,
         grads ? grads[i].w : -1, grads ? grads[i].b : -1, ACTIVATION_CODES[l.activation], LEAKY_RELU_ALPHA, accumulate,
       );
       dy = dx;

@@ -85,6 +85,46 @@ test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs 
   tf.dispose([...ws, ...bs]);
 });
 
+test("HeapMlp with the first layer's fixed inputs precomputed (forwardOnBase) matches the whole pass", { skip }, async () => {
+  await useBackend("wasm-native");
+  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+  const backend = asWasmBackend(tf.backend());
+  const rng = new Rng(4);
+  const [fixed, varying, hidden] = [5, 2, 8];
+  const states = 3;
+  const rows = 2 * states; // sample-major repeats of the states, as J's rows
+  const ws = [tf.variable(tf.randomNormal([fixed + varying, hidden], 0, 0.5, "float32", 1)), tf.variable(tf.randomNormal([hidden, 1], 0, 0.5, "float32", 2))];
+  const bs = [tf.variable(tf.randomNormal([hidden], 0, 0.5, "float32", 3)), tf.variable(tf.randomNormal([1], 0, 0.5, "float32", 4))];
+  const mlp = new HeapMlp(addon, backend, [{ w: ws[0], b: bs[0], activation: "relu" }, { w: ws[1], b: bs[1], activation: "linear" }]);
+  assert.ok(mlp.canSplitFirstLayer);
+  const block = new HeapBlock(backend, blockSize([rows * (fixed + varying), rows * varying, states * fixed, states * hidden, ...mlp.activationFloats(rows), ...mlp.activationFloats(rows), rows, rows * (fixed + varying), rows * varying, 2 * rows * mlp.maxWidth]));
+  const whole = mlp.makeTrace(block, rows, block.take(rows * (fixed + varying)));
+  const split = mlp.makeTrace(block, rows, block.take(rows * varying));
+  const [stateRows, base, dOut, dWhole, dSplit] = [block.take(states * fixed), block.take(states * hidden), block.take(rows), block.take(rows * (fixed + varying)), block.take(rows * varying)];
+  const scratch: [number, number] = [block.take(rows * mlp.maxWidth), block.take(rows * mlp.maxWidth)];
+  const view = (off: number, n: number): Float32Array => new Float32Array(heapOf(backend), off, n);
+  const s = rng.fillNormal(new Float32Array(states * fixed)) as Float32Array;
+  const a = rng.fillNormal(new Float32Array(rows * varying)) as Float32Array;
+  view(stateRows, s.length).set(s);
+  view(split.input, a.length).set(a);
+  for (let r = 0; r < rows; r++) {
+    view(whole.input + 4 * r * (fixed + varying), fixed).set(s.subarray((r % states) * fixed, (r % states + 1) * fixed));
+    view(whole.input + 4 * (r * (fixed + varying) + fixed), varying).set(a.subarray(r * varying, (r + 1) * varying));
+  }
+  view(dOut, rows).set(rng.fillNormal(new Float32Array(rows)) as Float32Array);
+  mlp.forward(whole);
+  mlp.firstLayerBase(stateRows, states, fixed, base);
+  mlp.forwardOnBase(split, base, states, fixed);
+  assert.ok(relativeError(view(split.outputs[1], rows), view(whole.outputs[1], rows)) <= 1e-5, "outputs");
+  mlp.backward(whole, dOut, null, dWhole, scratch, false);
+  const wantVarying = Array.from({ length: rows * varying }, (_, i) => view(dWhole, rows * (fixed + varying))[Math.floor(i / varying) * (fixed + varying) + fixed + (i % varying)]);
+  mlp.backward(split, dOut, null, dSplit, scratch, false, rows, fixed);
+  assert.ok(relativeError(view(dSplit, rows * varying), wantVarying) <= 1e-5, "d of the varying inputs");
+  assert.throws(() => mlp.backward(split, dOut, [{ w: dWhole, b: dWhole }, { w: dWhole, b: dWhole }], -1, scratch, false, rows, fixed), /whole input/);
+  block.dispose();
+  tf.dispose([...ws, ...bs]);
+});
+
 function config(optimizer: "direct" | "iterative"): SacConfig {
   return {
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),

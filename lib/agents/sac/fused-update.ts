@@ -81,6 +81,11 @@ interface Evaluation {
   grad: Lambda | null;
 }
 
+/** Byte offsets of each Q-network's first-layer state part for the states being evaluated (statePart). */
+interface StatePart {
+  bases: [number, number];
+}
+
 /** Where one iterative step keeps what its backward pass needs. */
 interface StepRecord {
   trace: MlpTrace;
@@ -121,10 +126,16 @@ function policyLayers(p: PolicyOptimizer): DenseLayer[] | null {
 interface Workspace {
   batch: number;
   block: HeapBlock;
-  /** Q input rows [N·B, obs + |A|] for J, and the Q passes over them (for Q1, Q2). */
+  /**
+   * Q input rows for J, and the Q passes over them (for Q1, Q2): [N·B, |A|] actions only when the states' part
+   * of the first layer is precomputed (StatePart), else [N·B, obs + |A|].
+   */
   jInput: number;
+  /** States [B, obs] and each Q-network's first-layer state part [B, width of layer 0] (StatePart). */
+  states: number;
+  bases: [number, number];
   jTraces: [MlpTrace, MlpTrace];
-  /** d Q_pess / d Q1, Q2 per row [N·B], and d input of each Q [N·B, obs + |A|]. */
+  /** d Q_pess / d Q1, Q2 per row [N·B], and d input of each Q (laid out as jInput). */
   dq: [number, number];
   dInput: [number, number];
   /** Q-update passes on [s, a], [B, obs + |A|]. */
@@ -199,6 +210,8 @@ export class FusedSacUpdate {
     const qActs = this.q[0].activationFloats(rows);
     const pActs = this.net.activationFloats(batch);
     for (let i = 0; i < 2; i++) counts.push(...qActs);
+    const baseWidth = this.q[0].activationFloats(1)[0];
+    counts.push(batch * this.parts.observationSize, batch * baseWidth, batch * baseWidth);
     counts.push(rows, rows, rows * width, rows * width);
     counts.push(batch * width);
     for (let i = 0; i < 2; i++) counts.push(...this.q[0].activationFloats(batch));
@@ -208,6 +221,8 @@ export class FusedSacUpdate {
     const block = new HeapBlock(this.backend, blockSize(counts));
     const jInput = block.take(rows * width);
     const jTraces: [MlpTrace, MlpTrace] = [this.q[0].makeTrace(block, rows, jInput), this.q[1].makeTrace(block, rows, jInput)];
+    const states = block.take(batch * this.parts.observationSize);
+    const bases: [number, number] = [block.take(batch * baseWidth), block.take(batch * baseWidth)];
     const dq: [number, number] = [block.take(rows), block.take(rows)];
     const dInput: [number, number] = [block.take(rows * width), block.take(rows * width)];
     const qInput = block.take(batch * width);
@@ -216,7 +231,7 @@ export class FusedSacUpdate {
     const pTraces = [this.net.makeTrace(block, batch, block.take(batch * this.net.inputSize))];
     const dOut = block.take(batch * this.net.outputSize);
     const scratch: [number, number] = [block.take(rows * maxWidth), block.take(rows * maxWidth)];
-    const ws: Workspace = { batch, block, jInput, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut, scratch };
+    const ws: Workspace = { batch, block, jInput, states, bases, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut, scratch };
     this.workspaces.set(batch, ws);
     return ws;
   }
@@ -251,7 +266,7 @@ export class FusedSacUpdate {
 
     // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights.
     const next = this.chooseLambda(batch.nextObservations, B, policyQ, c.betaTrain, alpha, null).lambda;
-    const v = this.evaluate(batch.nextObservations, B, next, this.qTarget, c.betaTrain, alpha, false).j;
+    const v = this.evaluate(batch.nextObservations, B, next, this.qTarget, c.betaTrain, alpha, false, this.statePart(batch.nextObservations, B, this.qTarget)).j;
     const y = new Float32Array(B);
     const gamma = Math.fround(c.gamma); // tf makes a float32 scalar of it
     for (let s = 0; s < B; s++) y[s] = batch.rewards[s] + Math.fround(gamma * Math.fround((1 - batch.terminated[s]) * v[s]));
@@ -383,6 +398,8 @@ export class FusedSacUpdate {
   ): { lambda: Lambda; evaluations: Evaluation[]; loss: number } {
     const ws = this.workspace(B);
     const A = this.parts.actionSize;
+    // Every J evaluation of this run is on the same states and Q-networks: their first-layer part, once.
+    const part = this.statePart(states, B, q);
     if (!this.iterative) {
       const trace = ws.pTraces[0];
       this.view(trace.input, states.length).set(states);
@@ -398,7 +415,7 @@ export class FusedSacUpdate {
         }
       }
       if (!grads) return { lambda, evaluations: [], loss: 0 };
-      const e = this.evaluate(states, B, lambda, q, beta, alpha, true);
+      const e = this.evaluate(states, B, lambda, q, beta, alpha, true, part);
       const g = e.grad as Lambda;
       const dOut = this.view(ws.dOut, B * 2 * A);
       const scale = -1 / B;
@@ -421,7 +438,7 @@ export class FusedSacUpdate {
     // Step k's backward runs right after J(λ_{k+1}) gives its upstream gradient, so one trace serves every step.
     for (let k = 0; k <= K; k++) {
       if (k === K && !grads) break; // acting-style run: no J at the final λ (the tf path's evaluateFinal: false)
-      const e = this.evaluate(states, B, lambda, q, beta, alpha, true);
+      const e = this.evaluate(states, B, lambda, q, beta, alpha, true, part);
       if (grads) {
         evaluations.push(e);
         if (record) this.stepBackward(record, e.grad as Lambda, scale, grads);
@@ -434,6 +451,20 @@ export class FusedSacUpdate {
     let loss = 0;
     for (let k = 1; k <= K; k++) loss += Math.fround(mean(evaluations[k].j));
     return { lambda, evaluations: evaluations.slice(), loss: -Math.fround(Math.fround(loss) / K) };
+  }
+
+  /**
+   * Each Q-network's first layer on the states alone, s·W_s + b ([B, width] per network), so J evaluations on
+   * N·B actions for these states multiply only the |A| action columns (see HeapMlp.forwardOnBase). Null when
+   * the addon cannot (older build): evaluations then run the whole first layer. Valid until the next call or
+   * a change of the Q weights.
+   */
+  private statePart(states: Float32Array, B: number, q: [HeapMlp, HeapMlp]): StatePart | null {
+    if (!q[0].canSplitFirstLayer) return null;
+    const ws = this.workspace(B);
+    this.view(ws.states, B * this.parts.observationSize).set(states);
+    for (let i = 0; i < 2; i++) q[i].firstLayerBase(ws.states, B, this.parts.observationSize, ws.bases[i]);
+    return { bases: ws.bases };
   }
 
   /** The iterative network's input for λ and ∇λ J, then its forward pass into `trace`. */
@@ -499,12 +530,16 @@ export class FusedSacUpdate {
    * J(s, λ) per state with N new samples (Eq. 7, 12), and with `wantGrad` ∇λ Σ_s J (back-propagated through
    * both Q-networks to the actions, then through tanh and the reparameterisation).
    */
-  private evaluate(states: Float32Array, B: number, lambda: Lambda, q: [HeapMlp, HeapMlp], beta: number, alpha: number, wantGrad: boolean): Evaluation {
+  private evaluate(
+    states: Float32Array, B: number, lambda: Lambda, q: [HeapMlp, HeapMlp], beta: number, alpha: number, wantGrad: boolean, part: StatePart | null,
+  ): Evaluation {
     const ws = this.workspace(B);
     const N = this.samples;
     const O = this.parts.observationSize;
     const A = this.parts.actionSize;
-    const width = O + A;
+    // Q input rows: the actions alone when the states' part of the first layer is precomputed, else [s, a].
+    const width = part ? A : O + A;
+    const col = part ? 0 : O;
     const rows = N * B;
     const eps = this.parts.rng.fillNormal(new Float32Array(rows * A)) as Float32Array;
     const X = this.view(ws.jInput, rows * width);
@@ -514,7 +549,7 @@ export class FusedSacUpdate {
     for (let n = 0; n < N; n++) {
       for (let s = 0; s < B; s++) {
         const r = n * B + s;
-        X.set(states.subarray(s * O, s * O + O), r * width);
+        if (!part) X.set(states.subarray(s * O, s * O + O), r * width);
         let lp = 0;
         for (let i = 0; i < A; i++) {
           const p = s * A + i;
@@ -525,12 +560,15 @@ export class FusedSacUpdate {
           lp += -(0.5 * z * z + lambda.logStd[p] + HALF_LOG_2PI) - 2 * (LN2 - uu - softplus(-2 * uu));
           u[r * A + i] = uu;
           act[r * A + i] = a;
-          X[r * width + O + i] = a;
+          X[r * width + col + i] = a;
         }
         logPi[r] = lp;
       }
     }
-    for (let i = 0; i < 2; i++) q[i].forward(ws.jTraces[i]);
+    for (let i = 0; i < 2; i++) {
+      if (part) q[i].forwardOnBase(ws.jTraces[i], part.bases[i], B, O);
+      else q[i].forward(ws.jTraces[i]);
+    }
     const q1 = this.view(ws.jTraces[0].outputs[ws.jTraces[0].outputs.length - 1], rows);
     const q2 = this.view(ws.jTraces[1].outputs[ws.jTraces[1].outputs.length - 1], rows);
     const qMean = new Float32Array(B);
@@ -558,7 +596,7 @@ export class FusedSacUpdate {
       dq1[r] = (0.5 - 0.5 * beta * side) / N;
       dq2[r] = (0.5 + 0.5 * beta * side) / N;
     }
-    for (let i = 0; i < 2; i++) q[i].backward(ws.jTraces[i], ws.dq[i], null, ws.dInput[i], ws.scratch, false);
+    for (let i = 0; i < 2; i++) q[i].backward(ws.jTraces[i], ws.dq[i], null, ws.dInput[i], ws.scratch, false, rows, part ? O : 0);
     const dX1 = this.view(ws.dInput[0], rows * width);
     const dX2 = this.view(ws.dInput[1], rows * width);
     const grad: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
@@ -572,7 +610,7 @@ export class FusedSacUpdate {
           const sigma = Math.exp(lambda.logStd[p]);
           const a = act[e];
           const z = (u[e] - lambda.mean[p]) / sigma;
-          const du = (dX1[r * width + O + i] + dX2[r * width + O + i]) * (1 - a * a) + dLogPi * (-z / sigma + 2 * a);
+          const du = (dX1[r * width + col + i] + dX2[r * width + col + i]) * (1 - a * a) + dLogPi * (-z / sigma + 2 * a);
           grad.mean[p] += du + (dLogPi * z) / sigma;
           grad.logStd[p] += du * sigma * eps[e] + dLogPi * (z * z - 1);
         }
