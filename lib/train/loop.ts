@@ -101,7 +101,7 @@ function scaleAction(a: Float32Array, env: Env): Float64Array {
 }
 
 /** Deterministic evaluation: mean and std of returns over `episodes` episodes, each with its own seed. */
-export function evaluate<B, S>(agent: Learner<B, S>, env: Env, episodes: number, seedBase: number): { mean: number; std: number; returns: number[]; lengths: number[] } {
+export function evaluate(agent: Pick<Learner<unknown, unknown>, "act">, env: Env, episodes: number, seedBase: number): { mean: number; std: number; returns: number[]; lengths: number[] } {
   const returns: number[] = [];
   const lengths: number[] = [];
   for (let e = 0; e < episodes; e++) {
