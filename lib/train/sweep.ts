@@ -18,8 +18,8 @@ export interface SweepSpec {
   seeds: number[];
   /** Defaults to the active scale (IAPO_SCALE). */
   scale?: Scale;
-  /** Steps per run, overriding the scale's schedule. */
-  totalSteps?: number;
+  /** Steps per run, overriding the scale's preset: one number for every task, or one per task name. */
+  totalSteps?: number | Record<string, number>;
   /** Iterations of the iterative optimizer (training and acting). */
   iterations?: number;
   /** Agent hyperparameters to override in every run. */
@@ -46,7 +46,8 @@ export async function trainSweep(spec: SweepSpec, options: SweepOptions = {}): P
   for (const env of spec.envs) {
     for (const optimizer of spec.optimizers) {
       for (const seed of spec.seeds) {
-        const config = buildTrainConfig({ env, optimizer, seed, scale, totalSteps: spec.totalSteps, iterations: spec.iterations, agent: spec.agent });
+        const totalSteps = typeof spec.totalSteps === "number" ? spec.totalSteps : spec.totalSteps?.[env];
+        const config = buildTrainConfig({ env, optimizer, seed, scale, totalSteps, iterations: spec.iterations, agent: spec.agent });
         const runDir = path.join(dir, `${env}_${optimizer}_seed${seed}`);
         results.push(await train(config, { runDir, ifExists: "reuse", onProgress: options.onProgress, signal: options.signal }));
         if (options.signal?.aborted) return results;
