@@ -10,3 +10,4 @@ export { loadMujoco, liveModelCount } from "./mujoco/runtime";
 export type { Scene, SceneGeom, SceneView, GeomShape } from "./render/scene";
 export { renderFrameSvg, renderFilmstripSvg, type FrameSvgOptions, type FilmstripSvgOptions } from "./render/svg";
 export { recordFrames, type RecordOptions } from "./render/record";
+export { toEnvAction } from "./actions";

@@ -45,6 +45,11 @@ export async function showChart(spec: VegaLiteSpec): Promise<void> {
   }
 }
 
+/** Displays an SVG image (e.g. an env frame or filmstrip); outside a notebook, prints its size. */
+export function showSvg(svg: string, title = "image"): void {
+  if (!displayBundle({ "image/svg+xml": svg, "text/plain": `<svg: ${title}>` })) console.log(`[svg: ${title}; ${svg.length} bytes]`);
+}
+
 /** Displays HTML (with a plain-text fallback). */
 export function showHtml(html: string, text: string): void {
   if (!displayBundle({ "text/html": html, "text/plain": text })) console.log(text);

@@ -3,6 +3,6 @@ export { writeSnapshot, readSnapshot } from "./snapshot-io";
 export { MetricsWriter, readMetricsFile, type MetricRow, type ReadMetricsResult } from "./metrics";
 export { collectProvenance, type Provenance } from "./provenance";
 export {
-  RunWriter, createRun, resumeRun, loadRun, loadRuns, isRunDir,
+  RunWriter, createRun, resumeRun, loadRun, loadRuns, isRunDir, readLatestCheckpoint,
   type Run, type RunRecord, type RunState, type RunStatus, type Resumed,
 } from "./run-dir";

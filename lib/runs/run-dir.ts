@@ -116,6 +116,17 @@ function readPointer(dir: string): CheckpointPointer | null {
   return p;
 }
 
+/**
+ * The newest complete checkpoint of a run, read without changing anything (unlike `resumeRun`), e.g. to load a
+ * trained agent for analysis; null when the run has none yet.
+ */
+export function readLatestCheckpoint<S>(dir: string): { step: number; state: S } | null {
+  if (!isRunDir(dir)) throw new IapoError(`${dir} is not a run folder (no ${FILES.record})`);
+  const pointer = readPointer(dir);
+  if (!pointer) return null;
+  return { step: pointer.step, state: readSnapshot<S>(path.join(dir, FILES.checkpoints, pointer.folder)) };
+}
+
 /** True when `dir` holds a run (its run.json exists). */
 export function isRunDir(dir: string): boolean {
   return fs.existsSync(path.join(dir, FILES.record));
@@ -150,7 +161,7 @@ export function resumeRun<S>(dir: string, provenance: Provenance, backend: strin
   const record = readJson<RunRecord>(recordFile);
   if (record.format !== "iapo-run-1") throw new CorruptFileError(`${recordFile}: not an iapo run (format ${record.format})`);
   const pointer = readPointer(dir);
-  const checkpoint = pointer ? { step: pointer.step, state: readSnapshot<S>(path.join(dir, FILES.checkpoints, pointer.folder)) } : null;
+  const checkpoint = readLatestCheckpoint<S>(dir);
   const keepRows = pointer ? pointer.metricsRows : 0;
 
   const metricsFile = path.join(dir, FILES.metrics);

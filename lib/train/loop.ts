@@ -12,6 +12,7 @@ import type { Progress, ProgressListener } from "../core/progress";
 import { Rng, type RngState } from "../core/rng";
 import type { Env, EnvState } from "../envs/types";
 import type { MetricRow } from "../runs/metrics";
+import { toEnvAction } from "../envs/actions";
 
 /** What the loop needs from an agent (SacAgent satisfies it). */
 export interface Learner<Batch, Snapshot> {
@@ -94,12 +95,6 @@ export interface LoopHooks<BufferSnapshot, AgentSnapshot> {
 
 export type LoopOutcome = "finished" | "interrupted";
 
-function scaleAction(a: Float32Array, env: Env): Float64Array {
-  const out = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = env.actionLow[i] + ((a[i] + 1) / 2) * (env.actionHigh[i] - env.actionLow[i]);
-  return out;
-}
-
 /** Deterministic evaluation: mean and std of returns over `episodes` episodes, each with its own seed. */
 export function evaluate(agent: Pick<Learner<unknown, unknown>, "act">, env: Env, episodes: number, seedBase: number): { mean: number; std: number; returns: number[]; lengths: number[] } {
   const returns: number[] = [];
@@ -108,7 +103,7 @@ export function evaluate(agent: Pick<Learner<unknown, unknown>, "act">, env: Env
     let { observation } = env.reset({ seed: seedBase + e });
     let total = 0, length = 0;
     for (;;) {
-      const r = env.step(scaleAction(agent.act(observation, "eval"), env));
+      const r = env.step(toEnvAction(agent.act(observation, "eval"), env));
       total += r.reward;
       length++;
       observation = r.observation;
@@ -191,7 +186,7 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
     } else {
       action = agent.act(observation, "explore");
     }
-    const result = env.step(scaleAction(action, env));
+    const result = env.step(toEnvAction(action, env));
     // only a true termination stops bootstrapping; a time-limit truncation does not
     buffer.add(observation, action, result.reward, result.observation, result.terminated);
     state.episodeReturn += result.reward;

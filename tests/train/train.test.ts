@@ -11,7 +11,8 @@ import { initBackend } from "../../lib/backend/select";
 import { ConfigError, NonFiniteError } from "../../lib/core/errors";
 import { SacAgent } from "../../lib/agents/sac/agent";
 import { loadRun, type MetricRow } from "../../lib/runs";
-import { buildTrainConfig, train, type TrainConfig } from "../../lib/train";
+import { agentPolicy, buildTrainConfig, evalSeed, evaluate, loadTrainedAgent, train, type TrainConfig } from "../../lib/train";
+import { makeEnv, toEnvAction } from "../../lib/envs";
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-train-"));
 
@@ -66,11 +67,26 @@ test("a run interrupted and resumed logs exactly the rows of the uninterrupted r
   }
 });
 
-test("a finished run is reused only with the same config", { timeout: 5 * 60_000 }, async () => {
+test("a finished run is reused only with the same config, and its trained agent loads back", { timeout: 5 * 60_000 }, async () => {
   await initBackend();
   const config = tinyConfig("direct");
   const dir = path.join(tmp(), "r");
   await train(config, { runDir: dir });
+  // the direct agent's evaluation is deterministic: the loaded agent reproduces the last logged return exactly
+  const evals = loadRun(dir).metrics.filter((m) => typeof m["eval/return_mean"] === "number");
+  const { agent, step } = await loadTrainedAgent(dir);
+  const env = await makeEnv(config.env);
+  try {
+    assert.equal(step, config.agent.totalSteps);
+    const again = evaluate(agent, env, 1, evalSeed(config.seed, evals.length - 1));
+    assert.equal(again.mean, evals[evals.length - 1]["eval/return_mean"]);
+    const policy = agentPolicy(agent, env);
+    const { observation } = env.reset({ seed: 1 });
+    assert.deepEqual([...policy(observation)], [...toEnvAction(agent.act(observation, "eval"), env)]);
+  } finally {
+    agent.dispose();
+    env.dispose();
+  }
   const again = await train(config, { runDir: dir, ifExists: "reuse" });
   assert.equal(again.outcome, "reused");
   const other = { ...config, seed: 8 };
@@ -115,4 +131,15 @@ test("an unknown environment fails before anything is written", async () => {
   const config = buildTrainConfig({ env: "Hoppper-v2", optimizer: "direct", scale: "smoke" });
   await assert.rejects(train(config, { runDir: dir }), /unknown environment "Hoppper-v2"/);
   assert.equal(fs.existsSync(path.join(dir, "run.json")), false);
+});
+
+test("toEnvAction maps [-1, 1] onto the env's bounds", () => {
+  const env = { actionLow: new Float64Array([-2, 0]), actionHigh: new Float64Array([2, 10]) };
+  assert.deepEqual([...toEnvAction([-1, -1], env)], [-2, 0]);
+  assert.deepEqual([...toEnvAction([1, 1], env)], [2, 10]);
+  assert.deepEqual([...toEnvAction([0.5, 0], env)], [1, 5]);
+});
+
+test("loading an agent from a folder that is not a run is a clear error", async () => {
+  await assert.rejects(loadTrainedAgent(tmp()), /is not a run folder/);
 });
