@@ -23,25 +23,31 @@ function progressHtml(p: Progress): string {
 }
 
 /**
- * A listener that shows progress in the notebook, updating one output in place; outside a notebook it prints
- * a line at most every `minIntervalMs` so logs stay readable.
+ * A listener that shows progress in the notebook: one output block per job label (so each run of a sweep keeps
+ * its own line), updated in place. Outside a notebook it prints a line at most every `minIntervalMs`.
  */
 export function notebookProgress(minIntervalMs = 500): ProgressListener {
-  let display: UpdatableDisplay | null = null;
+  let newDisplay: (() => UpdatableDisplay) | null = null;
   try {
     const tslab = require("tslab") as { newDisplay(): UpdatableDisplay };
     const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData?: unknown };
-    if (jupyter.lastWriteDisplayData) display = tslab.newDisplay();
+    if (jupyter.lastWriteDisplayData) newDisplay = () => tslab.newDisplay();
   } catch {
-    display = null;
+    newDisplay = null;
   }
+  const displays = new Map<string, UpdatableDisplay>();
   let last = 0;
   return (p: Progress) => {
     const now = Date.now();
     const finished = p.done >= p.total;
     if (!finished && now - last < minIntervalMs) return;
     last = now;
-    if (display) display.html(progressHtml(p));
-    else console.log(`${p.label}: ${p.done}/${p.total} ${p.rate.toFixed(1)}/s ETA ${formatDuration(p.etaSeconds)}`);
+    if (newDisplay) {
+      let display = displays.get(p.label);
+      if (!display) displays.set(p.label, (display = newDisplay()));
+      display.html(progressHtml(p));
+    } else {
+      console.log(`${p.label}: ${p.done}/${p.total} ${p.rate.toFixed(1)}/s ETA ${formatDuration(p.etaSeconds)}`);
+    }
   };
 }
