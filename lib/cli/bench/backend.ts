@@ -6,7 +6,7 @@
  * ratio to the limit (ms measured / (FLOPs / sgemm peak)).
  */
 import { tf } from "../../backend/tf";
-import { useBackend, type BackendName } from "../../backend/select";
+import { initBackend, useBackend, type BackendName } from "../../backend/select";
 import { loadNative } from "../../backend/native";
 import { createAdam } from "../../backend/adam";
 import { dense } from "../../backend/ops";
@@ -80,6 +80,8 @@ async function mlpStepMs(reps: number): Promise<number> {
 }
 
 async function runSuite(options: BenchOptions): Promise<BenchFigure[]> {
+  // the suite switches backends; later suites must find the one the library picked, as a user would
+  const original = await initBackend();
   const figures: BenchFigure[] = [];
   const add = (name: string, variant: string, value: number, unit: string, note?: string): void => {
     figures.push({ suite: "backend", name, variant, value, unit, ...(note ? { note } : {}) });
@@ -127,6 +129,7 @@ async function runSuite(options: BenchOptions): Promise<BenchFigure[]> {
     }
     for (const a of await measureActs(options)) add(a.name, name, a.msPerAct, "ms/act");
   }
+  await useBackend(original.name, original.reason);
   return figures;
 }
 
