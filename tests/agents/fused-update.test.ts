@@ -13,6 +13,7 @@ import { activeAddon } from "../../lib/backend/wasm-kernels";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent } from "../../lib/agents/sac/agent";
 import { defaultSacConfig, type SacConfig } from "../../lib/agents/sac/config";
+import type { InputNormalization } from "../../lib/policy/input-normalization";
 import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
 import { Rng } from "../../lib/core/rng";
 import { relativeError } from "../backend/compare";
@@ -125,9 +126,10 @@ test("HeapMlp with the first layer's fixed inputs precomputed (forwardOnBase) ma
   tf.dispose([...ws, ...bs]);
 });
 
-function config(optimizer: "direct" | "iterative"): SacConfig {
+function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer"): SacConfig {
   return {
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),
+    inputNormalization,
     qArchitecture: "A",
     batchSize: 32,
     policyHiddenSizes: [32, 32],
@@ -138,7 +140,7 @@ function config(optimizer: "direct" | "iterative"): SacConfig {
 }
 
 /** Agents from the same seed, updated on the same batches, with the fused update on or off. */
-async function run(optimizer: "direct" | "iterative", fused: boolean, updates: number): Promise<{ metrics: Record<string, number>[]; agent: SacAgent }> {
+async function run(optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer"): Promise<{ metrics: Record<string, number>[]; agent: SacAgent }> {
   const data = new Rng(0);
   const buffer = new ReplayBuffer(200, 5, 3);
   for (let i = 0; i < 200; i++) {
@@ -146,7 +148,7 @@ async function run(optimizer: "direct" | "iterative", fused: boolean, updates: n
   }
   setFusedSacUpdates(fused);
   try {
-    const agent = SacAgent.create(config(optimizer), { observationSize: 5, actionSize: 3 }, new Rng(5));
+    const agent = SacAgent.create(config(optimizer, normalization), { observationSize: 5, actionSize: 3 }, new Rng(5));
     const rng = new Rng(9);
     const metrics: Record<string, number>[] = [];
     for (let i = 0; i < updates; i++) metrics.push(agent.update(buffer.sample(32, rng)));
@@ -156,11 +158,12 @@ async function run(optimizer: "direct" | "iterative", fused: boolean, updates: n
   }
 }
 
-for (const optimizer of ["direct", "iterative"] as const) {
-  test(`fused SAC update (${optimizer}) gives the tfjs path's metrics and weights`, { skip }, async () => {
+const UPDATE_CASES: ["direct" | "iterative", InputNormalization][] = [["direct", "layer"], ["iterative", "layer"], ["iterative", "layer+scale"]];
+for (const [optimizer, normalization] of UPDATE_CASES) {
+  test(`fused SAC update (${optimizer}, ${normalization} inputs) gives the tfjs path's metrics and weights`, { skip }, async () => {
     await useBackend("wasm-native");
-    const fused = await run(optimizer, true, 1);
-    const stock = await run(optimizer, false, 1);
+    const fused = await run(optimizer, true, 1, normalization);
+    const stock = await run(optimizer, false, 1, normalization);
     assert.deepEqual(Object.keys(fused.metrics[0]), Object.keys(stock.metrics[0]), "same metrics in the same order");
     for (const [k, want] of Object.entries(stock.metrics[0])) {
       const got = fused.metrics[0][k];

@@ -24,7 +24,12 @@ test("default configs carry the paper's values (Tables 5-6, A.4)", () => {
   assert.deepEqual(i.iterations, { train: 5, act: 5 });
   assert.equal(defaultSacConfig("Hopper-v2", "iterative", "paper").betaTrain, 1.5);
   assert.equal(defaultSacConfig("Walker2d-v2", "iterative", "paper").qArchitecture, "B");
-  assert.equal(defaultSacConfig("Pendulum-v0", "direct", "paper").qArchitecture, "A");
+  assert.equal(defaultSacConfig("Pendulum-v1", "direct", "paper").qArchitecture, "A");
+  // the paper's input normalisation and β on its tasks; the small tasks get what works where the paper says nothing
+  assert.equal(i.inputNormalization, "layer");
+  const p = defaultSacConfig("Pendulum-v1", "iterative", "paper");
+  assert.equal(p.inputNormalization, "layer+scale");
+  assert.equal(p.betaTrain, 1);
 });
 
 test("bad configs fail with a ConfigError naming the field", () => {

@@ -38,7 +38,6 @@ for (const optimizer of ["direct", "iterative"] as const) {
     config.agent.batchSize = 64;
     config.agent.policyHiddenSizes = [64, 64];
     config.agent.learningRate = 1e-3;
-    config.agent.betaTrain = 1; // the paper's 2.5 is tuned for MuJoCo's value scales, not Pendulum's
     config.logEvery = 500;
     config.checkpointEvery = STEPS;
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "iapo-learn-")), optimizer);

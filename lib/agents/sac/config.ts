@@ -8,6 +8,7 @@ import { envBaseName, qArchitectureFor, type QArchitecture } from "../../nn/arch
 import type { Activation } from "../../backend/ops";
 import { INPUT_NORMALIZATIONS, type InputNormalization } from "../../policy/input-normalization";
 import { POLICY_OPTIMIZER_KINDS, type PolicyOptimizerKind } from "../../policy/optimizer";
+import { MUJOCO_ENV_NAMES } from "../../envs/registry";
 
 export interface SacConfig {
   /** Discount factor γ (Table 6: 0.99). */
@@ -48,7 +49,7 @@ export interface SacConfig {
   policyActivation: Activation;
   /** σ of the iterative optimizer's starting λ (μ = 0): paper 1, authors' code 0.5. */
   initialStd: number;
-  /** Normalisation of the iterative optimizer's inputs ("layer+scale" default, "layer" as in the paper). */
+  /** Normalisation of the iterative optimizer's inputs: "layer" (the paper's, default on its tasks) or "layer+scale". */
   inputNormalization: InputNormalization;
   /** Target entropy of the temperature tuning; null means −|A| (A.4). */
   targetEntropy: number | null;
@@ -71,10 +72,27 @@ export const SAC_SCALE_PRESETS: Record<Scale, Pick<SacConfig, "totalSteps" | "in
   paper: { totalSteps: 3_000_000, initialRandomSteps: 5000, evalEvery: 10_000, evalEpisodes: 5, batchSize: 256, bufferSize: 1_000_000, policyHiddenSizes: [256, 256] },
 };
 
-/** A.4: β in training for the iterative optimizer (1.5 on Hopper, 2.5 elsewhere); 1 for direct. */
+/** True for the paper's MuJoCo tasks; the small tutorial tasks are not in the paper, so its tuning does not apply. */
+function isPaperTask(envName: string): boolean {
+  return (MUJOCO_ENV_NAMES as readonly string[]).includes(envName);
+}
+
+/**
+ * A.4: β in training for the iterative optimizer (1.5 on Hopper, 2.5 on the other MuJoCo tasks); 1 for direct.
+ * The small tasks get SAC's β = 1: the paper tuned 2.5 to MuJoCo's value scales.
+ */
 export function paperBetaTrain(envName: string, optimizer: PolicyOptimizerKind): number {
-  if (optimizer !== "iterative") return 1;
+  if (optimizer !== "iterative" || !isPaperTask(envName)) return 1;
   return envBaseName(envName) === "Hopper" ? 1.5 : 2.5;
+}
+
+/**
+ * The iterative optimizer's input normalisation: the paper's layer norm per input on its tasks. On the small
+ * tasks (1-2 action dimensions) layer norm of λ and ∇λJ is zero or ±1 whatever their values, so they get
+ * "layer+scale", which keeps each input's mean and scale (docs/algorithms.md).
+ */
+export function defaultInputNormalization(envName: string): InputNormalization {
+  return isPaperTask(envName) ? "layer" : "layer+scale";
 }
 
 /** The paper's configuration for an environment and optimizer, at the given scale (default: IAPO_SCALE). */
@@ -95,7 +113,7 @@ export function defaultSacConfig(envName: string, optimizer: PolicyOptimizerKind
     qArchitecture: qArchitectureFor(envName, optimizer === "iterative" ? "iterative" : "direct"),
     policyActivation: "relu",
     initialStd: 1,
-    inputNormalization: "layer+scale",
+    inputNormalization: defaultInputNormalization(envName),
     targetEntropy: null,
     initialLogAlpha: 0,
     autoTemperature: true,
