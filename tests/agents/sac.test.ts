@@ -30,6 +30,9 @@ test("default configs carry the paper's values (Tables 5-6, A.4)", () => {
   const p = defaultSacConfig("Pendulum-v1", "iterative", "paper");
   assert.equal(p.inputNormalization, "layer+scale");
   assert.equal(p.betaTrain, 1);
+  // 10 samples for J at paper scale (the authors' code), 1 at the smaller scales
+  assert.equal(i.samples, 10);
+  assert.equal(defaultSacConfig("HalfCheetah-v2", "iterative", "quick").samples, 1);
 });
 
 test("bad configs fail with a ConfigError naming the field", () => {
