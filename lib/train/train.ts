@@ -14,6 +14,7 @@ import type { AgentSnapshot } from "../agents/sac/state";
 import { Rng } from "../core/rng";
 import { collectProvenance } from "../runs/provenance";
 import { createRun, isRunDir, loadRun, resumeRun, type RunWriter } from "../runs/run-dir";
+import type { MetricRow } from "../runs/metrics";
 import { initialLoop, runLoop, type LoopCheckpoint, type LoopOutcome } from "./loop";
 import { validateTrainConfig, type TrainConfig } from "./config";
 
@@ -43,6 +44,15 @@ function sameConfig(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The last deterministic evaluation return a run logged, or null before its first evaluation. */
+function lastEvalReturn(rows: readonly MetricRow[]): number | null {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const v = rows[i]["eval/return_mean"];
+    if (typeof v === "number") return v;
+  }
+  return null;
+}
+
 /** Trains one agent as configured, logging into `options.runDir`. */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   validateTrainConfig(config);
@@ -56,9 +66,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       throw new IapoError(`the run in ${runDir} was started with a different config; choose another run name (or delete the folder)`);
     }
     if (ifExists === "reuse" && existing.status?.state === "finished") {
-      const evals = existing.metrics.filter((m) => typeof m["eval/return_mean"] === "number");
-      const last = evals.length > 0 ? (evals[evals.length - 1]["eval/return_mean"] as number) : null;
-      return { runDir, outcome: "reused", step: existing.status.step, lastEvalReturn: last };
+      return { runDir, outcome: "reused", step: existing.status.step, lastEvalReturn: lastEvalReturn(existing.metrics) };
     }
   }
 
@@ -120,9 +128,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       },
     );
     writer.setStatus(outcome, step);
-    const run = loadRun(runDir);
-    const evals = run.metrics.filter((m) => typeof m["eval/return_mean"] === "number");
-    return { runDir, outcome, step, lastEvalReturn: evals.length ? (evals[evals.length - 1]["eval/return_mean"] as number) : null };
+    return { runDir, outcome, step, lastEvalReturn: lastEvalReturn(loadRun(runDir).metrics) };
   } catch (err) {
     writer?.setStatus("failed", step, err instanceof Error ? err.message : String(err));
     throw err;
