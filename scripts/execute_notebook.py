@@ -53,8 +53,13 @@ def main():
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     failure = None
     started = time.time()
+    # The kernel's own stderr (tslab's and tfjs's shutdown noise, crash traces) goes to a log beside the outputs
+    # rather than into the runner's report; cell errors arrive through the Jupyter protocol either way.
+    os.makedirs(args.out_dir, exist_ok=True)
+    kernel_log_path = os.path.join(args.out_dir, stem + ".kernel.log")
+    kernel_log = open(kernel_log_path, "w", encoding="utf-8")
     try:
-        with client.setup_kernel():
+        with client.setup_kernel(stderr=kernel_log):
             for n, index in enumerate(code_cells, start=1):
                 cell = nb.cells[index]
                 t0 = time.time()
@@ -67,9 +72,12 @@ def main():
                       file=sys.stderr, flush=True)
     except Exception as e:  # kernel failed to start (not registered, tslab missing from PATH...)
         if failure is None:
-            print(f"kernel '{args.kernel}' could not run {args.notebook}: {type(e).__name__}: {e}", file=sys.stderr)
+            print(f"kernel '{args.kernel}' could not run {args.notebook}: {type(e).__name__}: {e} (kernel log: {kernel_log_path})",
+                  file=sys.stderr)
             export(nb, args.out_dir, stem)
             return 2
+    finally:
+        kernel_log.close()
     ipynb_path, html_path = export(nb, args.out_dir, stem)
     if failure is not None:
         n, index, cell, e = failure
@@ -86,7 +94,7 @@ def main():
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
                 print(out.get("text", "").rstrip(), file=sys.stderr)
-        print(f"partial outputs written to {ipynb_path} and {html_path}", file=sys.stderr)
+        print(f"partial outputs written to {ipynb_path} and {html_path}; kernel log: {kernel_log_path}", file=sys.stderr)
         return 1
     print(f"ok {args.notebook} in {time.time() - started:.1f}s -> {html_path}", file=sys.stderr)
     return 0
