@@ -91,6 +91,8 @@ export interface LoopHooks<BufferSnapshot, AgentSnapshot> {
   label: string;
   /** When aborted, the loop checkpoints and returns "interrupted" at the next step boundary. */
   signal?: AbortSignal;
+  /** Stop like an abort once this many steps are done (to split a long run into jobs, or to test resume). */
+  stopAt?: number;
 }
 
 export type LoopOutcome = "finished" | "interrupted";
@@ -173,7 +175,7 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
   };
 
   while (state.step < settings.totalSteps) {
-    if (hooks.signal?.aborted) {
+    if (hooks.signal?.aborted || (hooks.stopAt !== undefined && state.step >= hooks.stopAt)) {
       hooks.checkpoint(state.step, await snapshotState());
       report(true);
       return "interrupted";

@@ -31,6 +31,8 @@ export interface TrainOptions {
   onProgress?: ProgressListener;
   /** Abort to stop at the next step: the run checkpoints and is marked "interrupted". */
   signal?: AbortSignal;
+  /** Stop the same way once this many environment steps are done (the run can be resumed later). */
+  stopAt?: number;
 }
 
 export interface TrainResult {
@@ -125,6 +127,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         evalEnv,
         onProgress: options.onProgress,
         signal: options.signal,
+        stopAt: options.stopAt,
       },
     );
     writer.setStatus(outcome, step);

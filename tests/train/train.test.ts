@@ -43,17 +43,11 @@ test("a run interrupted and resumed logs exactly the rows of the uninterrupted r
     assert.equal(r1.outcome, "finished");
 
     const split = path.join(tmp(), "split");
-    const controller = new AbortController();
-    const r2 = await train(config, {
-      runDir: split,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.done >= 90) controller.abort(); // stops between checkpoints: rows after the last one are redone
-      },
-    });
+    // stops between checkpoints (every 40 steps): the rows logged after step 80 are set aside and redone
+    const r2 = await train(config, { runDir: split, stopAt: 90 });
     assert.equal(r2.outcome, "interrupted");
     assert.equal(loadRun(split).status?.state, "interrupted");
-    assert.ok(r2.step < config.agent.totalSteps);
+    assert.equal(r2.step, 90);
     await assert.rejects(train(config, { runDir: split }), /a run already exists/);
     const r3 = await train(config, { runDir: split, ifExists: "resume" });
     assert.equal(r3.outcome, "finished");
@@ -142,4 +136,15 @@ test("toEnvAction maps [-1, 1] onto the env's bounds", () => {
 
 test("loading an agent from a folder that is not a run is a clear error", async () => {
   await assert.rejects(loadTrainedAgent(tmp()), /is not a run folder/);
+});
+
+test("aborting through the signal checkpoints and marks the run interrupted", { timeout: 5 * 60_000 }, async () => {
+  await initBackend();
+  const controller = new AbortController();
+  controller.abort();
+  const dir = path.join(tmp(), "aborted");
+  const r = await train(tinyConfig("direct"), { runDir: dir, signal: controller.signal });
+  assert.equal(r.outcome, "interrupted");
+  assert.equal(r.step, 0);
+  assert.equal(loadRun(dir).status?.state, "interrupted");
 });
