@@ -12,7 +12,7 @@ import { IapoError } from "../core/errors";
 import { ACTIVATION_CODES, BIAS_PER_COLUMN, type NativeAddon } from "./native";
 import { LEAKY_RELU_ALPHA } from "./ops";
 import { heapOf, offsetOf, type WasmBackend } from "./wasm-heap";
-import type { DenseLayer } from "../nn/mlp";
+import type { DenseLayer } from "./ops";
 
 /** A region of the wasm heap owned through one kept tensor, handed out in float32 slices. */
 export class HeapBlock {

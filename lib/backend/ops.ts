@@ -92,3 +92,10 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, act
   if (!fused) return stockDense(x, w, b, activation);
   return fusedDense(activation, b !== null)(x, w, b ?? undefined);
 }
+
+/** The weights of one dense layer, as `dense()` applies them: activation(x · w + b), w [in, out], b [out]. */
+export interface DenseLayer {
+  w: tf.Variable;
+  b: tf.Variable;
+  activation: Activation;
+}

@@ -3,19 +3,15 @@
  * architectures A and B: Tables 3-4). Layers go through the backend's `dense()` seam.
  */
 import { tf } from "../backend/tf";
-import { activate, dense, type Activation } from "../backend/ops";
+import { activate, dense, type Activation, type DenseLayer } from "../backend/ops";
+
+export type { DenseLayer };
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
 import { linearInit, type LinearInit } from "./init";
 import { layerNorm } from "./layer-norm";
 import { ParameterSet } from "./parameters";
 
-/** One layer of a plain MLP: activation(x · w + b), w [in, out], b [out]. */
-export interface DenseLayer {
-  w: tf.Variable;
-  b: tf.Variable;
-  activation: Activation;
-}
 
 /** How hidden layers connect (Tables 3-4). */
 export type Connectivity = "sequential" | "highway";
