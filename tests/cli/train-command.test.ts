@@ -1,0 +1,56 @@
+/**
+ * `iapo train` as a user runs it: Ctrl-C checkpoints and exits cleanly (status "interrupted", exit code 130), and
+ * `--resume` finishes the run; bad arguments are refused with a clear message.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { projectRoot } from "../../lib/core/paths";
+import { loadRun } from "../../lib/runs";
+
+const cli = path.join(projectRoot(), "dist", "lib", "cli", "main.js");
+const args = (runsDir: string): string[] => ["train", "--env", "Pendulum-v1", "--optimizer", "direct", "--steps", "4000", "--scale", "smoke", "--runs-dir", runsDir];
+
+test("Ctrl-C checkpoints and exits with 130; --resume finishes the run", { timeout: 10 * 60_000 }, async () => {
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), "iapo-cli-"));
+  const runDir = path.join(runsDir, "cli", "Pendulum-v1_direct_seed0");
+  const child = spawn(process.execPath, [cli, ...args(runsDir)], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // interrupt once the run has logged its first rows
+  const metrics = path.join(runDir, "metrics.jsonl");
+  for (let i = 0; i < 600 && !(fs.existsSync(metrics) && fs.statSync(metrics).size > 0); i++) await new Promise((r) => setTimeout(r, 100));
+  child.kill("SIGINT");
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /interrupt: checkpointing at the next step/);
+  const stopped = loadRun(runDir);
+  assert.equal(stopped.status?.state, "interrupted");
+  assert.ok(stopped.status!.step < 4000, `stopped at ${stopped.status!.step}`);
+  assert.ok(fs.existsSync(path.join(runDir, "checkpoints", "latest.json")));
+
+  const again = spawnSync(process.execPath, [cli, ...args(runsDir)], { encoding: "utf8" });
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /a run already exists in .*; resume it \(--resume\)/);
+
+  const resumed = spawnSync(process.execPath, [cli, ...args(runsDir), "--resume"], { encoding: "utf8" });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /finished at step 4000/);
+  const done = loadRun(runDir);
+  assert.equal(done.status?.state, "finished");
+  assert.equal(done.provenance.length, 2);
+});
+
+test("bad train arguments are refused with a clear message", () => {
+  const run = (a: string[]): string => spawnSync(process.execPath, [cli, "train", ...a], { encoding: "utf8" }).stderr;
+  assert.match(run([]), /--env is required/);
+  assert.match(run(["--env", "Pendulum-v1", "--optimizer", "newton"]), /optimizer must be one of direct, iterative/);
+  assert.match(run(["--env", "Pendulum-v1", "--seed", "-3"]), /--seed must be an integer >= 0/);
+  assert.match(run(["--env", "Pendulum-v1", "--set", "gamma"]), /--set expects field=value/);
+  assert.match(run(["--env", "Pendulum-v1", "--set", "betta=2", "--scale", "smoke"]), /unknown agent setting "betta"/);
+  assert.match(run(["--env", "Nope-v0", "--scale", "smoke", "--runs-dir", fs.mkdtempSync(path.join(os.tmpdir(), "iapo-cli-"))]), /unknown environment "Nope-v0"/);
+  assert.match(run(["--env", "Pendulum-v1", "--frobnicate"]), /unknown option --frobnicate/);
+});
