@@ -4,6 +4,7 @@
  * can aggregate over seeds. Pure functions over `Run`s loaded with `loadRuns`.
  */
 import { CorruptFileError } from "../core/errors";
+import { meanAndStd } from "../core/stats";
 import type { Run } from "../runs/run-dir";
 
 /** The part of a run's config these helpers read (what `iapo train` writes). */
@@ -125,8 +126,7 @@ export function summarizeByGroup(rows: readonly { group: string; value: number }
   const groups = new Map<string, number[]>();
   for (const r of rows) groups.set(r.group, [...(groups.get(r.group) ?? []), r.value]);
   return [...groups.entries()].map(([group, values]) => {
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+    const { mean, std } = meanAndStd(values);
     return { group, runs: values.length, mean, std, min: Math.min(...values), max: Math.max(...values) };
   });
 }

@@ -3,3 +3,4 @@ export { SCALES, SCALE_ENV_VAR, activeScale, parseScale, isScale, byScale, type 
 export { Rng, type RngState } from "./rng";
 export { projectRoot, defaultRunsDir } from "./paths";
 export { formatDuration, formatProgressLine, type Progress, type ProgressListener } from "./progress";
+export { mean, meanAndStd } from "./stats";

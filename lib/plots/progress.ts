@@ -1,13 +1,10 @@
 /** A live progress display for notebooks: one output block that is updated in place (tslab display ids). */
 import { formatDuration, type Progress, type ProgressListener } from "../core/progress";
+import { escapeHtml } from "./html";
 
 interface UpdatableDisplay {
   html(s: string): void;
   text(s: string): void;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 function progressHtml(p: Progress): string {

@@ -5,6 +5,7 @@
 import type { DataFrame } from "danfojs-node";
 import { showHtml } from "./display";
 import type { Row } from "./spec";
+import { escapeHtml } from "./html";
 
 /** The danfojs-node module, loaded on first use. Notebooks get danfojs from here, not by their own import. */
 export function danfo(): typeof import("danfojs-node") {
@@ -15,10 +16,6 @@ export function danfo(): typeof import("danfojs-node") {
 export function toDataFrame(rows: readonly Row[]): DataFrame {
   if (rows.length === 0) throw new Error("toDataFrame: no rows");
   return new (danfo().DataFrame)(rows as Row[]);
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 function formatCell(v: unknown, digits: number): string {

@@ -10,6 +10,7 @@
 import { NonFiniteError, IapoError } from "../core/errors";
 import type { Progress, ProgressListener } from "../core/progress";
 import { Rng, type RngState } from "../core/rng";
+import { mean, meanAndStd } from "../core/stats";
 import type { Env, EnvState } from "../envs/types";
 import type { MetricRow } from "../runs/metrics";
 import { toEnvAction } from "../envs/actions";
@@ -114,9 +115,7 @@ export function evaluate(agent: Pick<Learner<unknown, unknown>, "act">, env: Env
     returns.push(total);
     lengths.push(length);
   }
-  const mean = returns.reduce((a, b) => a + b, 0) / episodes;
-  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / episodes);
-  return { mean, std, returns, lengths };
+  return { ...meanAndStd(returns), returns, lengths };
 }
 
 /** The seed of evaluation `index` of a run with `seed`: fixed, so resumed runs evaluate on the same episodes. */
@@ -225,8 +224,8 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
       const w = state.window;
       if (w.updates > 0) for (const [k, v] of Object.entries(w.sums)) row[k] = v / w.updates;
       if (w.episodeReturns.length > 0) {
-        row["train/episode_return"] = w.episodeReturns.reduce((a, b) => a + b, 0) / w.episodeReturns.length;
-        row["train/episode_length"] = w.episodeLengths.reduce((a, b) => a + b, 0) / w.episodeLengths.length;
+        row["train/episode_return"] = mean(w.episodeReturns);
+        row["train/episode_length"] = mean(w.episodeLengths);
       }
       row["train/updates"] = w.updates;
       row["time/wall_s"] = (now - started) / 1000;
@@ -246,7 +245,7 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
         step: state.step,
         "eval/return_mean": e.mean,
         "eval/return_std": e.std,
-        "eval/episode_length": e.lengths.reduce((a, b) => a + b, 0) / e.lengths.length,
+        "eval/episode_length": mean(e.lengths),
         "eval/episodes": e.returns.length,
       });
     }
