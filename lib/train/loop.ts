@@ -182,8 +182,7 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
     // --- act: uniform random during the initial steps, then the agent's stochastic policy
     let action: Float32Array;
     if (state.step < settings.initialRandomSteps) {
-      action = new Float32Array(env.actionSize);
-      for (let i = 0; i < action.length; i++) action[i] = rng.uniform(-1, 1);
+      action = rng.fillUniform(new Float32Array(env.actionSize), -1, 1) as Float32Array;
     } else {
       action = agent.act(observation, "explore");
     }
