@@ -7,10 +7,11 @@ import { IapoError } from "../../core/errors";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 import { envsSuite } from "./envs";
 import { backendSuite } from "./backend";
+import { pytorchSuite } from "./pytorch";
 import { trainingSuite } from "./training";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [backendSuite, envsSuite, trainingSuite];
+export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;
