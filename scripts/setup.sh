@@ -2,13 +2,23 @@
 # Sets up everything iapo needs on a fresh Debian machine, idempotently (a second run is quick):
 # Debian packages (Jupyter, OpenBLAS, fonts), npm packages from the lock file, the library build,
 # the `iapo` self-link that notebooks import through, and the tslab Jupyter kernel in .jupyter/.
+# --with-pytorch also installs Debian's python3-torch, for the PyTorch side of `npm run bench`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+with_pytorch=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-pytorch) with_pytorch=1 ;;
+    *) echo "setup: unknown option $arg (known: --with-pytorch)" >&2; exit 2 ;;
+  esac
+done
+
 # --- Debian packages (PyPI is not reachable, so Jupyter comes from Debian) ---
 debs=(python3 python3-nbconvert python3-nbclient python3-nbformat python3-ipykernel jupyter-client jupyter-core
       jupyter-notebook libopenblas-dev fonts-dejavu-core)
+if ((with_pytorch)); then debs+=(python3-torch); fi
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
