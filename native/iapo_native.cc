@@ -4,6 +4,11 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -177,6 +182,97 @@ void Slope(float* dz, const float* dy, const float* y, size_t count, int act, fl
   }
 }
 
+// Row-major C = op(A)·op(B) + beta·C. OpenBLAS runs single-threaded (OPENBLAS_NUM_THREADS=1, set by
+// lib/backend/blas-env.ts): iapo parallelises above it (mlpPasses), where a thread gets a whole network or half
+// of the rows, instead of handing every product to a pool (measured here: a 2560x256x6 product took 0.66 ms on
+// one BLAS thread and 1.87 ms on two).
+// Multiply-adds done by the kernels below since load (macCount()): the benchmark's FLOP counts are checked
+// against it.
+std::atomic<uint64_t> g_macs{0};
+inline void CountMacs(double macs) { g_macs.fetch_add(static_cast<uint64_t>(macs), std::memory_order_relaxed); }
+
+void Sgemm(bool ta, bool tb, int m, int n, int k, const float* A, const float* B, float beta, float* C) {
+  CountMacs(static_cast<double>(m) * n * k);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, A, ta ? m : k, B,
+              tb ? k : n, beta, C, n);
+}
+
+// --- Thin products, where sgemm's packing costs more than the arithmetic ---
+
+// y[r] = x[r,:]·w for x [m,k], w [k] (a layer with one output, e.g. a Q-network's last): 16 interleaved
+// partial sums per row, a fixed order, so the result does not depend on the machine's vector width.
+IAPO_MULTIVERSION
+void DotRows(float* __restrict y, const float* __restrict x, const float* __restrict w, int m, int k) {
+  for (int r = 0; r < m; r++) {
+    const float* __restrict row = x + static_cast<size_t>(r) * k;
+    float part[16] = {0};
+    int j = 0;
+    for (; j + 16 <= k; j += 16) {
+      for (int l = 0; l < 16; l++) part[l] += row[j + l] * w[j + l];
+    }
+    for (; j < k; j++) part[j % 16] += row[j] * w[j];
+    float s = 0.f;
+    for (int l = 0; l < 16; l++) s += part[l];
+    y[r] = s;
+  }
+}
+
+// dx[r,:] = dz[r]·w for dz [m] (one output column) and w [k]: the backward of a one-output layer, an outer
+// product. With `slope_act`, also applies the previous layer's activation slope, read from its output x
+// (the layer's input), so the next layer back needs no separate pass.
+IAPO_MULTIVERSION
+void OuterRows(float* __restrict dx, const float* __restrict dz, const float* __restrict w, const float* __restrict x, int m,
+               int k, bool relu_slope) {
+  for (int r = 0; r < m; r++) {
+    float* __restrict out = dx + static_cast<size_t>(r) * k;
+    const float d = dz[r];
+    if (relu_slope) {
+      const float* __restrict xr = x + static_cast<size_t>(r) * k;
+      for (int j = 0; j < k; j++) {
+        const float v = d * w[j];
+        out[j] = xr[j] > 0.f ? v : 0.f;
+      }
+    } else {
+      for (int j = 0; j < k; j++) out[j] = d * w[j];
+    }
+  }
+}
+
+// dx[r,i] = dz[r,:]·w[i,:] for a few input columns (k <= 16, e.g. a Q-network's action inputs), w [k,n] rows.
+IAPO_MULTIVERSION
+void SmallKDx(float* __restrict dx, const float* __restrict dz, const float* __restrict w, int m, int n, int k) {
+  for (int r = 0; r < m; r++) {
+    const float* __restrict d = dz + static_cast<size_t>(r) * n;
+    for (int i = 0; i < k; i++) {
+      const float* __restrict wi = w + static_cast<size_t>(i) * n;
+      float part[16] = {0};
+      int j = 0;
+      for (; j + 16 <= n; j += 16) {
+        for (int l = 0; l < 16; l++) part[l] += d[j + l] * wi[j + l];
+      }
+      for (; j < n; j++) part[j % 16] += d[j] * wi[j];
+      float s = 0.f;
+      for (int l = 0; l < 16; l++) s += part[l];
+      dx[static_cast<size_t>(r) * k + i] = s;
+    }
+  }
+}
+
+constexpr int kSmallK = 16;
+
+// dx = dz·wᵀ for dz [m,n], w [k,n]-as-[k rows of n] (row-major w of a layer [k,n]), choosing the kernel by shape.
+void DenseDx(float* dx, const float* dz, const float* w, int m, int n, int k) {
+  if (n == 1) {
+    CountMacs(static_cast<double>(m) * k);
+    return OuterRows(dx, dz, w, nullptr, m, k, false);
+  }
+  if (k <= kSmallK) {
+    CountMacs(static_cast<double>(m) * n * k);
+    return SmallKDx(dx, dz, w, m, n, k);
+  }
+  Sgemm(false, true, m, k, n, dz, w, 0.f, dx);
+}
+
 // Bounds check: [offset, offset + bytes) must lie inside the heap.
 bool InHeap(napi_env env, size_t heap_len, double offset, double bytes) {
   if (offset < 0 || bytes < 0 || offset + bytes > static_cast<double>(heap_len)) {
@@ -228,9 +324,11 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     float* C = reinterpret_cast<float*>(heap + static_cast<size_t>(c_off + mn * i));
     if (k == 0) {
       std::memset(C, 0, static_cast<size_t>(mn));
+    } else if (n == 1 && !ta) {
+      CountMacs(static_cast<double>(m) * k);
+      DotRows(C, A, B, m, k);  // B [k,1] is k contiguous values, transposed or not
     } else {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, A,
-                  ta ? m : k, B, tb ? k : n, 0.f, C, n);
+      Sgemm(ta, tb, m, n, k, A, B, 0.f, C);
     }
     if (bias_mode == kNoBias && act == kLinear) continue;
     BiasActivate(C, m, n, bias_mode == kNoBias ? nullptr : bias, bias_mode == kScalar, act, alpha);
@@ -285,6 +383,7 @@ napi_value GemmOnBase(napi_env env, napi_callback_info info) {
   const float* base = F(base_off);
   float* C = F(c_off);
   if (k <= 16) {  // a few columns: one pass per row beats sgemm's packing
+    CountMacs(static_cast<double>(m) * n * k);
     for (int r = 0; r < m; r++) {
       AddRowProducts(C + static_cast<size_t>(r) * n, base + static_cast<size_t>(r % base_rows) * n, A + static_cast<size_t>(r) * k, B, n, k,
                      act == kRelu);
@@ -294,7 +393,7 @@ napi_value GemmOnBase(napi_env env, napi_callback_info info) {
     for (int r = 0; r < m; r++) {
       std::memcpy(C + static_cast<size_t>(r) * n, base + static_cast<size_t>(r % base_rows) * n, 4 * static_cast<size_t>(n));
     }
-    if (m > 0 && n > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.f, A, k, B, n, 1.f, C, n);
+    if (m > 0 && n > 0) Sgemm(false, false, m, n, k, A, B, 1.f, C);
   }
   if (act != kLinear) BiasActivate(C, m, n, nullptr, false, act, alpha);
   return nullptr;
@@ -360,7 +459,7 @@ napi_value DenseGrad(napi_env env, napi_callback_info info) {
     if (m == 0 || n == 0) {
       if (!accumulate) std::memset(dw, 0, static_cast<size_t>(kn));
     } else if (k > 0) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.f, x, k, dz, n, accumulate ? 1.f : 0.f, dw, n);
+      Sgemm(true, false, k, n, m, x, dz, accumulate ? 1.f : 0.f, dw);
     }
   }
   if (dx_off >= 0 && m > 0 && k > 0) {
@@ -368,8 +467,412 @@ napi_value DenseGrad(napi_env env, napi_callback_info info) {
     if (n == 0) {
       std::memset(dx, 0, static_cast<size_t>(mk));
     } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.f, dz, n, w, n, 0.f, dx, k);
+      DenseDx(dx, dz, w, m, n, k);
     }
+  }
+  return nullptr;
+}
+
+// --- Whole-network passes, blocked by rows, two networks at once ---
+//
+// mlpPasses runs the forward or the backward pass of one or more plain dense chains (HeapMlp) in one call.
+// Each network's rows go through all its layers a block at a time, so a block's activations and gradients stay
+// in L2 (a 2560x256 activation does not fit; each separate elementwise pass over it cost ~0.5 ms). Two networks
+// (SAC's two Q-networks) run at the same time, one on a worker thread, each with single-threaded BLAS: on two
+// cores that halves their time without the per-product thread hand-offs of a threaded sgemm.
+
+int g_threads = 1;  // setThreads: 2 lets mlpPasses use the worker thread
+
+// One persistent worker that runs one job while the calling thread runs another.
+class PairWorker {
+ public:
+  static PairWorker* Get() {
+    static PairWorker* worker = new PairWorker();  // never deleted: a detached thread may outlive statics
+    return worker;
+  }
+
+  void Run(const std::function<void()>& mine, const std::function<void()>& theirs) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &theirs;
+      state_.store(kPosted, std::memory_order_release);
+    }
+    cv_.notify_one();
+    mine();
+    while (state_.load(std::memory_order_acquire) != kDone) std::this_thread::yield();
+    state_.store(kIdle, std::memory_order_relaxed);
+  }
+
+ private:
+  enum { kIdle = 0, kPosted = 1, kDone = 2 };
+
+  PairWorker() { std::thread([this] { Loop(); }).detach(); }
+
+  void Loop() {
+    for (;;) {
+      // Wait for a job: yield for up to ~200 µs (the next pair usually follows within that), then sleep.
+      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+      while (state_.load(std::memory_order_acquire) != kPosted) {
+        if (std::chrono::steady_clock::now() < spin_until) {
+          std::this_thread::yield();
+          continue;
+        }
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return state_.load(std::memory_order_acquire) == kPosted; });
+      }
+      (*job_)();
+      state_.store(kDone, std::memory_order_release);
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<int> state_{kIdle};
+  const std::function<void()>* job_ = nullptr;
+};
+
+constexpr int kMaxDepth = 8;
+constexpr int kPassHead = 9;   // rows, depth, input, base, baseRows, split, dOut, dInput, accumulate
+constexpr int kPassLayer = 8;  // w, b, k, n, act, out, dw, db
+
+struct PassLayer {
+  const float* w;
+  const float* b;  // nullptr: no bias
+  int k, n, act;
+  float* out;       // the trace's output of this layer [rows, n]
+  float* dw;        // nullptr: no weight gradient
+  float* db;
+};
+
+struct Pass {
+  int rows, depth, split, base_rows;
+  const float* input;  // [rows, k0 − split]
+  const float* base;   // [baseRows, n0] or nullptr: the first layer's fixed part, bias included (firstLayerBase)
+  const float* d_out;  // backward: [rows, n_last]
+  float* d_input;      // backward: [rows, k0 − split] or nullptr
+  bool accumulate;
+  int max_width;
+  PassLayer layers[kMaxDepth];
+};
+
+// Reads passes from a Float64Array table and checks every region against the heap; false with a JS error.
+bool ReadPasses(napi_env env, uint8_t* heap, size_t heap_len, const double* t, size_t length, int count, bool backward,
+                std::vector<Pass>* out) {
+  auto fail = [env](const char* why) {
+    napi_throw_range_error(env, nullptr, why);
+    return false;
+  };
+  auto ptr = [heap](double off) { return off < 0 ? nullptr : reinterpret_cast<float*>(heap + static_cast<size_t>(off)); };
+  size_t at = 0;
+  for (int p = 0; p < count; p++) {
+    if (at + kPassHead > length) return fail("iapo_native: mlpPasses table shorter than its count");
+    Pass pass{};
+    pass.rows = static_cast<int>(t[at]);
+    pass.depth = static_cast<int>(t[at + 1]);
+    pass.split = static_cast<int>(t[at + 5]);
+    pass.base_rows = static_cast<int>(t[at + 4]);
+    pass.accumulate = t[at + 8] != 0;
+    if (pass.rows < 0 || pass.depth < 1 || pass.depth > kMaxDepth) return fail("iapo_native: mlpPasses needs rows >= 0 and 1..8 layers");
+    if (at + kPassHead + static_cast<size_t>(kPassLayer) * pass.depth > length) return fail("iapo_native: mlpPasses table too short");
+    const double* head = t + at;
+    at += kPassHead;
+    pass.max_width = 0;
+    for (int i = 0; i < pass.depth; i++, at += kPassLayer) {
+      const double* l = t + at;
+      PassLayer& L = pass.layers[i];
+      L.k = static_cast<int>(l[2]);
+      L.n = static_cast<int>(l[3]);
+      L.act = static_cast<int>(l[4]);
+      if (L.k < 1 || L.n < 1) return fail("iapo_native: mlpPasses layer with an empty side");
+      if (i > 0 && L.k != pass.layers[i - 1].n) return fail("iapo_native: mlpPasses layers do not chain");
+      if (!InHeap(env, heap_len, l[0], 4.0 * L.k * L.n) || (l[1] >= 0 && !InHeap(env, heap_len, l[1], 4.0 * L.n)) ||
+          !InHeap(env, heap_len, l[5], 4.0 * pass.rows * L.n)) {
+        return false;
+      }
+      L.w = ptr(l[0]);
+      L.b = ptr(l[1]);
+      L.out = ptr(l[5]);
+      L.dw = nullptr;
+      L.db = nullptr;
+      if (backward) {
+        if ((l[6] >= 0 && !InHeap(env, heap_len, l[6], 4.0 * L.k * L.n)) || (l[7] >= 0 && !InHeap(env, heap_len, l[7], 4.0 * L.n))) return false;
+        L.dw = ptr(l[6]);
+        L.db = ptr(l[7]);
+      }
+      pass.max_width = std::max({pass.max_width, L.k, L.n});
+    }
+    const PassLayer& first = pass.layers[0];
+    if (pass.split < 0 || pass.split >= first.k) return fail("iapo_native: mlpPasses split must be in [0, k of the first layer)");
+    if (pass.split > 0 && first.dw) return fail("iapo_native: mlpPasses: weight gradients need the whole input (split 0)");
+    const int kx = first.k - pass.split;
+    if (!InHeap(env, heap_len, head[2], 4.0 * pass.rows * kx)) return false;
+    pass.input = ptr(head[2]);
+    pass.base = nullptr;
+    if (head[3] >= 0) {
+      if (pass.base_rows < 1 || !InHeap(env, heap_len, head[3], 4.0 * pass.base_rows * first.n)) return fail("iapo_native: mlpPasses base outside the heap or baseRows < 1");
+      pass.base = ptr(head[3]);
+    } else if (pass.split > 0) {
+      return fail("iapo_native: mlpPasses: a split first layer needs its base");
+    }
+    pass.d_out = nullptr;
+    pass.d_input = nullptr;
+    if (backward) {
+      if (!InHeap(env, heap_len, head[6], 4.0 * pass.rows * pass.layers[pass.depth - 1].n)) return false;
+      pass.d_out = ptr(head[6]);
+      if (head[7] >= 0) {
+        if (!InHeap(env, heap_len, head[7], 4.0 * pass.rows * kx)) return false;
+        pass.d_input = ptr(head[7]);
+      }
+    }
+    out->push_back(pass);
+  }
+  return true;
+}
+
+// Rows per block: about 32k floats per activation block (128 KB), so a layer's input, output and gradient
+// blocks fit in L2 together.
+int BlockRows(const Pass& p) { return std::max(8, std::min(p.rows, 32768 / std::max(1, p.max_width))); }
+
+void ForwardBlock(const Pass& p, int r0, int m, float alpha) {
+  for (int i = 0; i < p.depth; i++) {
+    const PassLayer& L = p.layers[i];
+    float* y = L.out + static_cast<size_t>(r0) * L.n;
+    if (i == 0 && p.base) {
+      const int kx = L.k - p.split;
+      const float* x = p.input + static_cast<size_t>(r0) * kx;
+      const float* w = L.w + static_cast<size_t>(p.split) * L.n;
+      if (kx <= kSmallK) {
+        CountMacs(static_cast<double>(m) * L.n * kx);
+        for (int r = 0; r < m; r++) {
+          AddRowProducts(y + static_cast<size_t>(r) * L.n, p.base + static_cast<size_t>((r0 + r) % p.base_rows) * L.n,
+                         x + static_cast<size_t>(r) * kx, w, L.n, kx, L.act == kRelu);
+        }
+        if (L.act != kRelu && L.act != kLinear) BiasActivate(y, m, L.n, nullptr, false, L.act, alpha);
+      } else {
+        for (int r = 0; r < m; r++) {
+          std::memcpy(y + static_cast<size_t>(r) * L.n, p.base + static_cast<size_t>((r0 + r) % p.base_rows) * L.n, 4 * static_cast<size_t>(L.n));
+        }
+        Sgemm(false, false, m, L.n, kx, x, w, 1.f, y);
+        if (L.act != kLinear) BiasActivate(y, m, L.n, nullptr, false, L.act, alpha);
+      }
+      continue;
+    }
+    const float* x = i == 0 ? p.input + static_cast<size_t>(r0) * L.k : p.layers[i - 1].out + static_cast<size_t>(r0) * L.k;
+    if (L.n == 1) {
+      CountMacs(static_cast<double>(m) * L.k);
+      DotRows(y, x, L.w, m, L.k);
+    } else {
+      Sgemm(false, false, m, L.n, L.k, x, L.w, 0.f, y);
+    }
+    if (L.b || L.act != kLinear) BiasActivate(y, m, L.n, L.b, false, L.act, alpha);
+  }
+}
+
+// Where one share of a backward pass's rows sums its weight gradients: dw per layer (the first block overwrites
+// it when `fresh`, later blocks add), and db as double sums.
+struct Reduction {
+  float* dw[kMaxDepth];
+  bool fresh[kMaxDepth];
+  std::vector<double> db[kMaxDepth];
+};
+
+// Per-thread memory: three blocks of rows x widest layer (dz and two alternating dx), and the second half's dw.
+struct ThreadScratch {
+  std::vector<float> z, a, b;
+  std::vector<float> dw[kMaxDepth];
+  void Fit(size_t floats) {
+    if (z.size() < floats) {
+      z.resize(floats);
+      a.resize(floats);
+      b.resize(floats);
+    }
+  }
+};
+thread_local ThreadScratch t_scratch;
+
+void BackwardBlock(const Pass& p, int r0, int m, float alpha, Reduction* red) {
+  ThreadScratch* s = &t_scratch;
+  const float* dy = p.d_out + static_cast<size_t>(r0) * p.layers[p.depth - 1].n;
+  bool slope_applied = false;  // dy is already dz (the layer above folded this layer's slope into its dx)
+  for (int i = p.depth - 1; i >= 0; i--) {
+    const PassLayer& L = p.layers[i];
+    const int kx = i == 0 ? L.k - p.split : L.k;
+    const float* w = L.w + (i == 0 ? static_cast<size_t>(p.split) * L.n : 0);
+    const float* x = i == 0 ? p.input + static_cast<size_t>(r0) * kx : p.layers[i - 1].out + static_cast<size_t>(r0) * L.k;
+    const float* y = L.out + static_cast<size_t>(r0) * L.n;
+    const float* dz = dy;
+    if (L.act != kLinear && !slope_applied) {
+      Slope(s->z.data(), dy, y, static_cast<size_t>(m) * L.n, L.act, alpha);
+      dz = s->z.data();
+    }
+    if (L.db) {
+      double* sums = red->db[i].data();
+      for (int r = 0; r < m; r++) {
+        const float* row = dz + static_cast<size_t>(r) * L.n;
+        for (int j = 0; j < L.n; j++) sums[j] += row[j];
+      }
+    }
+    if (L.dw) {
+      Sgemm(true, false, L.k, L.n, m, x, dz, red->fresh[i] ? 0.f : 1.f, red->dw[i]);
+      red->fresh[i] = false;
+    }
+    if (i == 0 && !p.d_input) break;
+    float* dx = i == 0 ? p.d_input + static_cast<size_t>(r0) * kx : (dy == s->a.data() ? s->b.data() : s->a.data());
+    // A one-output layer's outer product also applies the ReLU slope of the layer below, from its output x.
+    slope_applied = L.n == 1 && i > 0 && p.layers[i - 1].act == kRelu;
+    if (slope_applied) {
+      CountMacs(static_cast<double>(m) * kx);
+      OuterRows(dx, dz, w, x, m, kx, true);
+    } else {
+      DenseDx(dx, dz, w, m, L.n, kx);
+    }
+    dy = dx;
+  }
+}
+
+// Rows [begin, end) of a pass, block by block.
+void RunRows(const Pass& p, bool backward, int begin, int end, float alpha, Reduction* red) {
+  const int block = BlockRows(p);
+  if (backward) t_scratch.Fit(static_cast<size_t>(block) * p.max_width);
+  for (int r0 = begin; r0 < end; r0 += block) {
+    const int m = std::min(block, end - r0);
+    if (backward) {
+      BackwardBlock(p, r0, m, alpha, red);
+    } else {
+      ForwardBlock(p, r0, m, alpha);
+    }
+  }
+}
+
+// A pass of at least 2·kSplitRows rows runs as two halves, so that one network can use two threads. A backward
+// pass sums its weight gradients per half, then adds the halves, whether they ran on one thread or two: the
+// result never depends on the thread count.
+constexpr int kSplitRows = 64;
+// Below this many rows a pass is too small to be worth a hand-off to the worker (acting on one state).
+constexpr int kParallelRows = 32;
+
+IAPO_MULTIVERSION
+void AddInto(float* __restrict to, const float* __restrict from, size_t count) {
+  for (size_t e = 0; e < count; e++) to[e] += from[e];
+}
+
+class PassRun {
+ public:
+  PassRun(const Pass& p, bool backward, float alpha) : p_(p), backward_(backward), alpha_(alpha) {
+    mid_ = p.rows >= 2 * kSplitRows ? p.rows / 2 : p.rows;
+    if (!backward) return;
+    for (int i = 0; i < p.depth; i++) {
+      const PassLayer& L = p.layers[i];
+      first_.dw[i] = L.dw;
+      first_.fresh[i] = !p.accumulate;
+      second_.fresh[i] = true;
+      second_.dw[i] = nullptr;  // the thread that runs the second half points it at its own scratch
+      if (L.db) {
+        first_.db[i].assign(L.n, 0.0);
+        second_.db[i].assign(L.n, 0.0);
+      }
+    }
+  }
+
+  bool Split() const { return mid_ < p_.rows; }
+
+  void First() { RunRows(p_, backward_, 0, mid_, alpha_, &first_); }
+
+  void Second() {
+    if (!Split()) return;
+    if (backward_) {
+      for (int i = 0; i < p_.depth; i++) {
+        const PassLayer& L = p_.layers[i];
+        if (!L.dw) continue;
+        std::vector<float>& buf = t_scratch.dw[i];
+        if (buf.size() < static_cast<size_t>(L.k) * L.n) buf.resize(static_cast<size_t>(L.k) * L.n);
+        second_.dw[i] = buf.data();
+      }
+    }
+    RunRows(p_, backward_, mid_, p_.rows, alpha_, &second_);
+  }
+
+  // After both halves: dw += the second half's, db = (db +) float(Σ first + Σ second). Call on the thread that
+  // ran Second() (its scratch holds the second half's dw) or after joining it.
+  void Finish() {
+    if (!backward_) return;
+    for (int i = 0; i < p_.depth; i++) {
+      const PassLayer& L = p_.layers[i];
+      if (L.dw && Split()) {
+        AddInto(L.dw, second_.dw[i], static_cast<size_t>(L.k) * L.n);
+      } else if (L.dw && first_.fresh[i]) {
+        std::memset(L.dw, 0, 4 * static_cast<size_t>(L.k) * L.n);  // no rows: a zero gradient
+      }
+      if (!L.db) continue;
+      for (int j = 0; j < L.n; j++) {
+        const float sum = static_cast<float>(first_.db[i][j] + second_.db[i][j]);
+        L.db[j] = p_.accumulate ? L.db[j] + sum : sum;
+      }
+    }
+  }
+
+ private:
+  const Pass& p_;
+  bool backward_;
+  float alpha_;
+  int mid_;
+  Reduction first_{}, second_{};
+};
+
+// mlpPasses(heap, backward, table, count, alpha): runs `count` passes described by `table` (a Float64Array;
+// per pass kPassHead values then kPassLayer per layer, offsets in bytes, -1 for none; see lib/backend/heap-mlp.ts).
+// Forward fills each layer's `out`; backward reads them and writes dInput and the weight gradients (added to
+// what they hold with accumulate, else overwritten). With setThreads(2): two passes run one per thread (SAC's
+// two Q-networks); one pass runs its two halves one per thread. The passes must not write to each other's regions.
+napi_value MlpPasses(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 5)) return nullptr;
+  size_t heap_len = 0;
+  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  if (!heap) return nullptr;
+  bool backward = false;
+  napi_get_value_bool(env, a.argv[1], &backward);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, a.argv[2], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, nullptr, "iapo_native: mlpPasses needs a Float64Array table");
+    return nullptr;
+  }
+  const int count = static_cast<int>(Num(env, a.argv[3]));
+  const float alpha = static_cast<float>(Num(env, a.argv[4]));
+  std::vector<Pass> passes;
+  if (count < 0 || !ReadPasses(env, heap, heap_len, static_cast<const double*>(data), length, count, backward, &passes)) return nullptr;
+  std::vector<PassRun> runs;
+  runs.reserve(passes.size());
+  for (const Pass& p : passes) runs.emplace_back(p, backward, alpha);
+  auto whole = [](PassRun& r) {
+    r.First();
+    r.Second();
+    r.Finish();
+  };
+  const bool parallel = g_threads >= 2 && passes.size() <= 2 &&
+                        std::all_of(passes.begin(), passes.end(), [](const Pass& p) { return p.rows >= kParallelRows; });
+  if (parallel && runs.size() == 2) {
+    const std::function<void()> mine = [&] { whole(runs[0]); };
+    const std::function<void()> theirs = [&] { whole(runs[1]); };
+    PairWorker::Get()->Run(mine, theirs);
+  } else if (parallel && runs.size() == 1 && runs[0].Split()) {
+    PassRun& r = runs[0];
+    // The worker runs the second half and adds it in (Finish) once the first half is done: spin on a flag.
+    std::atomic<bool> first_done{false};
+    const std::function<void()> mine = [&] {
+      r.First();
+      first_done.store(true, std::memory_order_release);
+    };
+    const std::function<void()> theirs = [&] {
+      r.Second();
+      while (!first_done.load(std::memory_order_acquire)) std::this_thread::yield();
+      r.Finish();
+    };
+    PairWorker::Get()->Run(mine, theirs);
+  } else {
+    for (PassRun& r : runs) whole(r);
   }
   return nullptr;
 }
@@ -557,22 +1060,36 @@ napi_value SgemmSeconds(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// macCount(): multiply-adds done by the kernels since the addon loaded (sgemmSeconds not counted).
+napi_value MacCount(napi_env env, napi_callback_info) {
+  napi_value out;
+  CHECK(napi_create_double(env, static_cast<double>(g_macs.load(std::memory_order_relaxed)), &out));
+  return out;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a, 1)) return nullptr;
-  openblas_set_num_threads(static_cast<int>(Num(env, a.argv[0])));
+  const int n = static_cast<int>(Num(env, a.argv[0]));
+  if (n < 1) {
+    napi_throw_range_error(env, nullptr, "iapo_native: setThreads needs n >= 1");
+    return nullptr;
+  }
+  g_threads = std::min(n, 2);  // one worker beside the calling thread
   return nullptr;
 }
 
-// blasInfo(): { coreName, config, threads } as OpenBLAS reports them (coreName shows whether
+// blasInfo(): { coreName, config, blasThreads } as OpenBLAS reports them, and iapo's own threads (coreName shows whether
 // OPENBLAS_CORETYPE took effect).
 napi_value BlasInfo(napi_env env, napi_callback_info) {
-  napi_value out, core, config, threads;
+  napi_value out, core, config, blas_threads, threads;
   CHECK(napi_create_object(env, &out));
   CHECK(napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &core));
   CHECK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &config));
-  CHECK(napi_create_int32(env, openblas_get_num_threads(), &threads));
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &blas_threads));
+  CHECK(napi_create_int32(env, g_threads, &threads));
   CHECK(napi_set_named_property(env, out, "coreName", core));
+  CHECK(napi_set_named_property(env, out, "blasThreads", blas_threads));
   CHECK(napi_set_named_property(env, out, "config", config));
   CHECK(napi_set_named_property(env, out, "threads", threads));
   return out;
@@ -583,11 +1100,13 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmOnBase", nullptr, GemmOnBase, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseGrad", nullptr, DenseGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mlpPasses", nullptr, MlpPasses, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"polyak", nullptr, Polyak, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemmSeconds", nullptr, SgemmSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"macCount", nullptr, MacCount, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blasInfo", nullptr, BlasInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;

@@ -4,6 +4,8 @@
  * back to old SSE3 kernels (~25 instead of ~170 GFLOP/s); naming the core type from the CPU's flags fixes that.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
+import { ConfigError } from "../core/errors";
 
 /** The OpenBLAS core type whose kernels this CPU can run, from its /proc/cpuinfo flags; null: let OpenBLAS decide. */
 export function coreTypeForFlags(flags: ReadonlySet<string>): string | null {
@@ -29,15 +31,18 @@ export function cpuFlags(cpuinfoPath = "/proc/cpuinfo"): Set<string> {
 export interface BlasEnv {
   coreType: string | null;
   coreTypeSource: "already set" | "from cpu flags" | "left to OpenBLAS";
-  threads: string;
+  /** Threads iapo's native passes use (1 or 2: a second network, or the second half of the rows, on a worker). */
+  threads: number;
+  threadsSource: "IAPO_THREADS" | "cores";
 }
 
 /**
- * Sets OPENBLAS_CORETYPE (from the CPU flags, unless the user set it) and OPENBLAS_NUM_THREADS (default 1:
- * at these matrix sizes a second thread does not pay, and on a shared 2-core machine it spins against the
- * other jobs; IAPO_BLAS_THREADS or OPENBLAS_NUM_THREADS override). Call before the addon loads.
+ * Sets OPENBLAS_CORETYPE (from the CPU flags, unless the user set it) and OPENBLAS_NUM_THREADS=1 (iapo's
+ * native passes parallelise above BLAS, a network or half the rows per thread: at these sizes that beats
+ * OpenBLAS's own threads, which pay a hand-off on every product), and decides those threads: IAPO_THREADS,
+ * else two where the machine has two cores or more. Call before the addon loads.
  */
-export function prepareBlasEnv(env: NodeJS.ProcessEnv = process.env, flags: ReadonlySet<string> = cpuFlags()): BlasEnv {
+export function prepareBlasEnv(env: NodeJS.ProcessEnv = process.env, flags: ReadonlySet<string> = cpuFlags(), cores = os.cpus().length): BlasEnv {
   let coreTypeSource: BlasEnv["coreTypeSource"] = "already set";
   if (!env.OPENBLAS_CORETYPE) {
     const chosen = coreTypeForFlags(flags);
@@ -48,6 +53,15 @@ export function prepareBlasEnv(env: NodeJS.ProcessEnv = process.env, flags: Read
       coreTypeSource = "left to OpenBLAS";
     }
   }
-  if (!env.OPENBLAS_NUM_THREADS) env.OPENBLAS_NUM_THREADS = env.IAPO_BLAS_THREADS || "1";
-  return { coreType: env.OPENBLAS_CORETYPE ?? null, coreTypeSource, threads: env.OPENBLAS_NUM_THREADS };
+  if (!env.OPENBLAS_NUM_THREADS) env.OPENBLAS_NUM_THREADS = "1";
+  const asked = env.IAPO_THREADS;
+  let threads = Math.max(1, Math.min(2, cores));
+  let threadsSource: BlasEnv["threadsSource"] = "cores";
+  if (asked !== undefined && asked !== "") {
+    const n = Number(asked);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`IAPO_THREADS must be a whole number >= 1, got "${asked}"`);
+    threads = Math.min(2, n);
+    threadsSource = "IAPO_THREADS";
+  }
+  return { coreType: env.OPENBLAS_CORETYPE ?? null, coreTypeSource, threads, threadsSource };
 }

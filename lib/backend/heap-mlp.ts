@@ -56,11 +56,66 @@ export interface MlpTrace {
   outputs: number[];
 }
 
-/** A plain chain of dense layers evaluated with sgemm + fused bias/activation, forward and backward. */
+/** Byte offsets of one layer's weight and bias gradients. */
+export interface GradOffsets {
+  w: number;
+  b: number;
+}
+
+/** Where a forward pass's first layer finds its fixed inputs' part (firstLayerBase). */
+export interface FirstLayerBase {
+  /** Byte offset of [baseRows, width of layer 0]. */
+  offset: number;
+  /** Rows of the base; pass row r adds base row r mod baseRows. */
+  rows: number;
+  /** Leading input columns folded into the base; the trace's input holds the remaining ones. */
+  split: number;
+}
+
+/** What a backward pass computes besides its trace. */
+export interface BackwardSpec {
+  /** Byte offset of d output [rows, out]. */
+  dOut: number;
+  /** dw, db per layer; null: no weight gradients (a gradient to the input only). */
+  grads: GradOffsets[] | null;
+  /** Where to write d input [rows, in − split], or -1. */
+  dInput: number;
+  /** Add to `grads` instead of overwriting them. */
+  accumulate: boolean;
+  /** Rows to run (default: the trace's). */
+  rows?: number;
+  /**
+   * For a pass made with a FirstLayerBase: its split; dInput then gets d of the remaining columns only, and
+   * `grads` must be null.
+   */
+  base?: FirstLayerBase;
+}
+
+/** Values per pass head and per layer in a mlpPasses table (kPassHead, kPassLayer in native/iapo_native.cc). */
+const PASS_HEAD = 9;
+const PASS_LAYER = 8;
+
+/**
+ * Runs whole-network passes (HeapMlp.forwardPass / backwardPass descriptors) in one native call; two passes run
+ * at the same time on two threads where the addon has them (SAC's two Q-networks). The passes must not write
+ * to each other's regions.
+ */
+export function runMlpPasses(native: NativeAddon, backend: WasmBackend, backward: boolean, passes: Float64Array[]): void {
+  const mlpPasses = native.mlpPasses;
+  if (!mlpPasses) throw new IapoError("the native addon has no mlpPasses (rebuild it: node native/build.js)");
+  const table = passes.length === 1 ? passes[0] : new Float64Array(passes.reduce((n, p) => n + p.length, 0));
+  if (passes.length > 1) passes.reduce((at, p) => (table.set(p, at), at + p.length), 0);
+  mlpPasses.call(native, heapOf(backend), backward, table, passes.length, LEAKY_RELU_ALPHA);
+}
+
+/**
+ * A plain chain of dense layers evaluated on the wasm heap, forward and backward, each pass one native call
+ * (rows in cache-sized blocks through all layers; see mlpPasses in native/iapo_native.cc).
+ */
 export class HeapMlp {
   readonly inputSize: number;
   readonly outputSize: number;
-  /** Widest layer output: the size of the backward pass's scratch rows. */
+  /** Widest layer side. */
   readonly maxWidth: number;
 
   constructor(
@@ -69,9 +124,15 @@ export class HeapMlp {
     readonly layers: DenseLayer[],
   ) {
     if (layers.length === 0) throw new IapoError("HeapMlp needs at least one layer");
+    if (layers.length > 8) throw new IapoError(`HeapMlp supports up to 8 layers, got ${layers.length}`);
     this.inputSize = dims(layers[0])[0];
     this.outputSize = dims(layers[layers.length - 1])[1];
     this.maxWidth = Math.max(this.inputSize, ...layers.map((l) => dims(l)[1]));
+  }
+
+  /** Whether the addon has the whole-network passes this class runs on (an addon built from older sources does not). */
+  static supported(native: NativeAddon): boolean {
+    return typeof native.mlpPasses === "function";
   }
 
   /** Floats of activations one forward pass of `rows` rows keeps (not counting the input). */
@@ -86,18 +147,13 @@ export class HeapMlp {
 
   /** Runs the layers on trace.input, filling trace.outputs; rows may be fewer than the trace was made for. */
   forward(trace: MlpTrace, rows = trace.rows): void {
-    this.forwardFrom(0, trace, rows);
-  }
-
-  /** Whether the addon can split the first layer (forwardOnBase); an addon built from older sources cannot. */
-  get canSplitFirstLayer(): boolean {
-    return typeof this.native.gemmOnBase === "function";
+    runMlpPasses(this.native, this.backend, false, [this.forwardPass(trace, rows)]);
   }
 
   /**
    * The part of the first layer that depends only on its first `split` inputs, with the bias:
    * base = x_fixed·W[0:split] + b, [rows, width of layer 0], from x_fixed [rows, split] at `fixed`.
-   * A Q-network evaluated on many actions for the same states computes this once (see forwardOnBase).
+   * A Q-network evaluated on many actions for the same states computes this once (FirstLayerBase).
    */
   firstLayerBase(fixed: number, rows: number, split: number, base: number): void {
     const l = this.layers[0];
@@ -109,63 +165,37 @@ export class HeapMlp {
   }
 
   /**
-   * The forward pass when the first `split` inputs are already folded into `base` (firstLayerBase): trace.input
-   * holds only the remaining inputs [rows, in − split], and row r of the first layer adds base row r mod baseRows
-   * (rows laid out as sample-major repeats of the base's states).
+   * A forward pass for runMlpPasses. With `base`, the first `base.split` inputs are already folded into it
+   * (firstLayerBase) and trace.input holds only the remaining columns [rows, in − split].
    */
-  forwardOnBase(trace: MlpTrace, base: number, baseRows: number, split: number, rows = trace.rows): void {
-    const gemmOnBase = this.native.gemmOnBase;
-    if (!gemmOnBase) throw new IapoError("the native addon has no gemmOnBase (rebuild it: node native/build.js)");
-    const l = this.layers[0];
-    const [k, n] = dims(l);
-    gemmOnBase.call(
-      this.native, heapOf(this.backend), rows, n, k - split, trace.input, offsetOf(this.backend, l.w) + 4 * split * n, base, baseRows,
-      trace.outputs[0], ACTIVATION_CODES[l.activation], LEAKY_RELU_ALPHA,
-    );
-    this.forwardFrom(1, trace, rows);
+  forwardPass(trace: MlpTrace, rows = trace.rows, base?: FirstLayerBase): Float64Array {
+    return this.pass(trace, rows, base, null);
   }
 
-  private forwardFrom(first: number, trace: MlpTrace, rows: number): void {
-    const heap = heapOf(this.backend);
-    for (let i = first; i < this.layers.length; i++) {
-      const l = this.layers[i];
+  /** A backward pass for runMlpPasses: back-propagates spec.dOut through the pass recorded in `trace`. */
+  backwardPass(trace: MlpTrace, spec: BackwardSpec): Float64Array {
+    if (spec.base && spec.grads) throw new IapoError("HeapMlp backward: weight gradients need the whole input (no base)");
+    return this.pass(trace, spec.rows ?? trace.rows, spec.base, spec);
+  }
+
+  /** Back-propagates through the pass recorded in `trace` (one network; see BackwardSpec). */
+  backward(trace: MlpTrace, spec: BackwardSpec): void {
+    runMlpPasses(this.native, this.backend, true, [this.backwardPass(trace, spec)]);
+  }
+
+  private pass(trace: MlpTrace, rows: number, base: FirstLayerBase | undefined, spec: BackwardSpec | null): Float64Array {
+    if (rows > trace.rows) throw new IapoError(`HeapMlp: ${rows} rows asked of a trace made for ${trace.rows}`);
+    const t = new Float64Array(PASS_HEAD + PASS_LAYER * this.layers.length);
+    t.set([rows, this.layers.length, trace.input, base ? base.offset : -1, base ? base.rows : 0, base ? base.split : 0]);
+    t.set([spec ? spec.dOut : -1, spec ? spec.dInput : -1, spec?.accumulate ? 1 : 0], 6);
+    this.layers.forEach((l, i) => {
       const [k, n] = dims(l);
-      this.native.gemm(
-        heap, 1, rows, n, k, false, false, i === 0 ? trace.input : trace.outputs[i - 1], 0, offsetOf(this.backend, l.w), 0, trace.outputs[i],
-        offsetOf(this.backend, l.b), BIAS_PER_COLUMN, ACTIVATION_CODES[l.activation], LEAKY_RELU_ALPHA,
+      const g = spec?.grads ? spec.grads[i] : null;
+      t.set(
+        [offsetOf(this.backend, l.w), offsetOf(this.backend, l.b), k, n, ACTIVATION_CODES[l.activation], trace.outputs[i], g ? g.w : -1, g ? g.b : -1],
+        PASS_HEAD + PASS_LAYER * i,
       );
-    }
-  }
-
-  /**
-   * Back-propagates dOut [rows, out] through the pass recorded in `trace`.
-   * @param grads byte offsets of dw, db per layer (null: no weight gradients, e.g. a gradient to the input only)
-   * @param dInput where to write d input [rows, in], or -1
-   * @param scratch two regions of rows·maxWidth floats each
-   * @param accumulate add to `grads` instead of overwriting them
-   * @param split for a pass made by forwardOnBase: the input columns folded into the base; dInput then gets
-   *   d of the remaining columns only [rows, in − split], and `grads` must be null
-   */
-  backward(
-    trace: MlpTrace, dOut: number, grads: Array<{ w: number; b: number }> | null, dInput: number,
-    scratch: [number, number], accumulate: boolean, rows = trace.rows, split = 0,
-  ): void {
-    if (split > 0 && grads) throw new IapoError("HeapMlp.backward: weight gradients need the whole input (split = 0)");
-    const heap = heapOf(this.backend);
-    let dy = dOut;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const l = this.layers[i];
-      const [fullK, n] = dims(l);
-      const k = i === 0 ? fullK - split : fullK;
-      const w = offsetOf(this.backend, l.w) + (i === 0 ? 4 * split * n : 0);
-      const x = i === 0 ? trace.input : trace.outputs[i - 1];
-      const dx = i === 0 ? dInput : scratch[i % 2];
-      if (i === 0 && dx < 0 && !grads) break;
-      this.native.denseGrad(
-        heap, rows, n, k, x, w, trace.outputs[i], dy, dx,
-        grads ? grads[i].w : -1, grads ? grads[i].b : -1, ACTIVATION_CODES[l.activation], LEAKY_RELU_ALPHA, accumulate,
-      );
-      dy = dx;
-    }
+    });
+    return t;
   }
 }

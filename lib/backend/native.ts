@@ -49,6 +49,12 @@ export interface NativeAddon {
     heap: ArrayBuffer, m: number, n: number, k: number, xOff: number, wOff: number, yOff: number, dyOff: number,
     dxOff: number, dwOff: number, dbOff: number, activation: number, alpha: number, accumulate?: boolean,
   ): void;
+  /**
+   * Whole-network passes described by `table` (HeapMlp.forwardPass / backwardPass, concatenated): forward
+   * fills each layer's output, backward writes d input and weight gradients. Two passes run on two threads
+   * when setThreads(>= 2). Optional: an addon built from older sources lacks it.
+   */
+  mlpPasses?(heap: ArrayBuffer, backward: boolean, table: Float64Array, count: number, leakyReluAlpha: number): void;
   /** In-place Adam; table holds [valueOff, gradOff, mOff, vOff, size] per variable. */
   adam(
     heap: ArrayBuffer, table: Uint32Array, count: number, learningRate: number, beta1: number, beta2: number,
@@ -60,8 +66,12 @@ export interface NativeAddon {
   polyak(heap: ArrayBuffer, table: Uint32Array, count: number, keep: number, take: number): void;
   /** Seconds for `reps` n³ sgemm calls on private buffers. */
   sgemmSeconds(n: number, reps: number): number;
+  /** Multiply-adds the kernels have done since the addon loaded (benchmarks check their FLOP counts with it). */
+  macCount(): number;
+  /** Threads mlpPasses may use (at most 2: two networks at once, or one network's two halves of the rows). */
   setThreads(n: number): void;
-  blasInfo(): { coreName: string; config: string; threads: number };
+  /** OpenBLAS's core and threads, and the threads set by setThreads. */
+  blasInfo(): { coreName: string; config: string; blasThreads: number; threads: number };
 }
 
 export type NativeLoad =
@@ -92,6 +102,7 @@ export function loadNative(env: NodeJS.ProcessEnv = process.env): NativeLoad {
   const blas = prepareBlasEnv(env);
   try {
     const addon = require(file) as NativeAddon;
+    addon.setThreads(blas.threads);
     const info = addon.blasInfo();
     return (loaded = { ok: true, addon, path: file, blas, coreName: info.coreName });
   } catch (err) {

@@ -80,7 +80,7 @@ async function start(name: BackendName): Promise<{ tfjsBackend: string; blas?: s
       requireOptional("@tensorflow/tfjs-backend-wasm");
       await activate("wasm");
       installWasmKernels("native", native.addon);
-      return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${native.blas.threads} thread(s)` };
+      return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${native.blas.threads} thread(s) (${native.blas.threadsSource})` };
     }
     case "wasm-js":
     case "wasm-stock":

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { useBackend } from "../../lib/backend/select";
 import { loadNative } from "../../lib/backend/native";
-import { HeapBlock, HeapMlp, blockSize } from "../../lib/backend/heap-mlp";
+import { HeapBlock, HeapMlp, blockSize, runMlpPasses, type GradOffsets, type MlpTrace } from "../../lib/backend/heap-mlp";
 import { asWasmBackend, heapOf } from "../../lib/backend/wasm-heap";
 import { activeAddon } from "../../lib/backend/wasm-kernels";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
@@ -21,109 +21,191 @@ import { relativeError } from "../backend/compare";
 const native = loadNative();
 const skip = native.ok ? false : `native addon not available (${native.ok ? "" : native.why})`;
 
-test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs cpu", { skip }, async () => {
-  const rng = new Rng(3);
-  const sizes = [7, 16, 16, 3];
-  const rows = 9;
+type Act = "relu" | "tanh" | "linear" | "elu";
+
+/** A network with random weights on tfjs and the same on the wasm heap, with its trace and gradient buffers. */
+interface HeapCase {
+  mlp: HeapMlp;
+  trace: MlpTrace;
+  dOut: number;
+  dInput: number;
+  grads: GradOffsets[];
+  /** tfjs cpu's values: output, d input, dw per layer, db per layer (of Σ dOut ⊙ f(x)). */
+  want: { out: Float32Array; dx: Float32Array; dw: Float32Array[]; db: Float32Array[] };
+  dispose(): void;
+}
+
+async function heapCase(seed: number, sizes: number[], rows: number, acts: Act[]): Promise<HeapCase> {
+  const rng = new Rng(seed);
+  const L = sizes.length - 1;
+  const last = sizes[L];
   const host = {
     x: rng.fillNormal(new Float32Array(rows * sizes[0])) as Float32Array,
-    dOut: rng.fillNormal(new Float32Array(rows * sizes[3])) as Float32Array,
-    w: sizes.slice(1).map((n, i) => rng.fillNormal(new Float32Array(sizes[i] * n), 0, 0.5) as Float32Array),
+    dOut: rng.fillNormal(new Float32Array(rows * last)) as Float32Array,
+    w: sizes.slice(1).map((n, i) => rng.fillNormal(new Float32Array(sizes[i] * n), 0, 1 / Math.sqrt(sizes[i])) as Float32Array),
     b: sizes.slice(1).map((n) => rng.fillNormal(new Float32Array(n), 0, 0.5) as Float32Array),
   };
-  const acts = ["relu", "tanh", "linear"] as const;
   // Reference: tfjs cpu, stock ops, gradients of Σ dOut ⊙ f(x).
   await useBackend("cpu");
-  const want = tf.tidy(() => {
+  const got = tf.tidy(() => {
     const ws = host.w.map((w, i) => tf.tensor2d(w, [sizes[i], sizes[i + 1]]));
     const bs = host.b.map((b) => tf.tensor1d(b));
     const f = (x: tf.Tensor, ...params: tf.Tensor[]): tf.Tensor => {
       let h = x;
-      for (let i = 0; i < 3; i++) {
-        const z = tf.add(tf.matMul(h, params[i]), params[3 + i]);
-        h = acts[i] === "relu" ? tf.relu(z) : acts[i] === "tanh" ? tf.tanh(z) : z;
+      for (let i = 0; i < L; i++) {
+        const z = tf.add(tf.matMul(h, params[i]), params[L + i]);
+        h = acts[i] === "relu" ? tf.relu(z) : acts[i] === "tanh" ? tf.tanh(z) : acts[i] === "elu" ? tf.elu(z) : z;
       }
       return h;
     };
     const x = tf.tensor2d(host.x, [rows, sizes[0]]);
-    const dOut = tf.tensor2d(host.dOut, [rows, sizes[3]]);
+    const dOut = tf.tensor2d(host.dOut, [rows, last]);
     const out = f(x, ...ws, ...bs);
     const grads = tf.grads((xx: tf.Tensor, ...p: tf.Tensor[]) => tf.sum(tf.mul(f(xx, ...p), dOut)))([x, ...ws, ...bs]);
-    return [out, ...grads].map((t) => t.dataSync() as Float32Array).map((a) => Float32Array.from(a));
+    return [out, ...grads].map((t) => Float32Array.from(t.dataSync() as Float32Array));
   });
   await useBackend("wasm-native");
-  assert.ok(activeAddon(), "wasm-native is active");
+  const addon = activeAddon();
+  assert.ok(addon, "wasm-native is active");
   const backend = asWasmBackend(tf.backend());
   const ws = host.w.map((w, i) => tf.variable(tf.tensor2d(w, [sizes[i], sizes[i + 1]])));
   const bs = host.b.map((b) => tf.variable(tf.tensor1d(b)));
-  const mlp = new HeapMlp(activeAddon() as NonNullable<ReturnType<typeof activeAddon>>, backend, ws.map((w, i) => ({ w, b: bs[i], activation: acts[i] })));
-  const counts = [rows * sizes[0], ...mlp.activationFloats(rows), rows * sizes[3], rows * sizes[0], 2 * rows * mlp.maxWidth, ...sizes.slice(1).flatMap((n, i) => [sizes[i] * n, n])];
+  const mlp = new HeapMlp(addon, backend, ws.map((w, i) => ({ w, b: bs[i], activation: acts[i] })));
+  const counts = [rows * sizes[0], ...mlp.activationFloats(rows), rows * last, rows * sizes[0], ...sizes.slice(1).flatMap((n, i) => [sizes[i] * n, n])];
   const block = new HeapBlock(backend, blockSize(counts));
   const trace = mlp.makeTrace(block, rows, block.take(rows * sizes[0]));
-  const dOut = block.take(rows * sizes[3]);
+  const dOut = block.take(rows * last);
   const dInput = block.take(rows * sizes[0]);
-  const scratch: [number, number] = [block.take(rows * mlp.maxWidth), block.take(rows * mlp.maxWidth)];
   const grads = sizes.slice(1).map((n, i) => ({ w: block.take(sizes[i] * n), b: block.take(n) }));
-  const view = (off: number, n: number): Float32Array => new Float32Array(heapOf(backend), off, n);
-  view(trace.input, host.x.length).set(host.x);
-  view(dOut, host.dOut.length).set(host.dOut);
-  mlp.forward(trace);
-  assert.ok(relativeError(view(trace.outputs[2], rows * 3), want[0]) <= 1e-4, "forward");
-  mlp.backward(trace, dOut, grads, dInput, scratch, false);
-  assert.ok(relativeError(view(dInput, host.x.length), want[1]) <= 1e-4, "d input");
-  grads.forEach((g, i) => {
-    assert.ok(relativeError(view(g.w, host.w[i].length), want[2 + i]) <= 1e-4, `dw${i}`);
-    assert.ok(relativeError(view(g.b, host.b[i].length), want[5 + i]) <= 1e-4, `db${i}`);
+  heapView(trace.input, host.x.length).set(host.x);
+  heapView(dOut, host.dOut.length).set(host.dOut);
+  return {
+    mlp, trace, dOut, dInput, grads,
+    want: { out: got[0], dx: got[1], dw: got.slice(2, 2 + L), db: got.slice(2 + L) },
+    dispose: () => {
+      block.dispose();
+      tf.dispose([...ws, ...bs]);
+    },
+  };
+}
+
+const heapView = (off: number, n: number): Float32Array => new Float32Array(heapOf(asWasmBackend(tf.backend())), off, n);
+
+function assertMatches(c: HeapCase, what: string, dwScale = 1): void {
+  const rows = c.trace.rows;
+  const outs = c.trace.outputs;
+  assert.ok(relativeError(heapView(outs[outs.length - 1], c.want.out.length), c.want.out) <= 1e-4, `${what}: forward`);
+  assert.ok(relativeError(heapView(c.dInput, c.want.dx.length), c.want.dx) <= 1e-4, `${what}: d input (${rows} rows)`);
+  c.grads.forEach((g, i) => {
+    assert.ok(relativeError(heapView(g.w, c.want.dw[i].length), c.want.dw[i].map((v) => dwScale * v)) <= 1e-4, `${what}: dw${i}`);
+    assert.ok(relativeError(heapView(g.b, c.want.db[i].length), c.want.db[i].map((v) => dwScale * v)) <= 1e-4, `${what}: db${i}`);
   });
-  // accumulate adds; a dx-only pass leaves the weight gradients alone.
-  mlp.backward(trace, dOut, grads, -1, scratch, true);
-  grads.forEach((g, i) => assert.ok(relativeError(view(g.w, host.w[i].length), want[2 + i].map((v) => 2 * v)) <= 1e-4, `accumulated dw${i}`));
-  view(dInput, host.x.length).fill(0);
-  mlp.backward(trace, dOut, null, dInput, scratch, false);
-  assert.ok(relativeError(view(dInput, host.x.length), want[1]) <= 1e-4, "d input without weight gradients");
-  grads.forEach((g, i) => assert.ok(relativeError(view(g.w, host.w[i].length), want[2 + i].map((v) => 2 * v)) <= 1e-4, `dw${i} untouched`));
-  block.dispose();
-  tf.dispose([...ws, ...bs]);
+}
+
+// Shapes that take each kernel: small layers; many rows in several cache blocks with a one-output layer after a
+// ReLU (its outer product applies that ReLU's slope); a few inputs (k <= 16: row dot products) under ELU.
+const HEAP_CASES: Array<{ sizes: number[]; rows: number; acts: Act[] }> = [
+  { sizes: [7, 16, 16, 3], rows: 9, acts: ["relu", "tanh", "linear"] },
+  { sizes: [40, 300, 1], rows: 300, acts: ["relu", "linear"] },
+  { sizes: [5, 64, 64, 1], rows: 700, acts: ["elu", "relu", "linear"] },
+];
+
+test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs cpu", { skip }, async () => {
+  for (const [n, { sizes, rows, acts }] of HEAP_CASES.entries()) {
+    const c = await heapCase(3 + n, sizes, rows, acts);
+    const what = `[${sizes.join(", ")}] x ${rows} rows`;
+    c.mlp.forward(c.trace);
+    c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false });
+    assertMatches(c, what);
+    // accumulate adds; a dx-only pass leaves the weight gradients alone.
+    c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: -1, accumulate: true });
+    heapView(c.dInput, c.want.dx.length).fill(0);
+    c.mlp.backward(c.trace, { dOut: c.dOut, grads: null, dInput: c.dInput, accumulate: false });
+    assertMatches(c, `${what}, accumulated`, 2);
+    c.dispose();
+  }
 });
 
-test("HeapMlp with the first layer's fixed inputs precomputed (forwardOnBase) matches the whole pass", { skip }, async () => {
+test("two networks' passes in one call (on two threads where there are two cores) equal each run alone", { skip }, async () => {
+  const a = await heapCase(11, [9, 64, 64, 1], 500, ["relu", "relu", "linear"]);
+  const b = await heapCase(12, [9, 64, 64, 1], 500, ["relu", "relu", "linear"]);
+  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+  const backend = asWasmBackend(tf.backend());
+  const snapshot = (c: HeapCase): Float32Array[] => [c.trace.outputs[2], c.dInput, ...c.grads.flatMap((g) => [g.w, g.b])].map((off, i) =>
+    Float32Array.from(heapView(off, i === 0 ? c.want.out.length : i === 1 ? c.want.dx.length : i % 2 === 0 ? c.want.dw[(i - 2) / 2].length : c.want.db[(i - 3) / 2].length)));
+  const alone: Float32Array[][] = [];
+  for (const c of [a, b]) {
+    c.mlp.forward(c.trace);
+    c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false });
+    alone.push(snapshot(c));
+    heapView(c.dInput, c.want.dx.length).fill(0);
+  }
+  // The thread count never changes a value: one thread, then the machine's (two where it has two cores).
+  const threads = addon.blasInfo().threads;
+  for (const t of [1, threads]) {
+    addon.setThreads(t);
+    runMlpPasses(addon, backend, false, [a.mlp.forwardPass(a.trace), b.mlp.forwardPass(b.trace)]);
+    runMlpPasses(addon, backend, true, [a, b].map((c) => c.mlp.backwardPass(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false })));
+    [a, b].forEach((c, i) => {
+      snapshot(c).forEach((v, j) => assert.deepEqual(v, alone[i][j], `network ${i}, output ${j}, ${t} thread(s): bit-identical`));
+      assertMatches(c, `network ${i} in a pair`);
+    });
+  }
+  addon.setThreads(threads);
+  a.dispose();
+  b.dispose();
+});
+
+test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) matches the whole pass", { skip }, async () => {
   await useBackend("wasm-native");
   const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
   const backend = asWasmBackend(tf.backend());
   const rng = new Rng(4);
-  const [fixed, varying, hidden] = [5, 2, 8];
-  const states = 3;
-  const rows = 2 * states; // sample-major repeats of the states, as J's rows
-  const ws = [tf.variable(tf.randomNormal([fixed + varying, hidden], 0, 0.5, "float32", 1)), tf.variable(tf.randomNormal([hidden, 1], 0, 0.5, "float32", 2))];
-  const bs = [tf.variable(tf.randomNormal([hidden], 0, 0.5, "float32", 3)), tf.variable(tf.randomNormal([1], 0, 0.5, "float32", 4))];
-  const mlp = new HeapMlp(addon, backend, [{ w: ws[0], b: bs[0], activation: "relu" }, { w: ws[1], b: bs[1], activation: "linear" }]);
-  assert.ok(mlp.canSplitFirstLayer);
-  const block = new HeapBlock(backend, blockSize([rows * (fixed + varying), rows * varying, states * fixed, states * hidden, ...mlp.activationFloats(rows), ...mlp.activationFloats(rows), rows, rows * (fixed + varying), rows * varying, 2 * rows * mlp.maxWidth]));
-  const whole = mlp.makeTrace(block, rows, block.take(rows * (fixed + varying)));
-  const split = mlp.makeTrace(block, rows, block.take(rows * varying));
-  const [stateRows, base, dOut, dWhole, dSplit] = [block.take(states * fixed), block.take(states * hidden), block.take(rows), block.take(rows * (fixed + varying)), block.take(rows * varying)];
-  const scratch: [number, number] = [block.take(rows * mlp.maxWidth), block.take(rows * mlp.maxWidth)];
-  const view = (off: number, n: number): Float32Array => new Float32Array(heapOf(backend), off, n);
-  const s = rng.fillNormal(new Float32Array(states * fixed)) as Float32Array;
-  const a = rng.fillNormal(new Float32Array(rows * varying)) as Float32Array;
-  view(stateRows, s.length).set(s);
-  view(split.input, a.length).set(a);
-  for (let r = 0; r < rows; r++) {
-    view(whole.input + 4 * r * (fixed + varying), fixed).set(s.subarray((r % states) * fixed, (r % states + 1) * fixed));
-    view(whole.input + 4 * (r * (fixed + varying) + fixed), varying).set(a.subarray(r * varying, (r + 1) * varying));
+  // Few varying inputs take the row-products kernel, many take sgemm.
+  for (const [fixed, varying, hidden, states] of [[5, 2, 8, 3], [6, 20, 40, 150]]) {
+    const rows = 2 * states; // sample-major repeats of the states, as J's rows
+    const ws = [tf.variable(tf.randomNormal([fixed + varying, hidden], 0, 0.5, "float32", 1)), tf.variable(tf.randomNormal([hidden, 1], 0, 0.5, "float32", 2))];
+    const bs = [tf.variable(tf.randomNormal([hidden], 0, 0.5, "float32", 3)), tf.variable(tf.randomNormal([1], 0, 0.5, "float32", 4))];
+    const mlp = new HeapMlp(addon, backend, [{ w: ws[0], b: bs[0], activation: "relu" }, { w: ws[1], b: bs[1], activation: "linear" }]);
+    const block = new HeapBlock(backend, blockSize([rows * (fixed + varying), rows * varying, states * fixed, states * hidden, ...mlp.activationFloats(rows), ...mlp.activationFloats(rows), rows, rows * (fixed + varying), rows * varying]));
+    const whole = mlp.makeTrace(block, rows, block.take(rows * (fixed + varying)));
+    const split = mlp.makeTrace(block, rows, block.take(rows * varying));
+    const [stateRows, baseOff, dOut, dWhole, dSplit] = [block.take(states * fixed), block.take(states * hidden), block.take(rows), block.take(rows * (fixed + varying)), block.take(rows * varying)];
+    const s = rng.fillNormal(new Float32Array(states * fixed)) as Float32Array;
+    const a = rng.fillNormal(new Float32Array(rows * varying)) as Float32Array;
+    heapView(stateRows, s.length).set(s);
+    heapView(split.input, a.length).set(a);
+    for (let r = 0; r < rows; r++) {
+      heapView(whole.input + 4 * r * (fixed + varying), fixed).set(s.subarray((r % states) * fixed, (r % states + 1) * fixed));
+      heapView(whole.input + 4 * (r * (fixed + varying) + fixed), varying).set(a.subarray(r * varying, (r + 1) * varying));
+    }
+    heapView(dOut, rows).set(rng.fillNormal(new Float32Array(rows)) as Float32Array);
+    mlp.forward(whole);
+    mlp.firstLayerBase(stateRows, states, fixed, baseOff);
+    const base = { offset: baseOff, rows: states, split: fixed };
+    runMlpPasses(addon, backend, false, [mlp.forwardPass(split, rows, base)]);
+    assert.ok(relativeError(heapView(split.outputs[1], rows), heapView(whole.outputs[1], rows)) <= 1e-5, `outputs (${varying} varying inputs)`);
+    mlp.backward(whole, { dOut, grads: null, dInput: dWhole, accumulate: false });
+    const wantVarying = Array.from({ length: rows * varying }, (_, i) => heapView(dWhole, rows * (fixed + varying))[Math.floor(i / varying) * (fixed + varying) + fixed + (i % varying)]);
+    mlp.backward(split, { dOut, grads: null, dInput: dSplit, accumulate: false, base });
+    assert.ok(relativeError(heapView(dSplit, rows * varying), wantVarying) <= 1e-5, `d of the varying inputs (${varying})`);
+    assert.throws(() => mlp.backward(split, { dOut, grads: [{ w: dWhole, b: dWhole }, { w: dWhole, b: dWhole }], dInput: -1, accumulate: false, base }), /whole input/);
+    block.dispose();
+    tf.dispose([...ws, ...bs]);
   }
-  view(dOut, rows).set(rng.fillNormal(new Float32Array(rows)) as Float32Array);
-  mlp.forward(whole);
-  mlp.firstLayerBase(stateRows, states, fixed, base);
-  mlp.forwardOnBase(split, base, states, fixed);
-  assert.ok(relativeError(view(split.outputs[1], rows), view(whole.outputs[1], rows)) <= 1e-5, "outputs");
-  mlp.backward(whole, dOut, null, dWhole, scratch, false);
-  const wantVarying = Array.from({ length: rows * varying }, (_, i) => view(dWhole, rows * (fixed + varying))[Math.floor(i / varying) * (fixed + varying) + fixed + (i % varying)]);
-  mlp.backward(split, dOut, null, dSplit, scratch, false, rows, fixed);
-  assert.ok(relativeError(view(dSplit, rows * varying), wantVarying) <= 1e-5, "d of the varying inputs");
-  assert.throws(() => mlp.backward(split, dOut, [{ w: dWhole, b: dWhole }, { w: dWhole, b: dWhole }], -1, scratch, false, rows, fixed), /whole input/);
-  block.dispose();
-  tf.dispose([...ws, ...bs]);
+});
+
+test("mlpPasses refuses tables that do not describe a network inside the heap", { skip }, async () => {
+  await useBackend("wasm-native");
+  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+  const heap = heapOf(asWasmBackend(tf.backend()));
+  const pass = (rows: number, depth: number, layer: number[]): Float64Array => Float64Array.from([rows, depth, 0, -1, 0, 0, -1, -1, 0, ...layer]);
+  const run = (t: Float64Array, count = 1): void => (addon.mlpPasses as NonNullable<typeof addon.mlpPasses>)(heap, false, t, count, 0);
+  assert.throws(() => run(pass(4, 1, [0, -1, 3, 2, 1, heap.byteLength, -1, -1])), /outside the heap/);
+  assert.throws(() => run(pass(4, 9, [0, -1, 3, 2, 1, 64, -1, -1])), /1\.\.8 layers|too short/);
+  assert.throws(() => run(pass(4, 1, [0, -1, 0, 2, 1, 64, -1, -1])), /empty side/);
+  assert.throws(() => run(pass(4, 1, [0, -1, 3, 2, 1, 64, -1, -1]), 2), /shorter than its count/);
+  assert.throws(() => (addon.mlpPasses as NonNullable<typeof addon.mlpPasses>)(heap, false, new Float32Array(4) as unknown as Float64Array, 0, 0), /Float64Array/);
 });
 
 function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer"): SacConfig {

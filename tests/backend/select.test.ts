@@ -36,10 +36,14 @@ test("OPENBLAS_CORETYPE comes from the CPU flags unless already set", () => {
   assert.equal(coreTypeForFlags(new Set(["avx2", "fma", "avx512f"])), "Haswell");
   assert.equal(coreTypeForFlags(new Set(["sse2", "avx"])), null);
   const env: NodeJS.ProcessEnv = {};
-  assert.deepEqual(prepareBlasEnv(env, new Set(["avx2", "fma"])), { coreType: "Haswell", coreTypeSource: "from cpu flags", threads: "1" });
+  assert.deepEqual(prepareBlasEnv(env, new Set(["avx2", "fma"]), 16), { coreType: "Haswell", coreTypeSource: "from cpu flags", threads: 2, threadsSource: "cores" });
   assert.equal(env.OPENBLAS_CORETYPE, "Haswell");
-  const preset: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Zen", IAPO_BLAS_THREADS: "2" };
-  assert.deepEqual(prepareBlasEnv(preset, new Set(["avx2", "fma"])), { coreType: "Zen", coreTypeSource: "already set", threads: "2" });
+  assert.equal(env.OPENBLAS_NUM_THREADS, "1", "BLAS single-threaded: iapo parallelises above it");
+  const preset: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Zen", IAPO_THREADS: "1" };
+  assert.deepEqual(prepareBlasEnv(preset, new Set(["avx2", "fma"]), 2), { coreType: "Zen", coreTypeSource: "already set", threads: 1, threadsSource: "IAPO_THREADS" });
+  assert.equal(prepareBlasEnv({ IAPO_THREADS: "8" }, new Set(), 8).threads, 2, "at most two");
+  assert.equal(prepareBlasEnv({}, new Set(), 1).threads, 1, "one core: one thread");
+  assert.throws(() => prepareBlasEnv({ IAPO_THREADS: "two" }, new Set(), 2), /IAPO_THREADS must be a whole number >= 1, got "two"/);
   assert.equal(prepareBlasEnv({}, new Set()).coreTypeSource, "left to OpenBLAS");
 });
 
@@ -47,5 +51,6 @@ test("the addon's OpenBLAS runs the core type chosen for this CPU", { skip: load
   const native = loadNative();
   assert.ok(native.ok);
   if (native.blas.coreType) assert.equal(native.coreName.toLowerCase(), native.blas.coreType.toLowerCase());
-  assert.equal(native.addon.blasInfo().threads, Number(native.blas.threads));
+  assert.equal(native.addon.blasInfo().threads, native.blas.threads);
+  assert.equal(native.addon.blasInfo().blasThreads, Number(process.env.OPENBLAS_NUM_THREADS));
 });

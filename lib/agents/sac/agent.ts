@@ -294,14 +294,26 @@ export class SacAgent {
     }
   }
 
-  /** The fused update when this agent and backend support it (see fused-update.ts), else null (tfjs path). */
-  private fusedUpdate(): FusedSacUpdate | null {
-    const parts: FusedSacParts = {
+  /**
+   * Which implementation the next update and act run: "fused" (the hand-written native path, fused-update.ts)
+   * or "tfjs" (autodiff), with the reason the fused path does not apply.
+   */
+  updatePath(): { path: "fused" | "tfjs"; why?: string } {
+    const why = fusedSacUnsupported(this.fusedParts(), { q: this.qAdam, policy: this.policyAdam, alpha: this.alphaAdam });
+    return why === null ? { path: "fused" } : { path: "tfjs", why };
+  }
+
+  private fusedParts(): FusedSacParts {
+    return {
       config: this.config, observationSize: this.spec.observationSize, actionSize: this.spec.actionSize, targetEntropy: this.targetEntropy,
       q1: this.q1, q2: this.q2, q1Target: this.q1Target, q2Target: this.q2Target, policy: this.policyOptimizer, logAlpha: this.logAlpha, rng: this.rng,
     };
-    if (fusedSacUnsupported(parts, { q: this.qAdam, policy: this.policyAdam, alpha: this.alphaAdam }) !== null) return null;
-    this.fused ??= new FusedSacUpdate(parts);
+  }
+
+  /** The fused update when this agent and backend support it (see fused-update.ts), else null (tfjs path). */
+  private fusedUpdate(): FusedSacUpdate | null {
+    if (this.updatePath().path !== "fused") return null;
+    this.fused ??= new FusedSacUpdate(this.fusedParts());
     return this.fused;
   }
 

@@ -3,7 +3,8 @@
  *
  * Why: through tfjs, a direct update runs ~480 kernels (each with engine, tape and scope bookkeeping) and the
  * iterative one differentiates J inside the outer gradient tape, so every J evaluation is back-propagated twice.
- * Here each network pass is one native sgemm per layer (lib/backend/heap-mlp.ts), the elementwise maths of
+ * Here each network pass is one native call (lib/backend/heap-mlp.ts; the two Q-networks' passes run at the
+ * same time on two threads where the machine has two cores), the elementwise maths of
  * the tanh-Gaussian, J and the gated update runs as plain loops over [batch, |A|] arrays, gradients are the
  * closed forms below, and Adam, Polyak averaging and metrics read and write the heap in place.
  *
@@ -18,7 +19,7 @@
  */
 import { tf } from "../../backend/tf";
 import { activeAddon } from "../../backend/wasm-kernels";
-import { HeapBlock, HeapMlp, blockSize, type MlpTrace } from "../../backend/heap-mlp";
+import { HeapBlock, HeapMlp, blockSize, runMlpPasses, type GradOffsets, type MlpTrace } from "../../backend/heap-mlp";
 import { NativeAdam, ownStorage, renewWasmId } from "../../backend/native-adam";
 import { asWasmBackend, heapOf, offsetOf, type WasmBackend } from "../../backend/wasm-heap";
 import type { NativeAddon } from "../../backend/native";
@@ -84,6 +85,7 @@ interface Evaluation {
 /** Byte offsets of each Q-network's first-layer state part for the states being evaluated (statePart). */
 interface StatePart {
   bases: [number, number];
+  rows: number;
 }
 
 /** Where one iterative step keeps what its backward pass needs. */
@@ -108,7 +110,9 @@ const inRange = (x: number): boolean => x >= LOG_STD_MIN && x <= LOG_STD_MAX;
 /** Why an agent cannot use the fused update, or null when it can. */
 export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOptimizers): string | null {
   if (!enabled) return "disabled";
-  if (!activeAddon() || tf.getBackend() !== "wasm") return "native wasm kernels not active";
+  const addon = activeAddon();
+  if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
+  if (!HeapMlp.supported(addon)) return "the native addon is older than its sources (rebuild: node native/build.js)";
   if (parts.policy.kind !== "direct" && parts.policy.kind !== "iterative") return `policy optimizer ${parts.policy.kind}`;
   const nets = [parts.q1, parts.q2, parts.q1Target, parts.q2Target];
   if (nets.some((q) => q.denseLayers() === null)) return "Q-networks are not plain dense chains (layer norm / highway)";
@@ -126,10 +130,7 @@ function policyLayers(p: PolicyOptimizer): DenseLayer[] | null {
 interface Workspace {
   batch: number;
   block: HeapBlock;
-  /**
-   * Q input rows for J, and the Q passes over them (for Q1, Q2): [N·B, |A|] actions only when the states' part
-   * of the first layer is precomputed (StatePart), else [N·B, obs + |A|].
-   */
+  /** Q input rows for J, and the Q passes over them (for Q1, Q2): [N·B, |A|] actions (the states' part is StatePart's). */
   jInput: number;
   /** States [B, obs] and each Q-network's first-layer state part [B, width of layer 0] (StatePart). */
   states: number;
@@ -144,7 +145,6 @@ interface Workspace {
   /** The policy network's pass (reused by every iterative step) and d output [B, out]. */
   pTraces: MlpTrace[];
   dOut: number;
-  scratch: [number, number];
 }
 
 export class FusedSacUpdate {
@@ -203,35 +203,34 @@ export class FusedSacUpdate {
       this.workspaces.clear();
     }
     const N = this.samples;
-    const width = this.parts.observationSize + this.parts.actionSize;
+    const A = this.parts.actionSize;
+    const width = this.parts.observationSize + A;
     const rows = N * batch;
-    const maxWidth = Math.max(this.q[0].maxWidth, this.net.maxWidth);
-    const counts: number[] = [rows * width];
+    const counts: number[] = [rows * A];
     const qActs = this.q[0].activationFloats(rows);
     const pActs = this.net.activationFloats(batch);
     for (let i = 0; i < 2; i++) counts.push(...qActs);
     const baseWidth = this.q[0].activationFloats(1)[0];
     counts.push(batch * this.parts.observationSize, batch * baseWidth, batch * baseWidth);
-    counts.push(rows, rows, rows * width, rows * width);
+    counts.push(rows, rows, rows * A, rows * A);
     counts.push(batch * width);
     for (let i = 0; i < 2; i++) counts.push(...this.q[0].activationFloats(batch));
     counts.push(batch, batch);
     counts.push(batch * this.net.inputSize, ...pActs);
-    counts.push(batch * this.net.outputSize, rows * maxWidth, rows * maxWidth);
+    counts.push(batch * this.net.outputSize);
     const block = new HeapBlock(this.backend, blockSize(counts));
-    const jInput = block.take(rows * width);
+    const jInput = block.take(rows * A);
     const jTraces: [MlpTrace, MlpTrace] = [this.q[0].makeTrace(block, rows, jInput), this.q[1].makeTrace(block, rows, jInput)];
     const states = block.take(batch * this.parts.observationSize);
     const bases: [number, number] = [block.take(batch * baseWidth), block.take(batch * baseWidth)];
     const dq: [number, number] = [block.take(rows), block.take(rows)];
-    const dInput: [number, number] = [block.take(rows * width), block.take(rows * width)];
+    const dInput: [number, number] = [block.take(rows * A), block.take(rows * A)];
     const qInput = block.take(batch * width);
     const qTraces: [MlpTrace, MlpTrace] = [this.q[0].makeTrace(block, batch, qInput), this.q[1].makeTrace(block, batch, qInput)];
     const dqLoss: [number, number] = [block.take(batch), block.take(batch)];
     const pTraces = [this.net.makeTrace(block, batch, block.take(batch * this.net.inputSize))];
     const dOut = block.take(batch * this.net.outputSize);
-    const scratch: [number, number] = [block.take(rows * maxWidth), block.take(rows * maxWidth)];
-    const ws: Workspace = { batch, block, jInput, states, bases, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut, scratch };
+    const ws: Workspace = { batch, block, jInput, states, bases, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut };
     this.workspaces.set(batch, ws);
     return ws;
   }
@@ -266,7 +265,7 @@ export class FusedSacUpdate {
 
     // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights.
     const next = this.chooseLambda(batch.nextObservations, B, policyQ, c.betaTrain, alpha, null).lambda;
-    const v = this.evaluate(batch.nextObservations, B, next, this.qTarget, c.betaTrain, alpha, false, this.statePart(batch.nextObservations, B, this.qTarget)).j;
+    const v = this.evaluate(B, next, this.qTarget, c.betaTrain, alpha, false, this.statePart(batch.nextObservations, B, this.qTarget)).j;
     const y = new Float32Array(B);
     const gamma = Math.fround(c.gamma); // tf makes a float32 scalar of it
     for (let s = 0; s < B; s++) y[s] = batch.rewards[s] + Math.fround(gamma * Math.fround((1 - batch.terminated[s]) * v[s]));
@@ -280,9 +279,9 @@ export class FusedSacUpdate {
     }
     const losses = [0, 0];
     let q1Sum = 0;
+    runMlpPasses(this.native, this.backend, false, [this.q[0].forwardPass(ws.qTraces[0]), this.q[1].forwardPass(ws.qTraces[1])]);
     for (let i = 0; i < 2; i++) {
       const trace = ws.qTraces[i];
-      this.q[i].forward(trace);
       const q = this.view(trace.outputs[trace.outputs.length - 1], B);
       const dq = this.view(ws.dqLoss[i], B);
       const invB = Math.fround(1 / B);
@@ -297,9 +296,10 @@ export class FusedSacUpdate {
     checkFinite("Q loss", Math.fround(losses[0]) + Math.fround(losses[1]));
     const qGradOffsets = this.gradOffsets(this.qGrads);
     const perNet = this.q[0].layers.length;
-    for (let i = 0; i < 2; i++) {
-      this.q[i].backward(ws.qTraces[i], ws.dqLoss[i], qGradOffsets.slice(i * perNet, (i + 1) * perNet), -1, ws.scratch, false);
-    }
+    runMlpPasses(
+      this.native, this.backend, true,
+      [0, 1].map((i) => this.q[i].backwardPass(ws.qTraces[i], { dOut: ws.dqLoss[i], grads: qGradOffsets.slice(i * perNet, (i + 1) * perNet), dInput: -1, accumulate: false })),
+    );
     metrics["train/q1_loss"] = Math.fround(losses[0]);
     metrics["train/q2_loss"] = Math.fround(losses[1]);
     metrics["train/q1_value"] = Math.fround(q1Sum / B);
@@ -357,8 +357,8 @@ export class FusedSacUpdate {
     return lambda;
   }
 
-  private gradOffsets(grads: tf.Tensor[]): Array<{ w: number; b: number }> {
-    const out: Array<{ w: number; b: number }> = [];
+  private gradOffsets(grads: tf.Tensor[]): GradOffsets[] {
+    const out: GradOffsets[] = [];
     for (let i = 0; i < grads.length; i += 2) out.push({ w: offsetOf(this.backend, grads[i]), b: offsetOf(this.backend, grads[i + 1]) });
     return out;
   }
@@ -394,12 +394,10 @@ export class FusedSacUpdate {
    * into `grads` (d loss / d φ).
    */
   private chooseLambda(
-    states: Float32Array, B: number, q: [HeapMlp, HeapMlp], beta: number, alpha: number, grads: Array<{ w: number; b: number }> | null,
+    states: Float32Array, B: number, q: [HeapMlp, HeapMlp], beta: number, alpha: number, grads: GradOffsets[] | null,
   ): { lambda: Lambda; evaluations: Evaluation[]; loss: number } {
     const ws = this.workspace(B);
     const A = this.parts.actionSize;
-    // Every J evaluation of this run is on the same states and Q-networks: their first-layer part, once.
-    const part = this.statePart(states, B, q);
     if (!this.iterative) {
       const trace = ws.pTraces[0];
       this.view(trace.input, states.length).set(states);
@@ -415,7 +413,7 @@ export class FusedSacUpdate {
         }
       }
       if (!grads) return { lambda, evaluations: [], loss: 0 };
-      const e = this.evaluate(states, B, lambda, q, beta, alpha, true, part);
+      const e = this.evaluate(B, lambda, q, beta, alpha, true, this.statePart(states, B, q));
       const g = e.grad as Lambda;
       const dOut = this.view(ws.dOut, B * 2 * A);
       const scale = -1 / B;
@@ -425,7 +423,7 @@ export class FusedSacUpdate {
           dOut[s * 2 * A + A + i] = inRange(raw[s * A + i]) ? g.logStd[s * A + i] * scale : 0;
         }
       }
-      this.net.backward(trace, ws.dOut, grads, -1, ws.scratch, false);
+      this.net.backward(trace, { dOut: ws.dOut, grads, dInput: -1, accumulate: false });
       return { lambda, evaluations: [e], loss: -Math.fround(mean(e.j)) };
     }
     const cfg = this.iterative.config;
@@ -435,10 +433,12 @@ export class FusedSacUpdate {
     let record: StepRecord | null = null;
     if (grads) for (const g of this.pGrads) this.view(offsetOf(this.backend, g), g.size).fill(0);
     const scale = -1 / (K * B);
+    // Every J evaluation of this run is on the same states and Q-networks: their first-layer part, once.
+    const part = this.statePart(states, B, q);
     // Step k's backward runs right after J(λ_{k+1}) gives its upstream gradient, so one trace serves every step.
     for (let k = 0; k <= K; k++) {
       if (k === K && !grads) break; // acting-style run: no J at the final λ (the tf path's evaluateFinal: false)
-      const e = this.evaluate(states, B, lambda, q, beta, alpha, true, part);
+      const e = this.evaluate(B, lambda, q, beta, alpha, true, part);
       if (grads) {
         evaluations.push(e);
         if (record) this.stepBackward(record, e.grad as Lambda, scale, grads);
@@ -455,16 +455,14 @@ export class FusedSacUpdate {
 
   /**
    * Each Q-network's first layer on the states alone, s·W_s + b ([B, width] per network), so J evaluations on
-   * N·B actions for these states multiply only the |A| action columns (see HeapMlp.forwardOnBase). Null when
-   * the addon cannot (older build): evaluations then run the whole first layer. Valid until the next call or
-   * a change of the Q weights.
+   * N·B actions for these states multiply only the |A| action columns (FirstLayerBase). Valid until the next
+   * call or a change of the Q weights.
    */
-  private statePart(states: Float32Array, B: number, q: [HeapMlp, HeapMlp]): StatePart | null {
-    if (!q[0].canSplitFirstLayer) return null;
+  private statePart(states: Float32Array, B: number, q: [HeapMlp, HeapMlp]): StatePart {
     const ws = this.workspace(B);
     this.view(ws.states, B * this.parts.observationSize).set(states);
     for (let i = 0; i < 2; i++) q[i].firstLayerBase(ws.states, B, this.parts.observationSize, ws.bases[i]);
-    return { bases: ws.bases };
+    return { bases: ws.bases, rows: B };
   }
 
   /** The iterative network's input for λ and ∇λ J, then its forward pass into `trace`. */
@@ -503,7 +501,7 @@ export class FusedSacUpdate {
   }
 
   /** Adds d loss/d φ of one step: upstream scale·∇λ' J through the clip, the gates and the network. */
-  private stepBackward(record: StepRecord, gradNext: Lambda, scale: number, grads: Array<{ w: number; b: number }>): void {
+  private stepBackward(record: StepRecord, gradNext: Lambda, scale: number, grads: GradOffsets[]): void {
     const A = this.parts.actionSize;
     const B = record.trace.rows;
     const out = this.view(record.trace.outputs[record.trace.outputs.length - 1], B * 4 * A);
@@ -523,52 +521,41 @@ export class FusedSacUpdate {
         dOut[o + 3 * A] = (record.previous.logStd[p] - out[o + A]) * dl * gs * (1 - gs);
       }
     }
-    this.net.backward(record.trace, ws.dOut, grads, -1, ws.scratch, true);
+    this.net.backward(record.trace, { dOut: ws.dOut, grads, dInput: -1, accumulate: true });
   }
 
   /**
    * J(s, λ) per state with N new samples (Eq. 7, 12), and with `wantGrad` ∇λ Σ_s J (back-propagated through
    * both Q-networks to the actions, then through tanh and the reparameterisation).
    */
-  private evaluate(
-    states: Float32Array, B: number, lambda: Lambda, q: [HeapMlp, HeapMlp], beta: number, alpha: number, wantGrad: boolean, part: StatePart | null,
-  ): Evaluation {
+  private evaluate(B: number, lambda: Lambda, q: [HeapMlp, HeapMlp], beta: number, alpha: number, wantGrad: boolean, part: StatePart): Evaluation {
     const ws = this.workspace(B);
     const N = this.samples;
     const O = this.parts.observationSize;
     const A = this.parts.actionSize;
-    // Q input rows: the actions alone when the states' part of the first layer is precomputed, else [s, a].
-    const width = part ? A : O + A;
-    const col = part ? 0 : O;
     const rows = N * B;
+    // The Q input rows are the actions alone: the states' part of the first layer is in `part`.
     const eps = this.parts.rng.fillNormal(new Float32Array(rows * A)) as Float32Array;
-    const X = this.view(ws.jInput, rows * width);
-    const u = new Float32Array(rows * A);
-    const act = new Float32Array(rows * A);
+    const X = this.view(ws.jInput, rows * A);
+    const sigma = Float64Array.from(lambda.logStd, Math.exp); // once per state, not per sample
     const logPi = new Float64Array(rows);
     for (let n = 0; n < N; n++) {
       for (let s = 0; s < B; s++) {
         const r = n * B + s;
-        if (!part) X.set(states.subarray(s * O, s * O + O), r * width);
         let lp = 0;
         for (let i = 0; i < A; i++) {
           const p = s * A + i;
-          const sigma = Math.exp(lambda.logStd[p]);
-          const uu = lambda.mean[p] + sigma * eps[r * A + i];
-          const a = Math.tanh(uu);
-          const z = (uu - lambda.mean[p]) / sigma;
+          const e = eps[r * A + i];
+          const uu = lambda.mean[p] + sigma[p] * e;
+          const z = (uu - lambda.mean[p]) / sigma[p];
           lp += -(0.5 * z * z + lambda.logStd[p] + HALF_LOG_2PI) - 2 * (LN2 - uu - softplus(-2 * uu));
-          u[r * A + i] = uu;
-          act[r * A + i] = a;
-          X[r * width + col + i] = a;
+          X[r * A + i] = Math.tanh(uu);
         }
         logPi[r] = lp;
       }
     }
-    for (let i = 0; i < 2; i++) {
-      if (part) q[i].forwardOnBase(ws.jTraces[i], part.bases[i], B, O);
-      else q[i].forward(ws.jTraces[i]);
-    }
+    const bases = (i: number) => ({ offset: part.bases[i], rows: part.rows, split: O });
+    runMlpPasses(this.native, this.backend, false, [0, 1].map((i) => q[i].forwardPass(ws.jTraces[i], rows, bases(i))));
     const q1 = this.view(ws.jTraces[0].outputs[ws.jTraces[0].outputs.length - 1], rows);
     const q2 = this.view(ws.jTraces[1].outputs[ws.jTraces[1].outputs.length - 1], rows);
     const qMean = new Float32Array(B);
@@ -596,9 +583,12 @@ export class FusedSacUpdate {
       dq1[r] = (0.5 - 0.5 * beta * side) / N;
       dq2[r] = (0.5 + 0.5 * beta * side) / N;
     }
-    for (let i = 0; i < 2; i++) q[i].backward(ws.jTraces[i], ws.dq[i], null, ws.dInput[i], ws.scratch, false, rows, part ? O : 0);
-    const dX1 = this.view(ws.dInput[0], rows * width);
-    const dX2 = this.view(ws.dInput[1], rows * width);
+    runMlpPasses(
+      this.native, this.backend, true,
+      [0, 1].map((i) => q[i].backwardPass(ws.jTraces[i], { dOut: ws.dq[i], grads: null, dInput: ws.dInput[i], accumulate: false, rows, base: bases(i) })),
+    );
+    const dX1 = this.view(ws.dInput[0], rows * A);
+    const dX2 = this.view(ws.dInput[1], rows * A);
     const grad: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
     const dLogPi = -alpha / N;
     for (let n = 0; n < N; n++) {
@@ -607,12 +597,13 @@ export class FusedSacUpdate {
         for (let i = 0; i < A; i++) {
           const p = s * A + i;
           const e = r * A + i;
-          const sigma = Math.exp(lambda.logStd[p]);
-          const a = act[e];
-          const z = (u[e] - lambda.mean[p]) / sigma;
-          const du = (dX1[r * width + col + i] + dX2[r * width + col + i]) * (1 - a * a) + dLogPi * (-z / sigma + 2 * a);
-          grad.mean[p] += du + (dLogPi * z) / sigma;
-          grad.logStd[p] += du * sigma * eps[e] + dLogPi * (z * z - 1);
+          const sg = sigma[p];
+          const a = X[e];
+          const uu = lambda.mean[p] + sg * eps[e];
+          const z = (uu - lambda.mean[p]) / sg;
+          const du = (dX1[e] + dX2[e]) * (1 - a * a) + dLogPi * (-z / sg + 2 * a);
+          grad.mean[p] += du + (dLogPi * z) / sg;
+          grad.logStd[p] += du * sg * eps[e] + dLogPi * (z * z - 1);
         }
       }
     }
