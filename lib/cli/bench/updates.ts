@@ -27,28 +27,64 @@ function macs(sizes: number[]): number {
 }
 
 /**
- * FLOPs of one update. Forward = 2·MACs; a differentiated pass costs forward + 2x forward for the backward.
- * Q: 2 networks. J evaluation on B·N actions = 2 Q forwards; ∇λ J adds a backward through both Q-networks.
+ * Matmul FLOPs (2 per multiply-add) of one update as the algorithm needs them, counted as the fused path
+ * (lib/agents/sac/fused-update.ts) computes: each J evaluation runs the Q-networks on the N·B actions only (the
+ * states' part of the first layer once per run), ∇λ J is one backward pass to the actions, and the iterative
+ * network's training gradient reuses the ∇λ J of the next step (its inputs are detached). The tfjs path does
+ * more work for the same update (it differentiates J twice); its ratio to the limit uses this count as well.
+ * tests/cli/bench-flops.test.ts checks it against the multiply-adds the native kernels count.
  */
-export function updateFlops(c: Pick<SacConfig, "optimizer" | "samples" | "iterations">, batch = BATCH): number {
-  const qMacs = macs([OBS + ACT, ...Q_ARCHITECTURES.A.hiddenSizes, 1]);
-  const fwdQ = (rows: number): number => 2 * 2 * qMacs * rows; // both Q-networks
-  const n = c.samples;
-  const qUpdate = 3 * fwdQ(batch);
+export function updateFlops(
+  c: Pick<SacConfig, "optimizer" | "samples" | "iterations" | "inputNormalization" | "policyHiddenSizes" | "batchSize">,
+  shapes: { observationSize: number; actionSize: number } = { observationSize: OBS, actionSize: ACT },
+): number {
+  const { observationSize: o, actionSize: a } = shapes;
+  const batch = c.batchSize;
+  const hidden = c.policyHiddenSizes;
+  const qHidden = Q_ARCHITECTURES.A.hiddenSizes; // the fused path runs architecture A only
+  const qFull = macs([o + a, ...qHidden, 1]);
+  const qFirstIn = (o + a) * qHidden[0];
+  const qOnActions = qFull - o * qHidden[0]; // forward on the actions, the states' part precomputed
+  const statePart = 2 * batch * o * qHidden[0]; // both networks
+  const rows = c.samples * batch;
+  const jValue = 2 * rows * qOnActions; // both networks, forward
+  const jWithGrad = 2 * jValue; // + the backward to the actions (same sizes)
+  // Q step: forward, dw (all layers), dx (all but the first), both networks.
+  const qStep = 2 * batch * (qFull + qFull + (qFull - qFirstIn));
+  // A policy network's backward: dw of every layer, dx of all but the first.
+  const backward = (sizes: number[]): number => batch * (2 * macs(sizes) - sizes[0] * sizes[1]);
+  let m: number;
   if (c.optimizer === "direct") {
-    const pMacs = macs([OBS, ...HIDDEN, 2 * ACT]);
-    const target = 2 * pMacs * batch + fwdQ(batch * n);
-    const policy = 3 * 2 * pMacs * batch + 3 * fwdQ(batch * n); // backward through Q to the actions
-    return target + qUpdate + policy;
+    const sizes = [o, ...hidden, 2 * a];
+    const target = batch * macs(sizes) + statePart + jValue;
+    const policy = statePart + batch * macs(sizes) + jWithGrad + backward(sizes);
+    m = target + qStep + policy;
+  } else {
+    const sizes = [normalizedSize(o, c.inputNormalization) + 4 * normalizedSize(a, c.inputNormalization), ...hidden, 4 * a];
+    const kAct = c.iterations.act;
+    const kTrain = c.iterations.train;
+    const target = statePart + kAct * (jWithGrad + batch * macs(sizes)) + statePart + jValue;
+    const policy = statePart + (kTrain + 1) * jWithGrad + kTrain * (batch * macs(sizes) + backward(sizes));
+    m = target + qStep + policy;
   }
-  const inputs = normalizedSize(OBS, "layer+scale") + 4 * normalizedSize(ACT, "layer+scale");
-  const itMacs = macs([inputs, ...HIDDEN, 4 * ACT]);
-  const k = c.iterations.train;
-  // Acting-style run for the target: K × (J + ∇λJ + network) then V(s') with the target Q.
-  const target = k * (3 * fwdQ(batch * n) + 2 * itMacs * batch) + fwdQ(batch * n);
-  // Training run: each iteration J + ∇λJ (3x) + the outer backward through J (2x); final J (3x); K network passes (3x).
-  const policy = k * (5 * fwdQ(batch * n) + 3 * 2 * itMacs * batch) + 3 * fwdQ(batch * n);
-  return target + qUpdate + policy;
+  return 2 * m;
+}
+
+/**
+ * The implementations each variant is timed on, side by side in this process so they share the same load:
+ * where the fused update applies (native addon active), the fused path with the threads this process uses,
+ * with one thread (where it uses two: the figure to compare with single-threaded PyTorch), and the tfjs
+ * autodiff path; elsewhere, whatever the active backend runs.
+ */
+function paths(): Array<{ fused: boolean | null; threads: number | null; label: string }> {
+  const addon = activeAddon();
+  if (!addon || !fusedSacUpdatesEnabled()) return [{ fused: null, threads: null, label: "" }];
+  const threads = addon.blasInfo().threads;
+  return [
+    { fused: true, threads: null, label: "" },
+    ...(threads > 1 ? [{ fused: true, threads: 1, label: " [1 thread]" }] : []),
+    { fused: false, threads: null, label: " [tfjs autodiff path]" },
+  ];
 }
 
 /** The three measured variants. */
@@ -76,13 +112,13 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
     buffer.add(rng.fillNormal(new Float32Array(OBS)), rng.fillUniform(new Float32Array(ACT), -1, 1), rng.normal(), rng.fillNormal(new Float32Array(OBS)), false);
   }
   const repeats = options.quick ? 3 : 10;
-  // Where the fused update applies (native addon active), each variant also runs on the tfjs autodiff path,
-  // side by side in this process, so the gain is measured under the same load.
-  const paths = activeAddon() && fusedSacUpdatesEnabled() ? [true, false] : [null];
   const wasEnabled = fusedSacUpdatesEnabled();
-  for (const { name: base, config } of variants()) for (const fused of paths) {
-    const name = fused === false ? `${base} [tfjs autodiff path]` : base;
-    if (fused !== null) setFusedSacUpdates(fused);
+  for (const { name: base, config } of variants()) for (const run of paths()) {
+    const name = `${base}${run.label}`;
+    if (run.fused !== null) setFusedSacUpdates(run.fused);
+    const addon = activeAddon();
+    const threads = addon?.blasInfo().threads ?? 1;
+    if (addon && run.threads) addon.setThreads(run.threads);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const batches = Array.from({ length: repeats + 1 }, () => buffer.sample(BATCH, rng));
     agent.update(batches[0]); // warm-up: kernels, weight caches, Adam slots
@@ -94,6 +130,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
     }
     agent.dispose();
     setFusedSacUpdates(wasEnabled);
+    addon?.setThreads(threads);
     times.sort((a, b) => a - b);
     out.push({ name, msPerUpdate: times[Math.floor(times.length / 2)], flops: updateFlops(config) });
     await tf.nextFrame();
@@ -110,9 +147,10 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   const out: Array<{ name: string; msPerAct: number }> = [];
   const rng = new Rng(1);
   const observations = Array.from({ length: 8 }, () => rng.fillNormal(new Float32Array(OBS)));
-  const paths = activeAddon() && fusedSacUpdatesEnabled() ? [true, false] : [null];
   const wasEnabled = fusedSacUpdatesEnabled();
-  for (const { name: base, config } of variants()) for (const fused of paths) {
+  // one state is below the rows worth a second thread: acts run on one either way
+  const fusedOrNot = paths().filter((p) => p.threads === null).map((p) => p.fused);
+  for (const { name: base, config } of variants()) for (const fused of fusedOrNot) {
     const name = `${base.replace(/ (SAC )?update/, "")} act, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
