@@ -16,7 +16,7 @@ document on stdout. --selftest checks the maths instead (see selftest()).
 OPENBLAS_CORETYPE is set from /proc/cpuinfo before torch loads, as lib/backend/blas-env.ts does (a value already set
 is kept); Debian's OpenBLAS 0.3.21 otherwise falls back to SSE3 kernels on newer CPUs. --threads T sets both
 torch.set_num_threads(T) and OPENBLAS_NUM_THREADS=T (Debian's torch calls OpenBLAS, whose own thread pool
-torch.set_num_threads does not control).
+torch.set_num_threads does not control); OMP_WAIT_POLICY defaults to PASSIVE (see prepare_blas_env).
 
 Only torch and the standard library are used.
 """
@@ -77,6 +77,11 @@ def prepare_blas_env(threads):
         else:
             source = "left to OpenBLAS"
     os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+    # libgomp's default (active) wait spins between parallel regions without yielding; on a 2-core machine with
+    # another busy process that made 2-thread updates 5-40x slower than 1-thread ones (docs/backend.md). Passive
+    # waiting, a documented OpenMP setting, sleeps instead, as iapo's own worker thread does after a short yield.
+    # A value already set (e.g. OMP_WAIT_POLICY=ACTIVE) is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return os.environ.get("OPENBLAS_CORETYPE"), source
 
 
@@ -566,6 +571,7 @@ def main():
         "threads": ARGS.threads,
         "coreType": CORE_TYPE,
         "coreTypeSource": CORE_TYPE_SOURCE,
+        "ompWaitPolicy": os.environ["OMP_WAIT_POLICY"],
         "repeats": ARGS.repeats,
         "firstLayer": "whole" if ARGS.full_first_layer else "states' part once per run",
         "figures": figures,
