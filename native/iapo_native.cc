@@ -481,54 +481,67 @@ napi_value DenseGrad(napi_env env, napi_callback_info info) {
 // (SAC's two Q-networks) run at the same time, one on a worker thread, each with single-threaded BLAS: on two
 // cores that halves their time without the per-product thread hand-offs of a threaded sgemm.
 
-int g_threads = 1;  // setThreads: 2 lets mlpPasses use the worker thread
+int g_threads = 1;  // setThreads: 2 lets mlpPasses share its work with the worker thread (Team)
 
-// One persistent worker that runs one job while the calling thread runs another.
-class PairWorker {
+// The calling thread and one persistent worker share a job's tasks, each claiming the next unclaimed one. On a
+// shared VM a vCPU can be descheduled for milliseconds (steal time); with fixed halves the caller would wait for
+// a worker that is not running, while here it simply runs the remaining tasks itself. The worker only ever runs
+// tasks of the job in progress: it registers (active_) before checking that a job is open, and the caller closes
+// the job and waits for registered workers before returning (sequentially consistent atomics order the two).
+class Team {
  public:
-  static PairWorker* Get() {
-    static PairWorker* worker = new PairWorker();  // never deleted: a detached thread may outlive statics
-    return worker;
+  static Team* Get() {
+    static Team* team = new Team();  // never deleted: the detached worker may outlive statics
+    return team;
   }
 
-  void Run(const std::function<void()>& mine, const std::function<void()>& theirs) {
+  // Runs task(0) .. task(n − 1), on this thread and the worker, and returns when all are done.
+  void Run(int n, const std::function<void(int)>& task) {
+    task_ = &task;
+    count_ = n;
+    next_.store(0);
+    open_.store(true);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      job_ = &theirs;
-      state_.store(kPosted, std::memory_order_release);
+      epoch_++;
     }
     cv_.notify_one();
-    mine();
-    while (state_.load(std::memory_order_acquire) != kDone) std::this_thread::yield();
-    state_.store(kIdle, std::memory_order_relaxed);
+    for (int i; (i = next_.fetch_add(1)) < n;) task(i);
+    open_.store(false);
+    while (active_.load() != 0) std::this_thread::yield();
   }
 
  private:
-  enum { kIdle = 0, kPosted = 1, kDone = 2 };
-
-  PairWorker() { std::thread([this] { Loop(); }).detach(); }
+  Team() { std::thread([this] { Loop(); }).detach(); }
 
   void Loop() {
+    uint64_t seen = 0;
     for (;;) {
-      // Wait for a job: yield for up to ~200 µs (the next pair usually follows within that), then sleep.
+      // Wait for a new job: yield for up to ~200 µs (the next job usually follows within that), then sleep.
       const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-      while (state_.load(std::memory_order_acquire) != kPosted) {
-        if (std::chrono::steady_clock::now() < spin_until) {
-          std::this_thread::yield();
-          continue;
-        }
+      while (epoch_.load() == seen && std::chrono::steady_clock::now() < spin_until) std::this_thread::yield();
+      {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return state_.load(std::memory_order_acquire) == kPosted; });
+        cv_.wait(lock, [&] { return epoch_.load() != seen; });
+        seen = epoch_.load();
       }
-      (*job_)();
-      state_.store(kDone, std::memory_order_release);
+      active_.fetch_add(1);
+      if (open_.load()) {
+        const int n = count_;
+        for (int i; (i = next_.fetch_add(1)) < n;) (*task_)(i);
+      }
+      active_.fetch_sub(1);
     }
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::atomic<int> state_{kIdle};
-  const std::function<void()>* job_ = nullptr;
+  std::atomic<uint64_t> epoch_{0};  // changed under mu_, so the condition variable's wait sees every change
+  std::atomic<bool> open_{false};
+  std::atomic<int> active_{0};
+  std::atomic<int> next_{0};
+  int count_ = 0;                                    // written before open_ is set
+  const std::function<void(int)>* task_ = nullptr;  // likewise
 };
 
 constexpr int kMaxDepth = 8;
@@ -676,10 +689,9 @@ struct Reduction {
   std::vector<double> db[kMaxDepth];
 };
 
-// Per-thread memory: three blocks of rows x widest layer (dz and two alternating dx), and the second half's dw.
+// Per-thread memory: three blocks of rows x widest layer (dz and two alternating dx).
 struct ThreadScratch {
   std::vector<float> z, a, b;
-  std::vector<float> dw[kMaxDepth];
   void Fit(size_t floats) {
     if (z.size() < floats) {
       z.resize(floats);
@@ -744,12 +756,18 @@ void RunRows(const Pass& p, bool backward, int begin, int end, float alpha, Redu
   }
 }
 
-// A pass of at least 2·kSplitRows rows runs as two halves, so that one network can use two threads. A backward
-// pass sums its weight gradients per half, then adds the halves, whether they ran on one thread or two: the
-// result never depends on the thread count.
+// A pass of at least 2·kSplitRows rows runs as two halves (two tasks), so that one network can use two threads.
+// A backward pass sums its weight gradients per half, then adds the second half's to the first's, whichever
+// threads ran them: the result never depends on the thread count.
 constexpr int kSplitRows = 64;
-// Below this many rows a pass is too small to be worth a hand-off to the worker (acting on one state).
-constexpr int kParallelRows = 32;
+// Below this many rows (all passes of a call together) the worker is not asked: a hand-off costs tens of µs and,
+// on a VM whose second vCPU is often descheduled (steal time), sometimes far more. Measured here, interleaved
+// in one process: an N=10 iterative update 358 ms on one thread, 237-259 ms on two; direct and N=1 updates, whose
+// calls are 256-512 rows, within noise either way. 512 keeps the two Q-networks' 256-row passes side by side.
+constexpr int kParallelRows = 512;
+constexpr int kMaxPasses = 8;
+// The second halves' weight gradients, per pass slot and layer (resized on the calling thread only).
+std::vector<float> g_second_dw[kMaxPasses][kMaxDepth];
 
 IAPO_MULTIVERSION
 void AddInto(float* __restrict to, const float* __restrict from, size_t count) {
@@ -758,7 +776,7 @@ void AddInto(float* __restrict to, const float* __restrict from, size_t count) {
 
 class PassRun {
  public:
-  PassRun(const Pass& p, bool backward, float alpha) : p_(p), backward_(backward), alpha_(alpha) {
+  PassRun(const Pass& p, int slot, bool backward, float alpha) : p_(&p), backward_(backward), alpha_(alpha) {
     mid_ = p.rows >= 2 * kSplitRows ? p.rows / 2 : p.rows;
     if (!backward) return;
     for (int i = 0; i < p.depth; i++) {
@@ -766,7 +784,12 @@ class PassRun {
       first_.dw[i] = L.dw;
       first_.fresh[i] = !p.accumulate;
       second_.fresh[i] = true;
-      second_.dw[i] = nullptr;  // the thread that runs the second half points it at its own scratch
+      second_.dw[i] = nullptr;
+      if (L.dw && Halves() == 2) {
+        std::vector<float>& buf = g_second_dw[slot][i];
+        if (buf.size() < static_cast<size_t>(L.k) * L.n) buf.resize(static_cast<size_t>(L.k) * L.n);
+        second_.dw[i] = buf.data();
+      }
       if (L.db) {
         first_.db[i].assign(L.n, 0.0);
         second_.db[i].assign(L.n, 0.0);
@@ -774,31 +797,22 @@ class PassRun {
     }
   }
 
-  bool Split() const { return mid_ < p_.rows; }
+  int Halves() const { return mid_ < p_->rows ? 2 : 1; }
 
-  void First() { RunRows(p_, backward_, 0, mid_, alpha_, &first_); }
-
-  void Second() {
-    if (!Split()) return;
-    if (backward_) {
-      for (int i = 0; i < p_.depth; i++) {
-        const PassLayer& L = p_.layers[i];
-        if (!L.dw) continue;
-        std::vector<float>& buf = t_scratch.dw[i];
-        if (buf.size() < static_cast<size_t>(L.k) * L.n) buf.resize(static_cast<size_t>(L.k) * L.n);
-        second_.dw[i] = buf.data();
-      }
+  void Half(int h) {
+    if (h == 0) {
+      RunRows(*p_, backward_, 0, mid_, alpha_, &first_);
+    } else {
+      RunRows(*p_, backward_, mid_, p_->rows, alpha_, &second_);
     }
-    RunRows(p_, backward_, mid_, p_.rows, alpha_, &second_);
   }
 
-  // After both halves: dw += the second half's, db = (db +) float(Σ first + Σ second). Call on the thread that
-  // ran Second() (its scratch holds the second half's dw) or after joining it.
+  // After both halves: dw += the second half's, db = (db +) float(Σ first + Σ second).
   void Finish() {
     if (!backward_) return;
-    for (int i = 0; i < p_.depth; i++) {
-      const PassLayer& L = p_.layers[i];
-      if (L.dw && Split()) {
+    for (int i = 0; i < p_->depth; i++) {
+      const PassLayer& L = p_->layers[i];
+      if (L.dw && Halves() == 2) {
         AddInto(L.dw, second_.dw[i], static_cast<size_t>(L.k) * L.n);
       } else if (L.dw && first_.fresh[i]) {
         std::memset(L.dw, 0, 4 * static_cast<size_t>(L.k) * L.n);  // no rows: a zero gradient
@@ -806,24 +820,25 @@ class PassRun {
       if (!L.db) continue;
       for (int j = 0; j < L.n; j++) {
         const float sum = static_cast<float>(first_.db[i][j] + second_.db[i][j]);
-        L.db[j] = p_.accumulate ? L.db[j] + sum : sum;
+        L.db[j] = p_->accumulate ? L.db[j] + sum : sum;
       }
     }
   }
 
  private:
-  const Pass& p_;
+  const Pass* p_;
   bool backward_;
   float alpha_;
   int mid_;
   Reduction first_{}, second_{};
 };
 
-// mlpPasses(heap, backward, table, count, alpha): runs `count` passes described by `table` (a Float64Array;
-// per pass kPassHead values then kPassLayer per layer, offsets in bytes, -1 for none; see lib/backend/heap-mlp.ts).
-// Forward fills each layer's `out`; backward reads them and writes dInput and the weight gradients (added to
-// what they hold with accumulate, else overwritten). With setThreads(2): two passes run one per thread (SAC's
-// two Q-networks); one pass runs its two halves one per thread. The passes must not write to each other's regions.
+// mlpPasses(heap, backward, table, count, alpha): runs `count` (<= 8) passes described by `table` (a
+// Float64Array; per pass kPassHead values then kPassLayer per layer, offsets in bytes, -1 for none; see
+// lib/backend/heap-mlp.ts). Forward fills each layer's `out`; backward reads them and writes dInput and the
+// weight gradients (added to what they hold with accumulate, else overwritten). With setThreads(2) the passes'
+// halves are shared between the calling thread and the worker (SAC's two Q-networks run side by side). The
+// passes must not write to each other's regions.
 napi_value MlpPasses(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a, 5)) return nullptr;
@@ -841,39 +856,27 @@ napi_value MlpPasses(napi_env env, napi_callback_info info) {
   }
   const int count = static_cast<int>(Num(env, a.argv[3]));
   const float alpha = static_cast<float>(Num(env, a.argv[4]));
-  std::vector<Pass> passes;
-  if (count < 0 || !ReadPasses(env, heap, heap_len, static_cast<const double*>(data), length, count, backward, &passes)) return nullptr;
-  std::vector<PassRun> runs;
-  runs.reserve(passes.size());
-  for (const Pass& p : passes) runs.emplace_back(p, backward, alpha);
-  auto whole = [](PassRun& r) {
-    r.First();
-    r.Second();
-    r.Finish();
-  };
-  const bool parallel = g_threads >= 2 && passes.size() <= 2 &&
-                        std::all_of(passes.begin(), passes.end(), [](const Pass& p) { return p.rows >= kParallelRows; });
-  if (parallel && runs.size() == 2) {
-    const std::function<void()> mine = [&] { whole(runs[0]); };
-    const std::function<void()> theirs = [&] { whole(runs[1]); };
-    PairWorker::Get()->Run(mine, theirs);
-  } else if (parallel && runs.size() == 1 && runs[0].Split()) {
-    PassRun& r = runs[0];
-    // The worker runs the second half and adds it in (Finish) once the first half is done: spin on a flag.
-    std::atomic<bool> first_done{false};
-    const std::function<void()> mine = [&] {
-      r.First();
-      first_done.store(true, std::memory_order_release);
-    };
-    const std::function<void()> theirs = [&] {
-      r.Second();
-      while (!first_done.load(std::memory_order_acquire)) std::this_thread::yield();
-      r.Finish();
-    };
-    PairWorker::Get()->Run(mine, theirs);
-  } else {
-    for (PassRun& r : runs) whole(r);
+  if (count < 0 || count > kMaxPasses) {
+    napi_throw_range_error(env, nullptr, "iapo_native: mlpPasses runs 0 to 8 passes per call");
+    return nullptr;
   }
+  std::vector<Pass> passes;
+  if (!ReadPasses(env, heap, heap_len, static_cast<const double*>(data), length, count, backward, &passes)) return nullptr;
+  std::vector<PassRun> runs;
+  std::vector<std::pair<int, int>> tasks;  // (run, half)
+  int rows = 0;
+  for (int i = 0; i < count; i++) {
+    runs.emplace_back(passes[i], i, backward, alpha);
+    for (int h = 0; h < runs[i].Halves(); h++) tasks.emplace_back(i, h);
+    rows += passes[i].rows;
+  }
+  const std::function<void(int)> task = [&](int t) { runs[tasks[t].first].Half(tasks[t].second); };
+  if (g_threads >= 2 && tasks.size() >= 2 && rows >= kParallelRows) {
+    Team::Get()->Run(static_cast<int>(tasks.size()), task);
+  } else {
+    for (size_t t = 0; t < tasks.size(); t++) task(static_cast<int>(t));
+  }
+  for (PassRun& r : runs) r.Finish();
   return nullptr;
 }
 

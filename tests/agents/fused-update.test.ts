@@ -127,8 +127,8 @@ test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs 
 });
 
 test("two networks' passes in one call (on two threads where there are two cores) equal each run alone", { skip }, async () => {
-  const a = await heapCase(11, [9, 64, 64, 1], 500, ["relu", "relu", "linear"]);
-  const b = await heapCase(12, [9, 64, 64, 1], 500, ["relu", "relu", "linear"]);
+  const a = await heapCase(11, [9, 64, 64, 1], 600, ["relu", "relu", "linear"]);
+  const b = await heapCase(12, [9, 64, 64, 1], 600, ["relu", "relu", "linear"]);
   const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
   const backend = asWasmBackend(tf.backend());
   const snapshot = (c: HeapCase): Float32Array[] => [c.trace.outputs[2], c.dInput, ...c.grads.flatMap((g) => [g.w, g.b])].map((off, i) =>
