@@ -18,6 +18,11 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+/** [0, 1) from two raw outputs: 27 bits of the first, 26 of the second. */
+function unit53(a: number, b: number): number {
+  return ((a >>> 5) * 67108864 + (b >>> 6)) / 9007199254740992;
+}
+
 /** splitmix32: spreads a small integer seed over 32 bits, so seeds 0, 1, 2 give unrelated streams. */
 function splitmix32(state: { x: number }): number {
   state.x = (state.x + 0x9e3779b9) >>> 0;
@@ -30,6 +35,7 @@ function splitmix32(state: { x: number }): number {
 export class Rng {
   private s: Uint32Array;
   private spareNormal: number | null = null;
+  private readonly one = new Uint32Array(1);
 
   /** @param seed any integer (taken modulo 2^32); the same seed always gives the same stream. */
   constructor(seed: number) {
@@ -48,23 +54,40 @@ export class Rng {
 
   /** Next raw output, an unsigned 32-bit integer. */
   nextUint32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
+    return this.fillUint32(this.one)[0];
+  }
+
+  /**
+   * Fills `out` with the next raw outputs, in order. The state lives in locals during the loop (~2x faster per
+   * output than a method call each, which matters for the millions of normals an iterative update draws).
+   */
+  fillUint32(out: Uint32Array): Uint32Array {
+    const st = this.s;
+    let s0 = st[0] | 0;
+    let s1 = st[1] | 0;
+    let s2 = st[2] | 0;
+    let s3 = st[3] | 0;
+    for (let i = 0; i < out.length; i++) {
+      out[i] = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+    }
+    st[0] = s0;
+    st[1] = s1;
+    st[2] = s2;
+    st[3] = s3;
+    return out;
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
   random(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
+    const hi = this.nextUint32();
+    return unit53(hi, this.nextUint32());
   }
 
   /** Uniform in [low, high). */
@@ -102,9 +125,32 @@ export class Rng {
     return out;
   }
 
-  /** Fills `out` with normal draws. */
+  /**
+   * Fills `out` with normal draws: the same values, and the same state after, as calling `normal` for each
+   * element, with the stream's words drawn in one block (fillUint32).
+   */
   fillNormal(out: Float32Array | Float64Array, mean = 0, std = 1): typeof out {
-    for (let i = 0; i < out.length; i++) out[i] = this.normal(mean, std);
+    let i = 0;
+    if (out.length > 0 && this.spareNormal !== null) out[i++] = this.normal(mean, std);
+    const pairs = Math.ceil((out.length - i) / 2);
+    const saved = this.s.slice();
+    const words = this.fillUint32(new Uint32Array(4 * pairs));
+    for (let p = 0; p < pairs; p++) {
+      const u = unit53(words[4 * p], words[4 * p + 1]);
+      if (u === 0) {
+        // normal() would draw u again from the next words (probability 2^-53): replay the stream to here
+        this.s = saved;
+        this.fillUint32(new Uint32Array(4 * p));
+        for (; i < out.length; i++) out[i] = this.normal(mean, std);
+        return out;
+      }
+      const r = Math.sqrt(-2 * Math.log(u));
+      const angle = 2 * Math.PI * unit53(words[4 * p + 2], words[4 * p + 3]);
+      out[i++] = mean + std * r * Math.cos(angle);
+      const second = r * Math.sin(angle);
+      if (i < out.length) out[i++] = mean + std * second;
+      else this.spareNormal = second;
+    }
     return out;
   }
 

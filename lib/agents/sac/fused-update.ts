@@ -102,7 +102,6 @@ const sum = (x: ArrayLike<number>): number => {
   return s;
 };
 const mean = (x: ArrayLike<number>): number => sum(x) / x.length;
-const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 const clip = (x: number): number => Math.min(LOG_STD_MAX, Math.max(LOG_STD_MIN, x));
 const inRange = (x: number): boolean => x >= LOG_STD_MIN && x <= LOG_STD_MAX;
@@ -545,11 +544,14 @@ export class FusedSacUpdate {
         let lp = 0;
         for (let i = 0; i < A; i++) {
           const p = s * A + i;
-          const e = eps[r * A + i];
-          const uu = lambda.mean[p] + sigma[p] * e;
-          const z = (uu - lambda.mean[p]) / sigma[p];
-          lp += -(0.5 * z * z + lambda.logStd[p] + HALF_LOG_2PI) - 2 * (LN2 - uu - softplus(-2 * uu));
-          X[r * A + i] = Math.tanh(uu);
+          const z = eps[r * A + i];
+          const uu = lambda.mean[p] + sigma[p] * z;
+          // tanh u and softplus(−2u) from one exp: e = exp(−2|u|), tanh u = sign(u)(1 − e)/(1 + e),
+          // softplus(−2u) = log1p(e) + max(−2u, 0)
+          const e = Math.exp(-2 * Math.abs(uu));
+          const t = (1 - e) / (1 + e);
+          lp += -(0.5 * z * z + lambda.logStd[p] + HALF_LOG_2PI) - 2 * (LN2 - uu - (Math.log1p(e) + Math.max(-2 * uu, 0)));
+          X[r * A + i] = uu < 0 ? -t : t;
         }
         logPi[r] = lp;
       }
@@ -599,11 +601,10 @@ export class FusedSacUpdate {
           const e = r * A + i;
           const sg = sigma[p];
           const a = X[e];
-          const uu = lambda.mean[p] + sg * eps[e];
-          const z = (uu - lambda.mean[p]) / sg;
+          const z = eps[e]; // (u − μ)/σ
           const du = (dX1[e] + dX2[e]) * (1 - a * a) + dLogPi * (-z / sg + 2 * a);
           grad.mean[p] += du + (dLogPi * z) / sg;
-          grad.logStd[p] += du * sg * eps[e] + dLogPi * (z * z - 1);
+          grad.logStd[p] += du * sg * z + dLogPi * (z * z - 1);
         }
       }
     }
