@@ -61,3 +61,23 @@ test("bad seeds and states are refused with a clear error", () => {
   assert.throws(() => Rng.fromState({ s: [0, 0, 0, 0], spareNormal: null }), /all-zero/);
   assert.throws(() => Rng.fromState({ s: [1, 2, 3] as unknown as [number, number, number, number], spareNormal: null }), /four unsigned/);
 });
+
+test("fillNormal gives exactly the values and end state of normal() called per element, and fillUint32 of nextUint32", () => {
+  for (const lengths of [[0, 1, 2, 3], [7, 1, 1, 4096], [5, 0, 6]]) {
+    const bulk = new Rng(21);
+    const single = new Rng(21);
+    for (const n of lengths) {
+      const got = bulk.fillNormal(new Float64Array(n));
+      const want = Float64Array.from({ length: n }, () => single.normal());
+      assert.deepEqual(got, want, `lengths ${lengths.join(",")}: values`);
+      assert.deepEqual(bulk.getState(), single.getState(), `lengths ${lengths.join(",")}: state (spare normal included)`);
+    }
+    assert.deepEqual(Array.from(bulk.fillUint32(new Uint32Array(9))), Array.from({ length: 9 }, () => single.nextUint32()));
+  }
+  // mean and std apply to the spare too
+  const a = new Rng(3);
+  const b = new Rng(3);
+  a.normal();
+  b.normal();
+  assert.deepEqual(a.fillNormal(new Float64Array(3), 2, 0.5), Float64Array.from({ length: 3 }, () => b.normal(2, 0.5)));
+});
