@@ -199,26 +199,28 @@ void Sgemm(bool ta, bool tb, int m, int n, int k, const float* A, const float* B
 
 // --- Thin products, where sgemm's packing costs more than the arithmetic ---
 
-// y[r] = x[r,:]·w for x [m,k], w [k] (a layer with one output, e.g. a Q-network's last): 16 interleaved
-// partial sums per row, a fixed order, so the result does not depend on the machine's vector width.
+// a·b over n values with 16 interleaved partial sums: a fixed order, so the result does not depend on the
+// machine's vector width. Inlined into each multiversioned caller, so it is vectorised as that caller is.
+__attribute__((always_inline)) inline float Dot16(const float* __restrict a, const float* __restrict b, int n) {
+  float part[16] = {0};
+  int j = 0;
+  for (; j + 16 <= n; j += 16) {
+    for (int l = 0; l < 16; l++) part[l] += a[j + l] * b[j + l];
+  }
+  for (; j < n; j++) part[j % 16] += a[j] * b[j];
+  float s = 0.f;
+  for (int l = 0; l < 16; l++) s += part[l];
+  return s;
+}
+
+// y[r] = x[r,:]·w for x [m,k], w [k] (a layer with one output, e.g. a Q-network's last).
 IAPO_MULTIVERSION
 void DotRows(float* __restrict y, const float* __restrict x, const float* __restrict w, int m, int k) {
-  for (int r = 0; r < m; r++) {
-    const float* __restrict row = x + static_cast<size_t>(r) * k;
-    float part[16] = {0};
-    int j = 0;
-    for (; j + 16 <= k; j += 16) {
-      for (int l = 0; l < 16; l++) part[l] += row[j + l] * w[j + l];
-    }
-    for (; j < k; j++) part[j % 16] += row[j] * w[j];
-    float s = 0.f;
-    for (int l = 0; l < 16; l++) s += part[l];
-    y[r] = s;
-  }
+  for (int r = 0; r < m; r++) y[r] = Dot16(x + static_cast<size_t>(r) * k, w, k);
 }
 
 // dx[r,:] = dz[r]·w for dz [m] (one output column) and w [k]: the backward of a one-output layer, an outer
-// product. With `slope_act`, also applies the previous layer's activation slope, read from its output x
+// product. With `relu_slope`, also applies the layer below's ReLU slope, read from its output x
 // (the layer's input), so the next layer back needs no separate pass.
 IAPO_MULTIVERSION
 void OuterRows(float* __restrict dx, const float* __restrict dz, const float* __restrict w, const float* __restrict x, int m,
@@ -242,19 +244,7 @@ void OuterRows(float* __restrict dx, const float* __restrict dz, const float* __
 IAPO_MULTIVERSION
 void SmallKDx(float* __restrict dx, const float* __restrict dz, const float* __restrict w, int m, int n, int k) {
   for (int r = 0; r < m; r++) {
-    const float* __restrict d = dz + static_cast<size_t>(r) * n;
-    for (int i = 0; i < k; i++) {
-      const float* __restrict wi = w + static_cast<size_t>(i) * n;
-      float part[16] = {0};
-      int j = 0;
-      for (; j + 16 <= n; j += 16) {
-        for (int l = 0; l < 16; l++) part[l] += d[j + l] * wi[j + l];
-      }
-      for (; j < n; j++) part[j % 16] += d[j] * wi[j];
-      float s = 0.f;
-      for (int l = 0; l < 16; l++) s += part[l];
-      dx[static_cast<size_t>(r) * k + i] = s;
-    }
+    for (int i = 0; i < k; i++) dx[static_cast<size_t>(r) * k + i] = Dot16(dz + static_cast<size_t>(r) * n, w + static_cast<size_t>(i) * n, n);
   }
 }
 
