@@ -72,6 +72,13 @@ uint8_t* Heap(napi_env env, napi_value v, size_t* length) {
   return static_cast<uint8_t*>(data);
 }
 
+// The arguments of a kernel call whose first argument is the heap: its base pointer and length, or nullptr with
+// a JS error thrown (too few arguments, or no ArrayBuffer).
+uint8_t* HeapCall(napi_env env, napi_callback_info info, Args* a, size_t needed, size_t* heap_len) {
+  if (!GetArgs(env, info, a, needed)) return nullptr;
+  return Heap(env, a->argv[0], heap_len);
+}
+
 double Num(napi_env env, napi_value v) {
   double d = 0;
   napi_get_value_double(env, v, &d);
@@ -276,9 +283,8 @@ bool InHeap(napi_env env, size_t heap_len, double offset, double bytes) {
 // C[i] = act(op(A[i]) · op(B[i]) + bias) for i < batch; offsets and strides in bytes (stride 0 broadcasts).
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Args a;
-  if (!GetArgs(env, info, &a, 16)) return nullptr;
   size_t heap_len = 0;
-  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  uint8_t* heap = HeapCall(env, info, &a, 16, &heap_len);
   if (!heap) return nullptr;
   const int batch = static_cast<int>(Num(env, a.argv[1]));
   const int m = static_cast<int>(Num(env, a.argv[2]));
@@ -347,9 +353,8 @@ void AddRowProducts(float* __restrict c, const float* __restrict base, const flo
 // only multiplies the varying columns (a Q-network's actions, k = |A|), instead of all of them again.
 napi_value GemmOnBase(napi_env env, napi_callback_info info) {
   Args a;
-  if (!GetArgs(env, info, &a, 11)) return nullptr;
   size_t heap_len = 0;
-  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  uint8_t* heap = HeapCall(env, info, &a, 11, &heap_len);
   if (!heap) return nullptr;
   const int m = static_cast<int>(Num(env, a.argv[1]));
   const int n = static_cast<int>(Num(env, a.argv[2]));
@@ -398,9 +403,8 @@ std::vector<float> g_scratch;  // dz of the dense backward pass; JS is single-th
 // overwritten.
 napi_value DenseGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!GetArgs(env, info, &a, 13)) return nullptr;
   size_t heap_len = 0;
-  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  uint8_t* heap = HeapCall(env, info, &a, 13, &heap_len);
   if (!heap) return nullptr;
   const int m = static_cast<int>(Num(env, a.argv[1]));
   const int n = static_cast<int>(Num(env, a.argv[2]));
@@ -831,9 +835,8 @@ class PassRun {
 // passes must not write to each other's regions.
 napi_value MlpPasses(napi_env env, napi_callback_info info) {
   Args a;
-  if (!GetArgs(env, info, &a, 5)) return nullptr;
   size_t heap_len = 0;
-  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  uint8_t* heap = HeapCall(env, info, &a, 5, &heap_len);
   if (!heap) return nullptr;
   bool backward = false;
   napi_get_value_bool(env, a.argv[1], &backward);
@@ -897,9 +900,8 @@ void AdamRow(float* __restrict value, const float* __restrict grad, float* __res
 // m and v in place with the same float32 operations, in the same order, as tf.train.adam.
 napi_value Adam(napi_env env, napi_callback_info info) {
   Args a;
-  if (!GetArgs(env, info, &a, 9)) return nullptr;
   size_t heap_len = 0;
-  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  uint8_t* heap = HeapCall(env, info, &a, 9, &heap_len);
   if (!heap) return nullptr;
   napi_typedarray_type type;
   size_t length = 0;
@@ -967,10 +969,10 @@ double SumSquaresRow(const float* __restrict x, uint32_t size) {
 // (a global gradient norm in one call).
 napi_value SumSquares(napi_env env, napi_callback_info info) {
   Args a;
-  if (!GetArgs(env, info, &a, 3)) return nullptr;
-  size_t heap_len = 0, length = 0;
-  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  size_t heap_len = 0;
+  uint8_t* heap = HeapCall(env, info, &a, 3, &heap_len);
   if (!heap) return nullptr;
+  size_t length = 0;
   const uint32_t* table = U32(env, a.argv[1], &length);
   if (!table) return nullptr;
   const size_t count = static_cast<size_t>(Num(env, a.argv[2]));
@@ -1003,10 +1005,10 @@ void PolyakRow(float* __restrict t, const float* __restrict src, uint32_t size, 
 // [targetOff, sourceOff, size] per tensor; keep and take are float32, as tf's mul/mul/add on float32 tensors.
 napi_value Polyak(napi_env env, napi_callback_info info) {
   Args a;
-  if (!GetArgs(env, info, &a, 5)) return nullptr;
-  size_t heap_len = 0, length = 0;
-  uint8_t* heap = Heap(env, a.argv[0], &heap_len);
+  size_t heap_len = 0;
+  uint8_t* heap = HeapCall(env, info, &a, 5, &heap_len);
   if (!heap) return nullptr;
+  size_t length = 0;
   const uint32_t* table = U32(env, a.argv[1], &length);
   if (!table) return nullptr;
   const size_t count = static_cast<size_t>(Num(env, a.argv[2]));
