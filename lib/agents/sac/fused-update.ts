@@ -471,10 +471,11 @@ export class FusedSacUpdate {
     const scaled = (this.iterative as IterativeAmortizedOptimizer).config.inputNormalization === "layer+scale";
     const inSize = this.net.inputSize;
     const x = this.view(trace.input, B * inSize);
+    const parts = [lambda.mean, lambda.logStd, grad.mean, grad.logStd];
     for (let s = 0; s < B; s++) {
       let at = s * inSize;
       at = normalizeRow(states, s * O, O, x, at, scaled);
-      for (const part of [lambda.mean, lambda.logStd, grad.mean, grad.logStd]) at = normalizeRow(part, s * A, A, x, at, scaled);
+      for (let k = 0; k < 4; k++) at = normalizeRow(parts[k], s * A, A, x, at, scaled);
     }
     this.net.forward(trace);
     return { trace, previous: lambda, preClip: new Float32Array(B * A) };
@@ -624,7 +625,10 @@ function normalizeRow(x: ArrayLike<number>, from: number, len: number, out: Floa
   for (let i = 0; i < len; i++) m += x[from + i];
   m = Math.fround(m / len);
   let v = 0;
-  for (let i = 0; i < len; i++) v += (x[from + i] - m) ** 2;
+  for (let i = 0; i < len; i++) {
+    const d = x[from + i] - m;
+    v += d * d;
+  }
   const std = Math.sqrt(Math.fround(v / len) + 1e-10);
   for (let i = 0; i < len; i++) out[at + i] = (x[from + i] - m) / (std + 1e-5);
   if (!scaled) return at + len;
