@@ -760,7 +760,8 @@ constexpr int kSplitRows = 64;
 // calls are 256-512 rows, within noise either way. 512 keeps the two Q-networks' 256-row passes side by side.
 constexpr int kParallelRows = 512;
 constexpr int kMaxPasses = 8;
-// The second halves' weight gradients, per pass slot and layer (resized on the calling thread only).
+// The second halves' weight gradients, per pass slot and layer (resized on the calling thread only, before the
+// worker is given tasks). Like the rest of the addon's state, this assumes JavaScript calls in from one thread.
 std::vector<float> g_second_dw[kMaxPasses][kMaxDepth];
 
 IAPO_MULTIVERSION
