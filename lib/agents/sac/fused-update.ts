@@ -144,6 +144,10 @@ interface Workspace {
   /** The policy network's pass (reused by every iterative step) and d output [B, out]. */
   pTraces: MlpTrace[];
   dOut: number;
+  /** Host scratch of each J evaluation, reused (an N=10 update would otherwise allocate ~1 MB of them). */
+  eps: Float32Array;
+  sigma: Float64Array;
+  logPi: Float64Array;
 }
 
 export class FusedSacUpdate {
@@ -229,7 +233,8 @@ export class FusedSacUpdate {
     const dqLoss: [number, number] = [block.take(batch), block.take(batch)];
     const pTraces = [this.net.makeTrace(block, batch, block.take(batch * this.net.inputSize))];
     const dOut = block.take(batch * this.net.outputSize);
-    const ws: Workspace = { batch, block, jInput, states, bases, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut };
+    const host = { eps: new Float32Array(rows * A), sigma: new Float64Array(batch * A), logPi: new Float64Array(rows) };
+    const ws: Workspace = { batch, block, jInput, states, bases, jTraces, dq, dInput, qTraces, dqLoss, pTraces, dOut, ...host };
     this.workspaces.set(batch, ws);
     return ws;
   }
@@ -535,12 +540,12 @@ export class FusedSacUpdate {
     const A = this.parts.actionSize;
     const rows = N * B;
     // The Q input rows are the actions alone: the states' part of the first layer is in `part`.
-    const eps = this.parts.rng.fillNormal(new Float32Array(rows * A)) as Float32Array;
+    const eps = this.parts.rng.fillNormal(ws.eps) as Float32Array;
     const X = this.view(ws.jInput, rows * A);
     // σ once per state, not per sample (a plain loop: TypedArray.from with a map function is ~50x slower)
-    const sigma = new Float64Array(B * A);
+    const sigma = ws.sigma;
     for (let p = 0; p < B * A; p++) sigma[p] = Math.exp(lambda.logStd[p]);
-    const logPi = new Float64Array(rows);
+    const logPi = ws.logPi;
     for (let n = 0; n < N; n++) {
       for (let s = 0; s < B; s++) {
         const r = n * B + s;
