@@ -72,18 +72,18 @@ export function updateFlops(
 
 /**
  * The implementations each variant is timed on, side by side in this process so they share the same load:
- * where the fused update applies (native addon active), the fused path with the threads this process uses,
- * with one thread (where it uses two: the figure to compare with single-threaded PyTorch), and the tfjs
- * autodiff path; elsewhere, whatever the active backend runs.
+ * where the fused update applies (native addon active), the fused path with the threads this process uses and,
+ * where that is two, with one (the figure to set beside single-threaded PyTorch), alternating update by update
+ * on one agent so that both see the same moments of a shared machine; then the tfjs autodiff path. Elsewhere,
+ * whatever the active backend runs.
  */
-function paths(): Array<{ fused: boolean | null; threads: number | null; label: string }> {
+function paths(): Array<{ fused: boolean | null; threads: Array<{ n: number | null; label: string }> }> {
   const addon = activeAddon();
-  if (!addon || !fusedSacUpdatesEnabled()) return [{ fused: null, threads: null, label: "" }];
+  if (!addon || !fusedSacUpdatesEnabled()) return [{ fused: null, threads: [{ n: null, label: "" }] }];
   const threads = addon.blasInfo().threads;
   return [
-    { fused: true, threads: null, label: "" },
-    ...(threads > 1 ? [{ fused: true, threads: 1, label: " [1 thread]" }] : []),
-    { fused: false, threads: null, label: " [tfjs autodiff path]" },
+    { fused: true, threads: [{ n: threads, label: "" }, ...(threads > 1 ? [{ n: 1, label: " [1 thread]" }] : [])] },
+    { fused: false, threads: [{ n: null, label: " [tfjs autodiff path]" }] },
   ];
 }
 
@@ -113,26 +113,30 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
   }
   const repeats = options.quick ? 3 : 10;
   const wasEnabled = fusedSacUpdatesEnabled();
+  const addon = activeAddon();
+  const threadsBefore = addon?.blasInfo().threads ?? 1;
   for (const { name: base, config } of variants()) for (const run of paths()) {
-    const name = `${base}${run.label}`;
     if (run.fused !== null) setFusedSacUpdates(run.fused);
-    const addon = activeAddon();
-    const threads = addon?.blasInfo().threads ?? 1;
-    if (addon && run.threads) addon.setThreads(run.threads);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
-    const batches = Array.from({ length: repeats + 1 }, () => buffer.sample(BATCH, rng));
+    const settings = run.threads;
+    const batches = Array.from({ length: repeats * settings.length + 1 }, () => buffer.sample(BATCH, rng));
     agent.update(batches[0]); // warm-up: kernels, weight caches, Adam slots
-    const times: number[] = [];
-    for (let i = 1; i <= repeats; i++) {
+    const times: number[][] = settings.map(() => []);
+    for (let i = 0; i < repeats * settings.length; i++) {
+      const k = i % settings.length;
+      const n = settings[k].n;
+      if (addon && n !== null) addon.setThreads(n);
       const t0 = performance.now();
-      agent.update(batches[i]);
-      times.push(performance.now() - t0);
+      agent.update(batches[i + 1]);
+      times[k].push(performance.now() - t0);
     }
     agent.dispose();
     setFusedSacUpdates(wasEnabled);
-    addon?.setThreads(threads);
-    times.sort((a, b) => a - b);
-    out.push({ name, msPerUpdate: times[Math.floor(times.length / 2)], flops: updateFlops(config) });
+    addon?.setThreads(threadsBefore);
+    settings.forEach((setting, k) => {
+      const sorted = times[k].sort((x, y) => x - y);
+      out.push({ name: `${base}${setting.label}`, msPerUpdate: sorted[Math.floor(sorted.length / 2)], flops: updateFlops(config) });
+    });
     await tf.nextFrame();
   }
   return out;
@@ -149,7 +153,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   const observations = Array.from({ length: 8 }, () => rng.fillNormal(new Float32Array(OBS)));
   const wasEnabled = fusedSacUpdatesEnabled();
   // one state is below the rows worth a second thread: acts run on one either way
-  const fusedOrNot = paths().filter((p) => p.threads === null).map((p) => p.fused);
+  const fusedOrNot = paths().map((p) => p.fused);
   for (const { name: base, config } of variants()) for (const fused of fusedOrNot) {
     const name = `${base.replace(/ (SAC )?update/, "")} act, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
