@@ -156,6 +156,38 @@ test("two networks' passes in one call (on two threads where there are two cores
   b.dispose();
 });
 
+test("many calls of varied sizes, back to back, give the same values on two threads as on one", { skip }, async () => {
+  // Exercises the caller/worker hand-off (a worker waking late for one call must not touch the next one).
+  const nets = [await heapCase(21, [7, 48, 48, 1], 700, ["relu", "relu", "linear"]), await heapCase(22, [7, 48, 48, 1], 700, ["relu", "relu", "linear"])];
+  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+  const backend = asWasmBackend(tf.backend());
+  const threads = addon.blasInfo().threads;
+  const rng = new Rng(9);
+  const sizes = Array.from({ length: 60 }, () => 100 + rng.int(601)); // 100..700 rows: below and above the thresholds
+  const run = (t: number): number[] => {
+    addon.setThreads(t);
+    for (const c of nets) for (const [i, g] of c.grads.entries()) {
+      heapView(g.w, c.want.dw[i].length).fill(0);
+      heapView(g.b, c.want.db[i].length).fill(0);
+    }
+    const sums: number[] = [];
+    for (const rows of sizes) {
+      runMlpPasses(addon, backend, false, nets.map((c) => c.mlp.forwardPass(c.trace, rows)));
+      runMlpPasses(addon, backend, true, nets.map((c) => c.mlp.backwardPass(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: rows % 2 === 0, rows })));
+      // one pass alone too (its halves shared between the threads)
+      nets[0].mlp.backward(nets[0].trace, { dOut: nets[0].dOut, grads: nets[0].grads, dInput: nets[0].dInput, accumulate: true, rows });
+      for (const c of nets) for (const g of c.grads) sums.push(heapView(g.w, 48).reduce((x, y) => x + y, 0), heapView(g.b, 1)[0]);
+      sums.push(heapView(nets[1].dInput, 7 * rows).reduce((x, y) => x + y, 0));
+    }
+    return sums;
+  };
+  const one = run(1);
+  const two = run(threads);
+  addon.setThreads(threads);
+  assert.deepEqual(two, one);
+  nets.forEach((c) => c.dispose());
+});
+
 test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) matches the whole pass", { skip }, async () => {
   await useBackend("wasm-native");
   const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
