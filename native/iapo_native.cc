@@ -754,11 +754,11 @@ void RunRows(const Pass& p, bool backward, int begin, int end, float alpha, Redu
 // A backward pass sums its weight gradients per half, then adds the second half's to the first's, whichever
 // threads ran them: the result never depends on the thread count.
 constexpr int kSplitRows = 64;
-// Below this many rows (all passes of a call together) the worker is not asked: a hand-off costs tens of µs and,
-// on a VM whose second vCPU is often descheduled (steal time), sometimes far more. Measured here, interleaved
-// in one process: an N=10 iterative update 358 ms on one thread, 237-259 ms on two; direct and N=1 updates, whose
-// calls are 256-512 rows, within noise either way. 512 keeps the two Q-networks' 256-row passes side by side.
-constexpr int kParallelRows = 512;
+// Below this many rows (all passes of a call together) the worker is not asked: a hand-off costs tens of µs and
+// is not worth it for acting on one state. Measured here, interleaved update by update in one process on a calm
+// VM (median ms; one thread / two with this at 512 / 256 / 128): direct 11.5 / 9.8 / 9.8 / 9.8, iterative N=1
+// 60.2 / 45.6 / 37.7 / 36.7. At 256 a single 256-row pass (the policy networks) runs its halves side by side too.
+constexpr int kParallelRows = 256;
 constexpr int kMaxPasses = 8;
 // The second halves' weight gradients, per pass slot and layer (resized on the calling thread only, before the
 // worker is given tasks). Like the rest of the addon's state, this assumes JavaScript calls in from one thread.
