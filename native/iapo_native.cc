@@ -540,8 +540,14 @@ class Team {
 
 constexpr int kMaxDepth = 8;
 constexpr int kPassHead = 9;   // rows, depth, input, base, baseRows, split, dOut, dInput, accumulate
-constexpr int kPassLayer = 8;  // w, b, k, n, act, out, dw, db
+// Per layer: w, b, k, n, act, out, dw, db, then for a normalised / highway layer (-1 where it has none):
+// gain, normBias, epsilon, gateW, gateB, xhat, rstd, f, g, dGain, dNormBias, dGateW, dGateB.
+constexpr int kPassLayer = 21;
 
+// A dense layer y = act(x·w + b); or, with `gain`, a normalised one y = act(LN(x·w + b)·gain + normBias); and with
+// `gate_w`, a highway one: y = g ⊙ x + (1 − g) ⊙ f, g = sigmoid(x·gate_w + gate_b), f the layer's own output
+// (Architecture B of the paper's Table 4). The forward pass keeps what the backward needs: xhat (the normalised
+// x·w + b) and rstd = 1/sqrt(var + ε) per row, f, and g.
 struct PassLayer {
   const float* w;
   const float* b;  // nullptr: no bias
@@ -549,6 +555,20 @@ struct PassLayer {
   float* out;       // the trace's output of this layer [rows, n]
   float* dw;        // nullptr: no weight gradient
   float* db;
+  const float* gain = nullptr;    // layer norm: gain and bias [n], or nullptr
+  const float* nbias = nullptr;
+  float eps = 0.f;
+  const float* gate_w = nullptr;  // highway gate [k = n, n] and its bias [n], or nullptr
+  const float* gate_b = nullptr;
+  float* xhat = nullptr;          // [rows, n]
+  float* rstd = nullptr;          // [rows]
+  float* f = nullptr;             // [rows, n]: the activation's output (== out without a gate)
+  float* g = nullptr;             // [rows, n]: the gate
+  float* dgain = nullptr;
+  float* dnbias = nullptr;
+  float* dgate_w = nullptr;
+  float* dgate_b = nullptr;
+  bool Rich() const { return gain || gate_w; }
 };
 
 struct Pass {
@@ -606,6 +626,41 @@ bool ReadPasses(napi_env env, uint8_t* heap, size_t heap_len, const double* t, s
         L.dw = ptr(l[6]);
         L.db = ptr(l[7]);
       }
+      if (l[8] >= 0 || l[11] >= 0) {
+        const double rows_n = 4.0 * pass.rows * L.n;
+        const bool norm = l[8] >= 0, gate = l[11] >= 0;
+        if (gate && (L.k != L.n || i == 0)) return fail("iapo_native: mlpPasses: a highway gate needs a later layer with as many inputs as outputs");
+        if ((norm && (!InHeap(env, heap_len, l[8], 4.0 * L.n) || !InHeap(env, heap_len, l[9], 4.0 * L.n) ||
+                      !InHeap(env, heap_len, l[13], rows_n) || !InHeap(env, heap_len, l[14], 4.0 * pass.rows))) ||
+            (gate && (!InHeap(env, heap_len, l[11], 4.0 * L.k * L.n) || !InHeap(env, heap_len, l[12], 4.0 * L.n) ||
+                      !InHeap(env, heap_len, l[16], rows_n))) ||
+            !InHeap(env, heap_len, l[15], rows_n)) {
+          return false;
+        }
+        if (norm) {
+          L.gain = ptr(l[8]);
+          L.nbias = ptr(l[9]);
+          L.eps = static_cast<float>(l[10]);
+          L.xhat = ptr(l[13]);
+          L.rstd = ptr(l[14]);
+        }
+        if (gate) {
+          L.gate_w = ptr(l[11]);
+          L.gate_b = ptr(l[12]);
+          L.g = ptr(l[16]);
+        }
+        L.f = ptr(l[15]);
+        if (backward) {
+          if ((l[17] >= 0 && !InHeap(env, heap_len, l[17], 4.0 * L.n)) || (l[18] >= 0 && !InHeap(env, heap_len, l[18], 4.0 * L.n)) ||
+              (l[19] >= 0 && !InHeap(env, heap_len, l[19], 4.0 * L.k * L.n)) || (l[20] >= 0 && !InHeap(env, heap_len, l[20], 4.0 * L.n))) {
+            return false;
+          }
+          L.dgain = ptr(l[17]);
+          L.dnbias = ptr(l[18]);
+          L.dgate_w = ptr(l[19]);
+          L.dgate_b = ptr(l[20]);
+        }
+      }
       pass.max_width = std::max({pass.max_width, L.k, L.n});
     }
     const PassLayer& first = pass.layers[0];
@@ -640,61 +695,178 @@ bool ReadPasses(napi_env env, uint8_t* heap, size_t heap_len, const double* t, s
 // blocks fit in L2 together.
 int BlockRows(const Pass& p) { return std::max(8, std::min(p.rows, 32768 / std::max(1, p.max_width))); }
 
+// Per-thread memory: blocks of rows x widest layer: dz and two alternating dx, and for normalised / highway
+// layers the pre-activation (forward) or df and the gate's gradient (backward).
+struct ThreadScratch {
+  std::vector<float> z, a, b, d, gg;
+  void Fit(size_t floats) {
+    if (z.size() < floats) {
+      for (auto* v : {&z, &a, &b, &d, &gg}) v->resize(floats);
+    }
+  }
+};
+thread_local ThreadScratch t_scratch;
+
+inline float Sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
+
+// A normalised / highway layer's forward on rows [r0, r0 + m), from its pre-activation z = x·w + b [m, n].
+void RichForward(const PassLayer& L, const float* x, const float* z, int r0, int m, float alpha, float* gate_scratch) {
+  const int n = L.n;
+  for (int r = 0; r < m; r++) {
+    const float* zr = z + static_cast<size_t>(r) * n;
+    float* fr = L.f + static_cast<size_t>(r0 + r) * n;
+    if (!L.gain) {
+      for (int j = 0; j < n; j++) fr[j] = Activate(zr[j], L.act, alpha);
+      continue;
+    }
+    // As tf.moments and layerNorm (lib/nn/layer-norm.ts): population variance, (z − mean) / sqrt(var + ε).
+    double mean = 0, var = 0;
+    for (int j = 0; j < n; j++) mean += zr[j];
+    const float mu = static_cast<float>(mean / n);
+    for (int j = 0; j < n; j++) var += static_cast<double>(zr[j] - mu) * (zr[j] - mu);
+    const float sd = std::sqrt(static_cast<float>(var / n) + L.eps);
+    L.rstd[r0 + r] = 1.f / sd;
+    float* xr = L.xhat + static_cast<size_t>(r0 + r) * n;
+    for (int j = 0; j < n; j++) {
+      const float xh = (zr[j] - mu) / sd;
+      xr[j] = xh;
+      fr[j] = Activate(xh * L.gain[j] + L.nbias[j], L.act, alpha);
+    }
+  }
+  if (!L.gate_w) return;  // f is the output (the trace passes out as f)
+  Sgemm(false, false, m, n, L.k, x, L.gate_w, 0.f, gate_scratch);
+  for (int r = 0; r < m; r++) {
+    const size_t row = static_cast<size_t>(r0 + r) * n;
+    for (int j = 0; j < n; j++) {
+      const float gv = Sigmoid(gate_scratch[static_cast<size_t>(r) * n + j] + L.gate_b[j]);
+      L.g[row + j] = gv;
+      L.out[row + j] = gv * x[static_cast<size_t>(r) * L.k + j] + (1.f - gv) * L.f[row + j];
+    }
+  }
+}
+
 void ForwardBlock(const Pass& p, int r0, int m, float alpha) {
+  ThreadScratch* s = &t_scratch;
   for (int i = 0; i < p.depth; i++) {
     const PassLayer& L = p.layers[i];
-    float* y = L.out + static_cast<size_t>(r0) * L.n;
+    // A normalised / highway layer's x·w + b goes to scratch, then RichForward; a plain one's straight to out.
+    const bool rich = L.Rich();
+    float* y = rich ? s->z.data() : L.out + static_cast<size_t>(r0) * L.n;
+    const int act = rich ? kLinear : L.act;
+    const float* x;
     if (i == 0 && p.base) {
       const int kx = L.k - p.split;
-      const float* x = p.input + static_cast<size_t>(r0) * kx;
+      x = p.input + static_cast<size_t>(r0) * kx;
       const float* w = L.w + static_cast<size_t>(p.split) * L.n;
       if (kx <= kSmallK) {
         CountMacs(static_cast<double>(m) * L.n * kx);
         for (int r = 0; r < m; r++) {
           AddRowProducts(y + static_cast<size_t>(r) * L.n, p.base + static_cast<size_t>((r0 + r) % p.base_rows) * L.n,
-                         x + static_cast<size_t>(r) * kx, w, L.n, kx, L.act == kRelu);
+                         x + static_cast<size_t>(r) * kx, w, L.n, kx, act == kRelu);
         }
-        if (L.act != kRelu && L.act != kLinear) BiasActivate(y, m, L.n, nullptr, false, L.act, alpha);
+        if (act != kRelu && act != kLinear) BiasActivate(y, m, L.n, nullptr, false, act, alpha);
       } else {
         for (int r = 0; r < m; r++) {
           std::memcpy(y + static_cast<size_t>(r) * L.n, p.base + static_cast<size_t>((r0 + r) % p.base_rows) * L.n, 4 * static_cast<size_t>(L.n));
         }
         Sgemm(false, false, m, L.n, kx, x, w, 1.f, y);
-        if (L.act != kLinear) BiasActivate(y, m, L.n, nullptr, false, L.act, alpha);
+        if (act != kLinear) BiasActivate(y, m, L.n, nullptr, false, act, alpha);
       }
-      continue;
-    }
-    const float* x = i == 0 ? p.input + static_cast<size_t>(r0) * L.k : p.layers[i - 1].out + static_cast<size_t>(r0) * L.k;
-    if (L.n == 1) {
-      CountMacs(static_cast<double>(m) * L.k);
-      DotRows(y, x, L.w, m, L.k);
     } else {
-      Sgemm(false, false, m, L.n, L.k, x, L.w, 0.f, y);
+      x = i == 0 ? p.input + static_cast<size_t>(r0) * L.k : p.layers[i - 1].out + static_cast<size_t>(r0) * L.k;
+      if (L.n == 1) {
+        CountMacs(static_cast<double>(m) * L.k);
+        DotRows(y, x, L.w, m, L.k);
+      } else {
+        Sgemm(false, false, m, L.n, L.k, x, L.w, 0.f, y);
+      }
+      if (L.b || act != kLinear) BiasActivate(y, m, L.n, L.b, false, act, alpha);
     }
-    if (L.b || L.act != kLinear) BiasActivate(y, m, L.n, L.b, false, L.act, alpha);
+    if (rich) RichForward(L, x, y, r0, m, alpha, s->a.data());
   }
 }
 
-// Where one share of a backward pass's rows sums its weight gradients: dw per layer (the first block overwrites
-// it when `fresh`, later blocks add), and db as double sums.
+// Where one share of a backward pass's rows sums its weight gradients: dw and the gate's dw per layer (the first
+// block overwrites them when `fresh`, later blocks add), and the vector gradients as double sums.
 struct Reduction {
   float* dw[kMaxDepth];
+  float* dgate_w[kMaxDepth];
   bool fresh[kMaxDepth];
-  std::vector<double> db[kMaxDepth];
+  bool fresh_gate[kMaxDepth];
+  std::vector<double> db[kMaxDepth], dgain[kMaxDepth], dnbias[kMaxDepth], dgate_b[kMaxDepth];
 };
 
-// Per-thread memory: three blocks of rows x widest layer (dz and two alternating dx).
-struct ThreadScratch {
-  std::vector<float> z, a, b;
-  void Fit(size_t floats) {
-    if (z.size() < floats) {
-      z.resize(floats);
-      a.resize(floats);
-      b.resize(floats);
-    }
+void AddColumnSums(std::vector<double>* sums, const float* v, int m, int n) {
+  double* out = sums->data();
+  for (int r = 0; r < m; r++) {
+    const float* row = v + static_cast<size_t>(r) * n;
+    for (int j = 0; j < n; j++) out[j] += row[j];
   }
-};
-thread_local ThreadScratch t_scratch;
+}
+
+// A normalised / highway layer's backward on a block: from dy (d out, [m, n]) to dz (d of x·w + b, written to
+// s->z), adding the gain, norm-bias and gate gradients to `red`; with a gate, also d x through the gate and the
+// direct path, added to dx afterwards (AddGatePaths).
+const float* RichBackward(const PassLayer& L, int i, const float* x, const float* dy, int r0, int m, float alpha, Reduction* red,
+                          ThreadScratch* s) {
+  const int n = L.n;
+  float* d = s->d.data();
+  if (L.gate_w) {
+    float* dgz = s->gg.data();
+    for (int r = 0; r < m; r++) {
+      const size_t row = static_cast<size_t>(r0 + r) * n;
+      for (int j = 0; j < n; j++) {
+        const size_t e = static_cast<size_t>(r) * n + j;
+        const float gv = L.g[row + j];
+        dgz[e] = dy[e] * (x[static_cast<size_t>(r) * L.k + j] - L.f[row + j]) * gv * (1.f - gv);
+        d[e] = dy[e] * (1.f - gv);
+      }
+    }
+    if (L.dgate_w) {
+      Sgemm(true, false, L.k, n, m, x, dgz, red->fresh_gate[i] ? 0.f : 1.f, red->dgate_w[i]);
+      red->fresh_gate[i] = false;
+    }
+    if (L.dgate_b) AddColumnSums(&red->dgate_b[i], dgz, m, n);
+  } else {
+    std::memcpy(d, dy, 4 * static_cast<size_t>(m) * n);
+  }
+  // du = df ⊙ act'(u), the slope written in terms of the activation's output f
+  const float* f = L.f + static_cast<size_t>(r0) * n;
+  for (size_t e = 0; e < static_cast<size_t>(m) * n; e++) d[e] *= ActivationSlope(f[e], L.act, alpha);
+  if (!L.gain) return d;
+  if (L.dgain) {
+    double* sums = red->dgain[i].data();
+    const float* xh = L.xhat + static_cast<size_t>(r0) * n;
+    for (size_t e = 0; e < static_cast<size_t>(m) * n; e++) sums[e % n] += static_cast<double>(d[e]) * xh[e];
+  }
+  if (L.dnbias) AddColumnSums(&red->dnbias[i], d, m, n);
+  // Layer norm's backward per row: dz = rstd·(dxh − mean(dxh) − xhat·mean(dxh ⊙ xhat)), dxh = du ⊙ gain.
+  float* dz = s->z.data();
+  for (int r = 0; r < m; r++) {
+    const float* du = d + static_cast<size_t>(r) * n;
+    const float* xh = L.xhat + static_cast<size_t>(r0 + r) * n;
+    double a = 0, c = 0;
+    for (int j = 0; j < n; j++) {
+      const float dxh = du[j] * L.gain[j];
+      a += dxh;
+      c += static_cast<double>(dxh) * xh[j];
+    }
+    const float mean_dxh = static_cast<float>(a / n), mean_dxh_xh = static_cast<float>(c / n);
+    const float rs = L.rstd[r0 + r];
+    float* out = dz + static_cast<size_t>(r) * n;
+    for (int j = 0; j < n; j++) out[j] = rs * (du[j] * L.gain[j] - mean_dxh - xh[j] * mean_dxh_xh);
+  }
+  return dz;
+}
+
+// d x of a highway layer beyond dz·wᵀ: the gate's dgz·gate_wᵀ and the direct path dy ⊙ g.
+void AddGatePaths(const PassLayer& L, const float* dy, int r0, int m, ThreadScratch* s, float* dx) {
+  Sgemm(false, true, m, L.k, L.n, s->gg.data(), L.gate_w, 1.f, dx);
+  for (int r = 0; r < m; r++) {
+    const size_t row = static_cast<size_t>(r0 + r) * L.n;
+    for (int j = 0; j < L.n; j++) dx[static_cast<size_t>(r) * L.k + j] += dy[static_cast<size_t>(r) * L.n + j] * L.g[row + j];
+  }
+}
 
 void BackwardBlock(const Pass& p, int r0, int m, float alpha, Reduction* red) {
   ThreadScratch* s = &t_scratch;
@@ -707,17 +879,13 @@ void BackwardBlock(const Pass& p, int r0, int m, float alpha, Reduction* red) {
     const float* x = i == 0 ? p.input + static_cast<size_t>(r0) * kx : p.layers[i - 1].out + static_cast<size_t>(r0) * L.k;
     const float* y = L.out + static_cast<size_t>(r0) * L.n;
     const float* dz = dy;
-    if (L.act != kLinear && !slope_applied) {
+    if (L.Rich()) {
+      dz = RichBackward(L, i, x, dy, r0, m, alpha, red, s);
+    } else if (L.act != kLinear && !slope_applied) {
       Slope(s->z.data(), dy, y, static_cast<size_t>(m) * L.n, L.act, alpha);
       dz = s->z.data();
     }
-    if (L.db) {
-      double* sums = red->db[i].data();
-      for (int r = 0; r < m; r++) {
-        const float* row = dz + static_cast<size_t>(r) * L.n;
-        for (int j = 0; j < L.n; j++) sums[j] += row[j];
-      }
-    }
+    if (L.db) AddColumnSums(&red->db[i], dz, m, L.n);
     if (L.dw) {
       Sgemm(true, false, L.k, L.n, m, x, dz, red->fresh[i] ? 0.f : 1.f, red->dw[i]);
       red->fresh[i] = false;
@@ -725,13 +893,15 @@ void BackwardBlock(const Pass& p, int r0, int m, float alpha, Reduction* red) {
     if (i == 0 && !p.d_input) break;
     float* dx = i == 0 ? p.d_input + static_cast<size_t>(r0) * kx : (dy == s->a.data() ? s->b.data() : s->a.data());
     // A one-output layer's outer product also applies the ReLU slope of the layer below, from its output x.
-    slope_applied = L.n == 1 && i > 0 && p.layers[i - 1].act == kRelu;
+    const PassLayer* below = i > 0 ? &p.layers[i - 1] : nullptr;
+    slope_applied = L.n == 1 && !L.Rich() && below && below->act == kRelu && !below->Rich();
     if (slope_applied) {
       CountMacs(static_cast<double>(m) * kx);
       OuterRows(dx, dz, w, x, m, kx, true);
     } else {
       DenseDx(dx, dz, w, m, L.n, kx);
     }
+    if (L.gate_w) AddGatePaths(L, dy, r0, m, s, dx);
     dy = dx;
   }
 }
@@ -739,7 +909,7 @@ void BackwardBlock(const Pass& p, int r0, int m, float alpha, Reduction* red) {
 // Rows [begin, end) of a pass, block by block.
 void RunRows(const Pass& p, bool backward, int begin, int end, float alpha, Reduction* red) {
   const int block = BlockRows(p);
-  if (backward) t_scratch.Fit(static_cast<size_t>(block) * p.max_width);
+  t_scratch.Fit(static_cast<size_t>(block) * p.max_width);
   for (int r0 = begin; r0 < end; r0 += block) {
     const int m = std::min(block, end - r0);
     if (backward) {
@@ -762,7 +932,7 @@ constexpr int kParallelRows = 256;
 constexpr int kMaxPasses = 8;
 // The second halves' weight gradients, per pass slot and layer (resized on the calling thread only, before the
 // worker is given tasks). Like the rest of the addon's state, this assumes JavaScript calls in from one thread.
-std::vector<float> g_second_dw[kMaxPasses][kMaxDepth];
+std::vector<float> g_second_dw[kMaxPasses][kMaxDepth], g_second_dgate_w[kMaxPasses][kMaxDepth];
 
 IAPO_MULTIVERSION
 void AddInto(float* __restrict to, const float* __restrict from, size_t count) {
@@ -774,20 +944,25 @@ class PassRun {
   PassRun(const Pass& p, int slot, bool backward, float alpha) : p_(&p), backward_(backward), alpha_(alpha) {
     mid_ = p.rows >= 2 * kSplitRows ? p.rows / 2 : p.rows;
     if (!backward) return;
+    auto second_half = [&](std::vector<float>* buf, const float* full, size_t size) -> float* {
+      if (!full || Halves() < 2) return nullptr;
+      if (buf->size() < size) buf->resize(size);
+      return buf->data();
+    };
     for (int i = 0; i < p.depth; i++) {
       const PassLayer& L = p.layers[i];
+      const size_t kn = static_cast<size_t>(L.k) * L.n;
       first_.dw[i] = L.dw;
-      first_.fresh[i] = !p.accumulate;
-      second_.fresh[i] = true;
-      second_.dw[i] = nullptr;
-      if (L.dw && Halves() == 2) {
-        std::vector<float>& buf = g_second_dw[slot][i];
-        if (buf.size() < static_cast<size_t>(L.k) * L.n) buf.resize(static_cast<size_t>(L.k) * L.n);
-        second_.dw[i] = buf.data();
-      }
-      if (L.db) {
-        first_.db[i].assign(L.n, 0.0);
-        second_.db[i].assign(L.n, 0.0);
+      first_.dgate_w[i] = L.dgate_w;
+      first_.fresh[i] = first_.fresh_gate[i] = !p.accumulate;
+      second_.fresh[i] = second_.fresh_gate[i] = true;
+      second_.dw[i] = second_half(&g_second_dw[slot][i], L.dw, kn);
+      second_.dgate_w[i] = second_half(&g_second_dgate_w[slot][i], L.dgate_w, kn);
+      for (Reduction* r : {&first_, &second_}) {
+        if (L.db) r->db[i].assign(L.n, 0.0);
+        if (L.dgain) r->dgain[i].assign(L.n, 0.0);
+        if (L.dnbias) r->dnbias[i].assign(L.n, 0.0);
+        if (L.dgate_b) r->dgate_b[i].assign(L.n, 0.0);
       }
     }
   }
@@ -802,25 +977,39 @@ class PassRun {
     }
   }
 
-  // After both halves: dw += the second half's, db = (db +) float(Σ first + Σ second).
+  // After both halves: matrices += the second half's; vectors = (v +) float(Σ first + Σ second).
   void Finish() {
     if (!backward_) return;
     for (int i = 0; i < p_->depth; i++) {
       const PassLayer& L = p_->layers[i];
-      if (L.dw && Halves() == 2) {
-        AddInto(L.dw, second_.dw[i], static_cast<size_t>(L.k) * L.n);
-      } else if (L.dw && first_.fresh[i]) {
-        std::memset(L.dw, 0, 4 * static_cast<size_t>(L.k) * L.n);  // no rows: a zero gradient
-      }
-      if (!L.db) continue;
-      for (int j = 0; j < L.n; j++) {
-        const float sum = static_cast<float>(first_.db[i][j] + second_.db[i][j]);
-        L.db[j] = p_->accumulate ? L.db[j] + sum : sum;
-      }
+      const size_t kn = static_cast<size_t>(L.k) * L.n;
+      FinishMatrix(L.dw, second_.dw[i], first_.fresh[i], kn);
+      FinishMatrix(L.dgate_w, second_.dgate_w[i], first_.fresh_gate[i], kn);
+      FinishVector(L.db, first_.db[i], second_.db[i], L.n);
+      FinishVector(L.dgain, first_.dgain[i], second_.dgain[i], L.n);
+      FinishVector(L.dnbias, first_.dnbias[i], second_.dnbias[i], L.n);
+      FinishVector(L.dgate_b, first_.dgate_b[i], second_.dgate_b[i], L.n);
     }
   }
 
  private:
+  void FinishMatrix(float* to, const float* second, bool untouched, size_t size) const {
+    if (!to) return;
+    if (Halves() == 2) {
+      AddInto(to, second, size);
+    } else if (untouched) {
+      std::memset(to, 0, 4 * size);  // no rows: a zero gradient
+    }
+  }
+
+  void FinishVector(float* to, const std::vector<double>& first, const std::vector<double>& second, int n) const {
+    if (!to) return;
+    for (int j = 0; j < n; j++) {
+      const float sum = static_cast<float>(first[j] + second[j]);
+      to[j] = p_->accumulate ? to[j] + sum : sum;
+    }
+  }
+
   const Pass* p_;
   bool backward_;
   float alpha_;

@@ -54,12 +54,39 @@ export interface MlpTrace {
   input: number;
   /** Byte offsets of each layer's output; the last is the network's output. */
   outputs: number[];
+  /** Per layer, what a normalised / highway layer's backward needs (null for a plain layer). */
+  kept: Array<KeptValues | null>;
 }
 
-/** Byte offsets of one layer's weight and bias gradients. */
+/** Byte offsets of a normalised / highway layer's kept values (-1 where the layer has none). */
+export interface KeptValues {
+  /** The normalised pre-activation [rows, n]. */
+  xhat: number;
+  /** 1/sqrt(var + ε) per row [rows]. */
+  rstd: number;
+  /** The activation's output [rows, n]: the layer's output itself when it has no gate. */
+  f: number;
+  /** The gate [rows, n]. */
+  g: number;
+}
+
+/**
+ * A layer as the native passes run it: a dense layer act(x·w + b); with `norm`, act(LN(x·w + b)·gain + bias);
+ * with `gate` (highway, needs as many inputs as outputs), g ⊙ x + (1 − g) ⊙ that, g = sigmoid(x·gate.w + gate.b).
+ */
+export interface HeapLayer extends DenseLayer {
+  norm?: { gain: tf.Variable; bias: tf.Variable; epsilon: number };
+  gate?: { w: tf.Variable; b: tf.Variable };
+}
+
+/** Byte offsets of one layer's weight and bias gradients, and of a normalised / highway layer's others. */
 export interface GradOffsets {
   w: number;
   b: number;
+  gain?: number;
+  normBias?: number;
+  gateW?: number;
+  gateB?: number;
 }
 
 /** Where a forward pass's first layer finds its fixed inputs' part (firstLayerBase). */
@@ -93,7 +120,7 @@ export interface BackwardSpec {
 
 /** Values per pass head and per layer in a mlpPasses table (kPassHead, kPassLayer in native/iapo_native.cc). */
 const PASS_HEAD = 9;
-const PASS_LAYER = 8;
+const PASS_LAYER = 21;
 
 /**
  * Runs whole-network passes (HeapMlp.forwardPass / backwardPass descriptors) in one native call; two passes run
@@ -121,7 +148,7 @@ export class HeapMlp {
   constructor(
     private readonly native: NativeAddon,
     private readonly backend: WasmBackend,
-    readonly layers: DenseLayer[],
+    readonly layers: HeapLayer[],
   ) {
     if (layers.length === 0) throw new IapoError("HeapMlp needs at least one layer");
     if (layers.length > 8) throw new IapoError(`HeapMlp supports up to 8 layers, got ${layers.length}`);
@@ -135,14 +162,27 @@ export class HeapMlp {
     return typeof native.mlpPasses === "function";
   }
 
-  /** Floats of activations one forward pass of `rows` rows keeps (not counting the input). */
+  /** Floats a forward pass of `rows` rows keeps (not counting the input), in the order makeTrace takes them. */
   activationFloats(rows: number): number[] {
-    return this.layers.map((l) => rows * dims(l)[1]);
+    const outputs = this.layers.map((l) => rows * dims(l)[1]);
+    const kept = this.layers.flatMap((l) => {
+      const n = dims(l)[1];
+      return [...(l.norm ? [rows * n, rows] : []), ...(l.gate ? [rows * n, rows * n] : [])];
+    });
+    return [...outputs, ...kept];
   }
 
   /** A trace for `rows` rows with its activations taken from `block`. */
   makeTrace(block: HeapBlock, rows: number, input: number): MlpTrace {
-    return { rows, input, outputs: this.activationFloats(rows).map((n) => block.take(n)) };
+    const outputs = this.layers.map((l) => block.take(rows * dims(l)[1]));
+    const kept = this.layers.map((l, i): KeptValues | null => {
+      if (!l.norm && !l.gate) return null;
+      const n = dims(l)[1];
+      const [xhat, rstd] = l.norm ? [block.take(rows * n), block.take(rows)] : [-1, -1];
+      const [f, g] = l.gate ? [block.take(rows * n), block.take(rows * n)] : [outputs[i], -1];
+      return { xhat, rstd, f, g };
+    });
+    return { rows, input, outputs, kept };
   }
 
   /** Runs the layers on trace.input, filling trace.outputs; rows may be fewer than the trace was made for. */
@@ -188,11 +228,18 @@ export class HeapMlp {
     const t = new Float64Array(PASS_HEAD + PASS_LAYER * this.layers.length);
     t.set([rows, this.layers.length, trace.input, base ? base.offset : -1, base ? base.rows : 0, base ? base.split : 0]);
     t.set([spec ? spec.dOut : -1, spec ? spec.dInput : -1, spec?.accumulate ? 1 : 0], 6);
+    const off = (v: tf.Variable | undefined): number => (v ? offsetOf(this.backend, v) : -1);
     this.layers.forEach((l, i) => {
       const [k, n] = dims(l);
       const g = spec?.grads ? spec.grads[i] : null;
+      const kept = trace.kept[i];
       t.set(
-        [offsetOf(this.backend, l.w), offsetOf(this.backend, l.b), k, n, ACTIVATION_CODES[l.activation], trace.outputs[i], g ? g.w : -1, g ? g.b : -1],
+        [
+          off(l.w), off(l.b), k, n, ACTIVATION_CODES[l.activation], trace.outputs[i], g ? g.w : -1, g ? g.b : -1,
+          off(l.norm?.gain), off(l.norm?.bias), l.norm?.epsilon ?? 0, off(l.gate?.w), off(l.gate?.b),
+          kept?.xhat ?? -1, kept?.rstd ?? -1, kept?.f ?? -1, kept?.g ?? -1,
+          g?.gain ?? -1, g?.normBias ?? -1, g?.gateW ?? -1, g?.gateB ?? -1,
+        ],
         PASS_HEAD + PASS_LAYER * i,
       );
     });

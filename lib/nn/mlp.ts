@@ -3,13 +3,12 @@
  * architectures A and B: Tables 3-4). Layers go through the backend's `dense()` seam.
  */
 import { tf } from "../backend/tf";
-import { activate, dense, type Activation, type DenseLayer } from "../backend/ops";
-
-export type { DenseLayer };
+import { activate, dense, type Activation } from "../backend/ops";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
 import { linearInit, type LinearInit } from "./init";
-import { layerNorm } from "./layer-norm";
+import { LAYER_NORM_EPSILON, layerNorm } from "./layer-norm";
+import type { HeapLayer } from "../backend/heap-mlp";
 import { ParameterSet } from "./parameters";
 
 
@@ -115,17 +114,21 @@ export class Mlp {
   }
 
   /**
-   * The network as a plain chain of dense layers (weights, bias, activation), for kernels that run a whole
-   * network at once; null when it is not one (layer norm or highway connections).
+   * The network as the native passes run it (lib/backend/heap-mlp.ts): each hidden layer with its layer norm
+   * (gain, bias, ε) and highway gate where the config has them, then the linear output layer.
    */
-  denseLayers(): DenseLayer[] | null {
+  heapLayers(): HeapLayer[] {
     const c = this.config;
-    if (c.layerNorm || (c.connectivity === "highway" && c.hiddenSizes.length > 1)) return null;
-    const layers: DenseLayer[] = c.hiddenSizes.map((_, i) => ({
-      w: this.params.get(`${this.prefix}hidden${i}/w`),
-      b: this.params.get(`${this.prefix}hidden${i}/b`),
-      activation: c.activation,
-    }));
+    const layers: HeapLayer[] = c.hiddenSizes.map((_, i) => {
+      const p = `${this.prefix}hidden${i}/`;
+      return {
+        w: this.params.get(`${p}w`),
+        b: this.params.get(`${p}b`),
+        activation: c.activation,
+        ...(c.layerNorm ? { norm: { gain: this.params.get(`${p}ln_gain`), bias: this.params.get(`${p}ln_bias`), epsilon: LAYER_NORM_EPSILON } } : {}),
+        ...(c.connectivity === "highway" && i > 0 ? { gate: { w: this.params.get(`${p}gate_w`), b: this.params.get(`${p}gate_b`) } } : {}),
+      };
+    });
     layers.push({ w: this.params.get(`${this.prefix}output/w`), b: this.params.get(`${this.prefix}output/b`), activation: "linear" });
     return layers;
   }

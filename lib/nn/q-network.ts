@@ -1,7 +1,8 @@
 /** A soft action-value network Q_ψ(s, a): an MLP on the concatenated state and action. */
 import { tf } from "../backend/tf";
 import type { Rng } from "../core/rng";
-import { Mlp, type DenseLayer, type MlpBody } from "./mlp";
+import { Mlp, type MlpBody } from "./mlp";
+import type { HeapLayer } from "../backend/heap-mlp";
 import { ParameterSet } from "./parameters";
 
 export class QNetwork {
@@ -24,9 +25,9 @@ export class QNetwork {
     return tf.tidy(() => this.mlp.apply(tf.concat([states, actions], 1)).reshape([-1]) as tf.Tensor1D);
   }
 
-  /** The network's dense layers (see Mlp.denseLayers), or null when it is not a plain chain. */
-  denseLayers(): DenseLayer[] | null {
-    return this.mlp.denseLayers();
+  /** The network's layers as the native passes run them (see Mlp.heapLayers). */
+  heapLayers(): HeapLayer[] {
+    return this.mlp.heapLayers();
   }
 
   macsPerExample(): number {

@@ -1,7 +1,8 @@
 /** Direct amortization (Eq. 9): λ ← f_φ(s), one network pass; trained by ascending J (Algorithm 1). */
 import { tf } from "../backend/tf";
 import type { Rng } from "../core/rng";
-import { Mlp, type DenseLayer, type MlpBody } from "../nn/mlp";
+import { Mlp, type MlpBody } from "../nn/mlp";
+import type { HeapLayer } from "../backend/heap-mlp";
 import { ParameterSet } from "../nn/parameters";
 import { POLICY_NETWORK } from "../nn/architectures";
 import type { PolicyObjective } from "./objective";
@@ -47,9 +48,9 @@ export class DirectAmortizedOptimizer implements PolicyOptimizer {
     return keepOptimization({ lambda, trace: [{ lambda, terms }], loss });
   }
 
-  /** The network's dense layers (see Mlp.denseLayers), or null when it is not a plain chain. */
-  denseLayers(): DenseLayer[] | null {
-    return this.mlp.denseLayers();
+  /** The network's layers as the native passes run them (see Mlp.heapLayers). */
+  heapLayers(): HeapLayer[] {
+    return this.mlp.heapLayers();
   }
 
   macsPerExample(): number {

@@ -11,7 +11,8 @@
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
-import { Mlp, type DenseLayer, type MlpBody } from "../nn/mlp";
+import { Mlp, type MlpBody } from "../nn/mlp";
+import type { HeapLayer } from "../backend/heap-mlp";
 import { ParameterSet } from "../nn/parameters";
 import { POLICY_NETWORK } from "../nn/architectures";
 import { stopGradient } from "../nn/stop-gradient";
@@ -112,9 +113,9 @@ export class IterativeAmortizedOptimizer implements PolicyOptimizer {
     return keepOptimization({ lambda, trace, loss });
   }
 
-  /** The network's dense layers (see Mlp.denseLayers), or null when it is not a plain chain. */
-  denseLayers(): DenseLayer[] | null {
-    return this.mlp.denseLayers();
+  /** The network's layers as the native passes run them (see Mlp.heapLayers). */
+  heapLayers(): HeapLayer[] {
+    return this.mlp.heapLayers();
   }
 
   macsPerExample(): number {

@@ -14,6 +14,9 @@ import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent } from "../../lib/agents/sac/agent";
 import { defaultSacConfig, type SacConfig } from "../../lib/agents/sac/config";
 import type { InputNormalization } from "../../lib/policy/input-normalization";
+import type { QArchitecture } from "../../lib/nn/architectures";
+import { Mlp } from "../../lib/nn/mlp";
+import { ParameterSet } from "../../lib/nn/parameters";
 import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
 import { Rng } from "../../lib/core/rng";
 import { relativeError } from "../backend/compare";
@@ -188,6 +191,60 @@ test("many calls of varied sizes, back to back, give the same values on two thre
   nets.forEach((c) => c.dispose());
 });
 
+test("normalised highway layers (architecture B's) forward and backward match tfjs cpu", { skip }, async () => {
+  const config = { inputSize: 7, outputSize: 1, hiddenSizes: [24, 24, 24], activation: "elu" as const, layerNorm: true, connectivity: "highway" as const, outputInit: "fan-in-uniform" as const };
+  const rows = 300; // two halves of the rows
+  const data = new Rng(31);
+  const x = data.fillNormal(new Float32Array(rows * 7)) as Float32Array;
+  const dOutHost = data.fillNormal(new Float32Array(rows)) as Float32Array;
+  // Reference: the same network (same seed) through lib/nn on tfjs cpu; gradients of Σ dOut ⊙ f(x).
+  await useBackend("cpu");
+  const refParams = new ParameterSet();
+  const ref = Mlp.create(config, new Rng(3), refParams);
+  const want = tf.tidy(() => {
+    const xt = tf.tensor2d(x, [rows, 7]);
+    const dt = tf.tensor2d(dOutHost, [rows, 1]);
+    const out = Float32Array.from(ref.apply(xt).dataSync());
+    const dx = Float32Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(ref.apply(v as tf.Tensor2D), dt)))(xt).dataSync());
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(ref.apply(xt), dt)) as tf.Scalar);
+    // in the parameter set's order, which the same config creates the same way on every backend
+    const inOrder = refParams.variables().map((v) => Float32Array.from(grads[v.name].dataSync()));
+    return { out, dx, inOrder };
+  });
+  await useBackend("wasm-native");
+  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+  const backend = asWasmBackend(tf.backend());
+  const params = new ParameterSet();
+  const net = Mlp.create(config, new Rng(3), params);
+  const layers = net.heapLayers();
+  assert.ok(layers[0].norm && !layers[0].gate && layers[1].norm && layers[1].gate && !layers[3].norm, "B's layers: norm everywhere, gates after the first");
+  const mlp = new HeapMlp(addon, backend, layers);
+  const vars = layers.flatMap((l) => [l.w, l.b, ...(l.norm ? [l.norm.gain, l.norm.bias] : []), ...(l.gate ? [l.gate.w, l.gate.b] : [])]);
+  const block = new HeapBlock(backend, blockSize([rows * 7, ...mlp.activationFloats(rows), rows, rows * 7, ...vars.map((v) => v.size)]));
+  const trace = mlp.makeTrace(block, rows, block.take(rows * 7));
+  const dOut = block.take(rows);
+  const dInput = block.take(rows * 7);
+  const buffers = new Map(vars.map((v) => [v, block.take(v.size)]));
+  const at = (v: tf.Variable | undefined): number => buffers.get(v as tf.Variable) as number;
+  const grads = layers.map((l) => ({ w: at(l.w), b: at(l.b), ...(l.norm ? { gain: at(l.norm.gain), normBias: at(l.norm.bias) } : {}), ...(l.gate ? { gateW: at(l.gate.w), gateB: at(l.gate.b) } : {}) }));
+  heapView(trace.input, x.length).set(x);
+  heapView(dOut, rows).set(dOutHost);
+  mlp.forward(trace);
+  assert.ok(relativeError(heapView(trace.outputs[3], rows), want.out) <= 1e-4, "forward");
+  for (const accumulate of [false, true]) {
+    mlp.backward(trace, { dOut, grads, dInput, accumulate });
+    assert.ok(relativeError(heapView(dInput, rows * 7), want.dx) <= 1e-4, "d input");
+    params.variables().forEach((v, i) => {
+      const name = params.names()[i];
+      assert.ok(relativeError(heapView(at(v), v.size), want.inOrder[i].map((g) => (accumulate ? 2 : 1) * g)) <= 1e-4, `${name}${accumulate ? " (accumulated)" : ""}`);
+    });
+  }
+  assert.equal(buffers.size, params.variables().length, "every parameter has its gradient");
+  block.dispose();
+  params.dispose();
+  refParams.dispose();
+});
+
 test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) matches the whole pass", { skip }, async () => {
   await useBackend("wasm-native");
   const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
@@ -231,20 +288,26 @@ test("mlpPasses refuses tables that do not describe a network inside the heap", 
   await useBackend("wasm-native");
   const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
   const heap = heapOf(asWasmBackend(tf.backend()));
-  const pass = (rows: number, depth: number, layer: number[]): Float64Array => Float64Array.from([rows, depth, 0, -1, 0, 0, -1, -1, 0, ...layer]);
+  // a layer: w, b, k, n, act, out, dw, db, then the 13 normalised / highway fields (none: -1, ε 0)
+  const plain = (w: number, k: number, n: number, out: number): number[] => [w, -1, k, n, 1, out, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
+  const pass = (rows: number, depth: number, ...layers: number[][]): Float64Array => Float64Array.from([rows, depth, 0, -1, 0, 0, -1, -1, 0, ...layers.flat()]);
   const run = (t: Float64Array, count = 1): void => (addon.mlpPasses as NonNullable<typeof addon.mlpPasses>)(heap, false, t, count, 0);
-  assert.throws(() => run(pass(4, 1, [0, -1, 3, 2, 1, heap.byteLength, -1, -1])), /outside the heap/);
-  assert.throws(() => run(pass(4, 9, [0, -1, 3, 2, 1, 64, -1, -1])), /1\.\.8 layers|too short/);
-  assert.throws(() => run(pass(4, 1, [0, -1, 0, 2, 1, 64, -1, -1])), /empty side/);
-  assert.throws(() => run(pass(4, 1, [0, -1, 3, 2, 1, 64, -1, -1]), 2), /shorter than its count/);
+  assert.throws(() => run(pass(4, 1, plain(0, 3, 2, heap.byteLength))), /outside the heap/);
+  assert.throws(() => run(pass(4, 9, plain(0, 3, 2, 64))), /1\.\.8 layers|too short/);
+  assert.throws(() => run(pass(4, 1, plain(0, 3, 0, 64))), /empty side/);
+  assert.throws(() => run(pass(4, 1, plain(0, 3, 2, 64)), 2), /shorter than its count/);
+  assert.throws(() => run(pass(4, 2, plain(0, 3, 2, 64), plain(0, 3, 2, 128))), /do not chain/);
+  const gated = (k: number, n: number): number[] => plain(0, k, n, 64).map((v, i) => (i === 11 || i === 12 || i === 15 || i === 16 ? 256 : v));
+  assert.throws(() => run(pass(4, 1, gated(2, 2))), /highway gate needs a later layer/);
+  assert.throws(() => run(pass(4, 2, plain(0, 3, 2, 64), gated(2, 3))), /do not chain|highway gate/);
   assert.throws(() => (addon.mlpPasses as NonNullable<typeof addon.mlpPasses>)(heap, false, new Float32Array(4) as unknown as Float64Array, 0, 0), /Float64Array/);
 });
 
-function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer"): SacConfig {
+function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A"): SacConfig {
   return {
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),
     inputNormalization,
-    qArchitecture: "A",
+    qArchitecture,
     batchSize: 32,
     policyHiddenSizes: [32, 32],
     samples: optimizer === "direct" ? 1 : 2,
@@ -254,7 +317,9 @@ function config(optimizer: "direct" | "iterative", inputNormalization: InputNorm
 }
 
 /** Agents from the same seed, updated on the same batches, with the fused update on or off. */
-async function run(optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer"): Promise<{ metrics: Record<string, number>[]; agent: SacAgent }> {
+async function run(
+  optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A",
+): Promise<{ metrics: Record<string, number>[]; agent: SacAgent }> {
   const data = new Rng(0);
   const buffer = new ReplayBuffer(200, 5, 3);
   for (let i = 0; i < 200; i++) {
@@ -262,7 +327,8 @@ async function run(optimizer: "direct" | "iterative", fused: boolean, updates: n
   }
   setFusedSacUpdates(fused);
   try {
-    const agent = SacAgent.create(config(optimizer, normalization), { observationSize: 5, actionSize: 3 }, new Rng(5));
+    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture), { observationSize: 5, actionSize: 3 }, new Rng(5));
+    assert.equal(agent.updatePath().path, fused ? "fused" : "tfjs", agent.updatePath().why);
     const rng = new Rng(9);
     const metrics: Record<string, number>[] = [];
     for (let i = 0; i < updates; i++) metrics.push(agent.update(buffer.sample(32, rng)));
@@ -272,12 +338,15 @@ async function run(optimizer: "direct" | "iterative", fused: boolean, updates: n
   }
 }
 
-const UPDATE_CASES: ["direct" | "iterative", InputNormalization][] = [["direct", "layer"], ["iterative", "layer"], ["iterative", "layer+scale"]];
-for (const [optimizer, normalization] of UPDATE_CASES) {
-  test(`fused SAC update (${optimizer}, ${normalization} inputs) gives the tfjs path's metrics and weights`, { skip }, async () => {
+// Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes.
+const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture][] = [
+  ["direct", "layer", "A"], ["iterative", "layer", "A"], ["iterative", "layer+scale", "A"], ["direct", "layer", "B"], ["iterative", "layer", "B"],
+];
+for (const [optimizer, normalization, q] of UPDATE_CASES) {
+  test(`fused SAC update (${optimizer}, ${normalization} inputs, Q architecture ${q}) gives the tfjs path's metrics and weights`, { skip }, async () => {
     await useBackend("wasm-native");
-    const fused = await run(optimizer, true, 1, normalization);
-    const stock = await run(optimizer, false, 1, normalization);
+    const fused = await run(optimizer, true, 1, normalization, q);
+    const stock = await run(optimizer, false, 1, normalization, q);
     assert.deepEqual(Object.keys(fused.metrics[0]), Object.keys(stock.metrics[0]), "same metrics in the same order");
     for (const [k, want] of Object.entries(stock.metrics[0])) {
       const got = fused.metrics[0][k];

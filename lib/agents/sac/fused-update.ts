@@ -19,13 +19,12 @@
  */
 import { tf } from "../../backend/tf";
 import { activeAddon } from "../../backend/wasm-kernels";
-import { HeapBlock, HeapMlp, blockSize, runMlpPasses, type GradOffsets, type MlpTrace } from "../../backend/heap-mlp";
+import { HeapBlock, HeapMlp, blockSize, runMlpPasses, type GradOffsets, type HeapLayer, type MlpTrace } from "../../backend/heap-mlp";
 import { NativeAdam, ownStorage, renewWasmId } from "../../backend/native-adam";
 import { asWasmBackend, heapOf, offsetOf, type WasmBackend } from "../../backend/wasm-heap";
 import type { NativeAddon } from "../../backend/native";
 import { IapoError } from "../../core/errors";
 import type { Rng } from "../../core/rng";
-import type { DenseLayer } from "../../nn/mlp";
 import type { QNetwork } from "../../nn/q-network";
 import { LOG_STD_MAX, LOG_STD_MIN } from "../../policy/params";
 import type { PolicyOptimizer } from "../../policy/optimizer";
@@ -113,16 +112,14 @@ export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOp
   if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
   if (!HeapMlp.supported(addon)) return "the native addon is older than its sources (rebuild: node native/build.js)";
   if (parts.policy.kind !== "direct" && parts.policy.kind !== "iterative") return `policy optimizer ${parts.policy.kind}`;
-  const nets = [parts.q1, parts.q2, parts.q1Target, parts.q2Target];
-  if (nets.some((q) => q.denseLayers() === null)) return "Q-networks are not plain dense chains (layer norm / highway)";
-  if (!policyLayers(parts.policy)) return "policy network is not a plain dense chain";
+  if (!policyLayers(parts.policy)) return "the policy optimizer has no network the native passes can run";
   if (![optimizers.q, optimizers.alpha, optimizers.policy].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
   return null;
 }
 
-function policyLayers(p: PolicyOptimizer): DenseLayer[] | null {
-  const withLayers = p as PolicyOptimizer & { denseLayers?: () => DenseLayer[] | null };
-  return typeof withLayers.denseLayers === "function" ? withLayers.denseLayers() : null;
+function policyLayers(p: PolicyOptimizer): HeapLayer[] | null {
+  const withLayers = p as PolicyOptimizer & { heapLayers?: () => HeapLayer[] };
+  return typeof withLayers.heapLayers === "function" ? withLayers.heapLayers() : null;
 }
 
 /** Heap regions for one batch size. */
@@ -172,9 +169,9 @@ export class FusedSacUpdate {
     if (!addon) throw new IapoError("the fused SAC update needs the native addon");
     this.native = addon;
     this.backend = asWasmBackend(tf.backend());
-    const heapMlp = (layers: DenseLayer[] | null): HeapMlp => new HeapMlp(addon, this.backend, layers as DenseLayer[]);
-    this.q = [heapMlp(parts.q1.denseLayers()), heapMlp(parts.q2.denseLayers())];
-    this.qTarget = [heapMlp(parts.q1Target.denseLayers()), heapMlp(parts.q2Target.denseLayers())];
+    const heapMlp = (layers: HeapLayer[] | null): HeapMlp => new HeapMlp(addon, this.backend, layers as HeapLayer[]);
+    this.q = [heapMlp(parts.q1.heapLayers()), heapMlp(parts.q2.heapLayers())];
+    this.qTarget = [heapMlp(parts.q1Target.heapLayers()), heapMlp(parts.q2Target.heapLayers())];
     this.net = heapMlp(policyLayers(parts.policy));
     this.iterative = parts.policy.kind === "iterative" ? (parts.policy as IterativeAmortizedOptimizer) : null;
     this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
@@ -298,11 +295,10 @@ export class FusedSacUpdate {
       losses[i] /= B;
     }
     checkFinite("Q loss", Math.fround(losses[0]) + Math.fround(losses[1]));
-    const qGradOffsets = this.gradOffsets(this.qGrads);
-    const perNet = this.q[0].layers.length;
+    const qVariables = [...p.q1.params.variables(), ...p.q2.params.variables()];
     runMlpPasses(
       this.native, this.backend, true,
-      [0, 1].map((i) => this.q[i].backwardPass(ws.qTraces[i], { dOut: ws.dqLoss[i], grads: qGradOffsets.slice(i * perNet, (i + 1) * perNet), dInput: -1, accumulate: false })),
+      [0, 1].map((i) => this.q[i].backwardPass(ws.qTraces[i], { dOut: ws.dqLoss[i], grads: this.gradOffsets(this.q[i], qVariables, this.qGrads), dInput: -1, accumulate: false })),
     );
     metrics["train/q1_loss"] = Math.fround(losses[0]);
     metrics["train/q2_loss"] = Math.fround(losses[1]);
@@ -313,7 +309,7 @@ export class FusedSacUpdate {
     optimizers.q.applyGradients(Object.fromEntries(qVars.map((v, i) => [v.name, this.qGrads[i]])));
 
     // Policy optimizer on the updated Q-networks.
-    const run = this.chooseLambda(batch.observations, B, policyQ, c.betaTrain, alpha, this.pGrads.length ? this.gradOffsets(this.pGrads) : null);
+    const run = this.chooseLambda(batch.observations, B, policyQ, c.betaTrain, alpha, this.pGrads.length ? this.gradOffsets(this.net, p.policy.params?.variables() ?? [], this.pGrads) : null);
     checkFinite("policy loss", run.loss);
     metrics["train/policy_loss"] = run.loss;
     metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads);
@@ -361,10 +357,22 @@ export class FusedSacUpdate {
     return lambda;
   }
 
-  private gradOffsets(grads: tf.Tensor[]): GradOffsets[] {
-    const out: GradOffsets[] = [];
-    for (let i = 0; i < grads.length; i += 2) out.push({ w: offsetOf(this.backend, grads[i]), b: offsetOf(this.backend, grads[i + 1]) });
-    return out;
+  /**
+   * Where each layer's gradients go: the buffer of each of its variables, found among `variables` (whose
+   * gradient buffers `grads` hold, in the same order).
+   */
+  private gradOffsets(net: HeapMlp, variables: tf.Variable[], grads: tf.Tensor[]): GradOffsets[] {
+    const at = (v: tf.Variable): number => {
+      const i = variables.indexOf(v);
+      if (i < 0) throw new IapoError(`fused SAC update: no gradient buffer for ${v.name}`);
+      return offsetOf(this.backend, grads[i]);
+    };
+    return net.layers.map((l) => ({
+      w: at(l.w),
+      b: at(l.b),
+      ...(l.norm ? { gain: at(l.norm.gain), normBias: at(l.norm.bias) } : {}),
+      ...(l.gate ? { gateW: at(l.gate.w), gateB: at(l.gate.b) } : {}),
+    }));
   }
 
   private globalNorm(grads: tf.Tensor[]): number {

@@ -41,7 +41,7 @@ export function updateFlops(
   const { observationSize: o, actionSize: a } = shapes;
   const batch = c.batchSize;
   const hidden = c.policyHiddenSizes;
-  const qHidden = Q_ARCHITECTURES.A.hiddenSizes; // the fused path runs architecture A only
+  const qHidden = Q_ARCHITECTURES.A.hiddenSizes; // the bench measures architecture A
   const qFull = macs([o + a, ...qHidden, 1]);
   const qFirstIn = (o + a) * qHidden[0];
   const qOnActions = qFull - o * qHidden[0]; // forward on the actions, the states' part precomputed
