@@ -35,14 +35,17 @@ function macs(sizes: number[]): number {
  * tests/cli/bench-flops.test.ts checks it against the multiply-adds the native kernels count.
  */
 export function updateFlops(
-  c: Pick<SacConfig, "optimizer" | "samples" | "iterations" | "inputNormalization" | "policyHiddenSizes" | "batchSize">,
+  c: Pick<SacConfig, "optimizer" | "samples" | "iterations" | "inputNormalization" | "policyHiddenSizes" | "batchSize" | "qArchitecture">,
   shapes: { observationSize: number; actionSize: number } = { observationSize: OBS, actionSize: ACT },
 ): number {
   const { observationSize: o, actionSize: a } = shapes;
   const batch = c.batchSize;
   const hidden = c.policyHiddenSizes;
-  const qHidden = Q_ARCHITECTURES.A.hiddenSizes; // the bench measures architecture A
-  const qFull = macs([o + a, ...qHidden, 1]);
+  const q = Q_ARCHITECTURES[c.qArchitecture];
+  const qHidden = q.hiddenSizes;
+  // highway layers (all but the first) multiply by their gate's weights as well
+  const gates = q.connectivity === "highway" ? qHidden.slice(1).reduce((sum, h, i) => sum + qHidden[i] * h, 0) : 0;
+  const qFull = macs([o + a, ...qHidden, 1]) + gates;
   const qFirstIn = (o + a) * qHidden[0];
   const qOnActions = qFull - o * qHidden[0]; // forward on the actions, the states' part precomputed
   const statePart = 2 * batch * o * qHidden[0]; // both networks
@@ -96,10 +99,18 @@ function variants(): Array<{ name: string; config: SacConfig }> {
     policyHiddenSizes: HIDDEN.slice(),
     bufferSize: 4 * BATCH,
   });
-  return [
+  const archA: Array<{ name: string; config: SacConfig }> = [
     { name: "direct SAC update", config: { ...base("direct"), samples: 1 } },
     { name: "iterative update (5 it., N=1)", config: { ...base("iterative"), samples: 1 } },
     { name: "iterative update (5 it., N=10)", config: { ...base("iterative"), samples: 10 } },
+  ];
+  // Architecture B (Table 5's choice for HalfCheetah direct, Walker2d iterative, Ant) where the native path runs
+  // it; on the other backends its tfjs updates would take minutes of the bench.
+  if (!activeAddon()) return archA;
+  return [
+    ...archA,
+    { name: "direct SAC update, Q architecture B", config: { ...base("direct"), qArchitecture: "B", samples: 1 } },
+    { name: "iterative update (5 it., N=1), Q architecture B", config: { ...base("iterative"), qArchitecture: "B", samples: 1 } },
   ];
 }
 
@@ -155,7 +166,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   // one state is below the rows worth a second thread: acts run on one either way
   const fusedOrNot = paths().map((p) => p.fused);
   for (const { name: base, config } of variants()) for (const fused of fusedOrNot) {
-    const name = `${base.replace(/ (SAC )?update/, "")} act, batch 1${fused === false ? " [tfjs path]" : ""}`;
+    const name = `${base.replace(/ (SAC )?update/, " act")}, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const reps = fused === false && options.quick ? 5 : 30;
