@@ -373,53 +373,6 @@ void AddRowProducts(float* __restrict c, const float* __restrict base, const flo
   }
 }
 
-// gemmOnBase(heap, m, n, k, aOff, bOff, baseOff, baseRows, cOff, act, alpha)
-// C[r] = act(base[r mod baseRows] + A[r]·B), A [m,k], B [k,n], base [baseRows,n]. A dense layer whose input is
-// [fixed part | varying part]: the fixed part's product plus bias (base) is computed once, and each evaluation
-// only multiplies the varying columns (a Q-network's actions, k = |A|), instead of all of them again.
-napi_value GemmOnBase(napi_env env, napi_callback_info info) {
-  Args a;
-  size_t heap_len = 0;
-  uint8_t* heap = HeapCall(env, info, &a, 11, &heap_len);
-  if (!heap) return nullptr;
-  const int m = static_cast<int>(Num(env, a.argv[1]));
-  const int n = static_cast<int>(Num(env, a.argv[2]));
-  const int k = static_cast<int>(Num(env, a.argv[3]));
-  const double a_off = Num(env, a.argv[4]), b_off = Num(env, a.argv[5]), base_off = Num(env, a.argv[6]);
-  const int base_rows = static_cast<int>(Num(env, a.argv[7]));
-  const double c_off = Num(env, a.argv[8]);
-  const int act = static_cast<int>(Num(env, a.argv[9]));
-  const float alpha = static_cast<float>(Num(env, a.argv[10]));
-  if (m < 0 || n < 0 || k < 0 || base_rows <= 0) {
-    napi_throw_range_error(env, nullptr, "iapo_native: gemmOnBase needs m, n, k >= 0 and baseRows > 0");
-    return nullptr;
-  }
-  if (!InHeap(env, heap_len, a_off, 4.0 * m * k) || !InHeap(env, heap_len, b_off, 4.0 * k * n) ||
-      !InHeap(env, heap_len, base_off, 4.0 * base_rows * n) || !InHeap(env, heap_len, c_off, 4.0 * m * n)) {
-    return nullptr;
-  }
-  auto F = [heap](double off) { return reinterpret_cast<float*>(heap + static_cast<size_t>(off)); };
-  const float* A = F(a_off);
-  const float* B = F(b_off);
-  const float* base = F(base_off);
-  float* C = F(c_off);
-  if (k <= 16) {  // a few columns: one pass per row beats sgemm's packing
-    CountMacs(static_cast<double>(m) * n * k);
-    for (int r = 0; r < m; r++) {
-      AddRowProducts(C + static_cast<size_t>(r) * n, base + static_cast<size_t>(r % base_rows) * n, A + static_cast<size_t>(r) * k, B, n, k,
-                     act == kRelu);
-    }
-    if (act == kRelu || act == kLinear) return nullptr;
-  } else {
-    for (int r = 0; r < m; r++) {
-      std::memcpy(C + static_cast<size_t>(r) * n, base + static_cast<size_t>(r % base_rows) * n, 4 * static_cast<size_t>(n));
-    }
-    if (m > 0 && n > 0) Sgemm(false, false, m, n, k, A, B, 1.f, C);
-  }
-  if (act != kLinear) BiasActivate(C, m, n, nullptr, false, act, alpha);
-  return nullptr;
-}
-
 std::vector<float> g_scratch;  // dz of the dense backward pass; JS is single-threaded, so one buffer serves.
 
 // denseGrad(heap, m, n, k, xOff, wOff, yOff, dyOff, dxOff, dwOff, dbOff, act, alpha[, accumulate])
@@ -1382,7 +1335,6 @@ napi_value BlasInfo(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"gemmOnBase", nullptr, GemmOnBase, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseGrad", nullptr, DenseGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mlpPasses", nullptr, MlpPasses, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -33,15 +33,6 @@ export interface NativeAddon {
     biasOff: number, biasMode: number, activation: number, alpha: number,
   ): void;
   /**
-   * C[r] = act(base[r mod baseRows] + A[r]·B), A [m,k], B [k,n], base [baseRows,n]: a dense layer whose input
-   * is [fixed | varying], with the fixed columns' product and the bias (base) computed once.
-   * Optional: an addon built from older sources lacks it (callers fall back).
-   */
-  gemmOnBase?(
-    heap: ArrayBuffer, m: number, n: number, k: number, aOff: number, bOff: number, baseOff: number, baseRows: number,
-    cOff: number, activation: number, alpha: number,
-  ): void;
-  /**
    * Backward of y = act(x·w + b), x [m,k], w [k,n]: writes dx, dw, db (each skipped when its offset is < 0).
    * With `accumulate`, dw and db are added to what they hold.
    */
