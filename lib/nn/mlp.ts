@@ -132,18 +132,6 @@ export class Mlp {
     layers.push({ w: this.params.get(`${this.prefix}output/w`), b: this.params.get(`${this.prefix}output/b`), activation: "linear" });
     return layers;
   }
-
-  /** Multiply-adds of one forward pass per example (matmuls only): Σ in·out over linear layers. */
-  macsPerExample(): number {
-    const c = this.config;
-    let fanIn = c.inputSize;
-    let macs = 0;
-    c.hiddenSizes.forEach((units, i) => {
-      macs += fanIn * units * (c.connectivity === "highway" && i > 0 ? 2 : 1);
-      fanIn = units;
-    });
-    return macs + fanIn * c.outputSize;
-  }
 }
 
 function addLinear(params: ParameterSet, p: string, rng: Rng, fanIn: number, fanOut: number, init: LinearInit): void {

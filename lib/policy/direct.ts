@@ -1,9 +1,8 @@
 /** Direct amortization (Eq. 9): λ ← f_φ(s), one network pass; trained by ascending J (Algorithm 1). */
 import { tf } from "../backend/tf";
 import type { Rng } from "../core/rng";
-import { Mlp, type MlpBody } from "../nn/mlp";
-import type { HeapLayer } from "../backend/heap-mlp";
-import { ParameterSet } from "../nn/parameters";
+import type { MlpBody } from "../nn/mlp";
+import { MlpModel } from "../nn/mlp-model";
 import { POLICY_NETWORK } from "../nn/architectures";
 import type { PolicyObjective } from "./objective";
 import type { OptimizeOptions, PolicyOptimization, PolicyOptimizer } from "./optimizer";
@@ -17,10 +16,8 @@ export interface DirectOptimizerConfig {
 
 export const DEFAULT_DIRECT_CONFIG: DirectOptimizerConfig = { network: POLICY_NETWORK };
 
-export class DirectAmortizedOptimizer implements PolicyOptimizer {
+export class DirectAmortizedOptimizer extends MlpModel implements PolicyOptimizer {
   readonly kind = "direct" as const;
-  readonly params: ParameterSet;
-  private readonly mlp: Mlp;
 
   constructor(
     readonly config: DirectOptimizerConfig,
@@ -28,8 +25,7 @@ export class DirectAmortizedOptimizer implements PolicyOptimizer {
     readonly actionSize: number,
     rng: Rng,
   ) {
-    this.params = new ParameterSet();
-    this.mlp = Mlp.create({ ...config.network, inputSize: observationSize, outputSize: 2 * actionSize, outputInit: "fan-in-uniform" }, rng, this.params);
+    super({ ...config.network, inputSize: observationSize, outputSize: 2 * actionSize, outputInit: "fan-in-uniform" }, rng);
   }
 
   /** λ = f_φ(s): [batch, obs] -> μ, log σ [batch, |A|]. */
@@ -48,16 +44,4 @@ export class DirectAmortizedOptimizer implements PolicyOptimizer {
     return keepOptimization({ lambda, trace: [{ lambda, terms }], loss });
   }
 
-  /** The network's layers as the native passes run them (see Mlp.heapLayers). */
-  heapLayers(): HeapLayer[] {
-    return this.mlp.heapLayers();
-  }
-
-  macsPerExample(): number {
-    return this.mlp.macsPerExample();
-  }
-
-  dispose(): void {
-    this.params.dispose();
-  }
 }

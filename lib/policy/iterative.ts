@@ -11,9 +11,8 @@
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
-import { Mlp, type MlpBody } from "../nn/mlp";
-import type { HeapLayer } from "../backend/heap-mlp";
-import { ParameterSet } from "../nn/parameters";
+import type { MlpBody, MlpConfig } from "../nn/mlp";
+import { MlpModel } from "../nn/mlp-model";
 import { POLICY_NETWORK } from "../nn/architectures";
 import { stopGradient } from "../nn/stop-gradient";
 import { normalizeInput, normalizedSize, type InputNormalization } from "./input-normalization";
@@ -45,15 +44,27 @@ export const DEFAULT_ITERATIVE_CONFIG: IterativeOptimizerConfig = {
   inputNormalization: "layer+scale",
 };
 
+/**
+ * The iterative network's MLP config, after checking the optimizer's own settings: inputs are the normalised
+ * state, λ and ∇λ J; outputs δ and the gates ω for μ and log σ, starting at zero (δ = 0, ω = 0.5).
+ */
+function iterativeNetwork(config: IterativeOptimizerConfig, observationSize: number, actionSize: number): MlpConfig {
+  for (const k of ["trainIterations", "actIterations"] as const) {
+    if (!Number.isInteger(config[k]) || config[k] < 1) throw new ConfigError(`iterative.${k} must be an integer >= 1, got ${config[k]}`);
+  }
+  if (!(config.initialStd > 0)) throw new ConfigError(`iterative.initialStd must be > 0, got ${config.initialStd}`);
+  const norm = config.inputNormalization;
+  const inputSize = normalizedSize(observationSize, norm) + 4 * normalizedSize(actionSize, norm);
+  return { ...config.network, inputSize, outputSize: 4 * actionSize, outputInit: "zeros" };
+}
+
 /** Eq. 11 on one parameter tensor: ω ⊙ λ + (1 − ω) ⊙ δ. */
 export function gatedUpdate<T extends tf.Tensor>(previous: T, update: T, gate: T): T {
   return tf.tidy(() => tf.add(tf.mul(gate, previous), tf.mul(tf.sub(1, gate), update)) as T);
 }
 
-export class IterativeAmortizedOptimizer implements PolicyOptimizer {
+export class IterativeAmortizedOptimizer extends MlpModel implements PolicyOptimizer {
   readonly kind = "iterative" as const;
-  readonly params: ParameterSet;
-  private readonly mlp: Mlp;
 
   constructor(
     readonly config: IterativeOptimizerConfig,
@@ -61,14 +72,7 @@ export class IterativeAmortizedOptimizer implements PolicyOptimizer {
     readonly actionSize: number,
     rng: Rng,
   ) {
-    for (const k of ["trainIterations", "actIterations"] as const) {
-      if (!Number.isInteger(config[k]) || config[k] < 1) throw new ConfigError(`iterative.${k} must be an integer >= 1, got ${config[k]}`);
-    }
-    if (!(config.initialStd > 0)) throw new ConfigError(`iterative.initialStd must be > 0, got ${config.initialStd}`);
-    const norm = config.inputNormalization;
-    const inputSize = normalizedSize(observationSize, norm) + 4 * normalizedSize(actionSize, norm);
-    this.params = new ParameterSet();
-    this.mlp = Mlp.create({ ...config.network, inputSize, outputSize: 4 * actionSize, outputInit: "zeros" }, rng, this.params);
+    super(iterativeNetwork(config, observationSize, actionSize), rng);
   }
 
   /**
@@ -113,18 +117,6 @@ export class IterativeAmortizedOptimizer implements PolicyOptimizer {
     return keepOptimization({ lambda, trace, loss });
   }
 
-  /** The network's layers as the native passes run them (see Mlp.heapLayers). */
-  heapLayers(): HeapLayer[] {
-    return this.mlp.heapLayers();
-  }
-
-  macsPerExample(): number {
-    return this.mlp.macsPerExample();
-  }
-
-  dispose(): void {
-    this.params.dispose();
-  }
 }
 
 /**

@@ -25,6 +25,7 @@ import { asWasmBackend, heapOf, offsetOf, type WasmBackend } from "../../backend
 import type { NativeAddon } from "../../backend/native";
 import { IapoError } from "../../core/errors";
 import type { Rng } from "../../core/rng";
+import { MlpModel } from "../../nn/mlp-model";
 import type { QNetwork } from "../../nn/q-network";
 import { LOG_STD_MAX, LOG_STD_MIN } from "../../policy/params";
 import type { PolicyOptimizer } from "../../policy/optimizer";
@@ -118,8 +119,7 @@ export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOp
 }
 
 function policyLayers(p: PolicyOptimizer): HeapLayer[] | null {
-  const withLayers = p as PolicyOptimizer & { heapLayers?: () => HeapLayer[] };
-  return typeof withLayers.heapLayers === "function" ? withLayers.heapLayers() : null;
+  return p instanceof MlpModel ? p.heapLayers() : null;
 }
 
 /** Heap regions for one batch size. */
