@@ -94,6 +94,9 @@ interface StepRecord {
   previous: Lambda;
   /** Gated log σ before clipping [batch, |A|]. */
   preClip: Float32Array;
+  /** The gates ω of μ and of log σ [batch, |A|], as the gated update used them. */
+  gateMean: Float64Array;
+  gateLogStd: Float64Array;
 }
 
 const sum = (x: ArrayLike<number>): number => {
@@ -491,10 +494,10 @@ export class FusedSacUpdate {
       for (let k = 0; k < 4; k++) at = normalizeRow(parts[k], s * A, A, x, at, scaled);
     }
     this.net.forward(trace);
-    return { trace, previous: lambda, preClip: new Float32Array(B * A) };
+    return { trace, previous: lambda, preClip: new Float32Array(B * A), gateMean: new Float64Array(B * A), gateLogStd: new Float64Array(B * A) };
   }
 
-  /** Eq. 11 on the recorded pass's output: λ' = ω λ + (1 − ω) δ, log σ clipped. Fills record.preClip. */
+  /** Eq. 11 on the recorded pass's output: λ' = ω λ + (1 − ω) δ, log σ clipped. Fills record.preClip and the gates. */
   private gated(record: StepRecord, B: number): Lambda {
     const A = this.parts.actionSize;
     const out = this.view(record.trace.outputs[record.trace.outputs.length - 1], B * 4 * A);
@@ -503,8 +506,8 @@ export class FusedSacUpdate {
       for (let i = 0; i < A; i++) {
         const p = s * A + i;
         const o = s * 4 * A + i;
-        const gm = sigmoid(out[o + 2 * A]);
-        const gs = sigmoid(out[o + 3 * A]);
+        const gm = (record.gateMean[p] = sigmoid(out[o + 2 * A]));
+        const gs = (record.gateLogStd[p] = sigmoid(out[o + 3 * A]));
         next.mean[p] = gm * record.previous.mean[p] + (1 - gm) * out[o];
         record.preClip[p] = gs * record.previous.logStd[p] + (1 - gs) * out[o + A];
         next.logStd[p] = clip(record.preClip[p]);
@@ -524,8 +527,8 @@ export class FusedSacUpdate {
       for (let i = 0; i < A; i++) {
         const p = s * A + i;
         const o = s * 4 * A + i;
-        const gm = sigmoid(out[o + 2 * A]);
-        const gs = sigmoid(out[o + 3 * A]);
+        const gm = record.gateMean[p];
+        const gs = record.gateLogStd[p];
         const dm = gradNext.mean[p] * scale;
         const dl = inRange(record.preClip[p]) ? gradNext.logStd[p] * scale : 0;
         dOut[o] = (1 - gm) * dm;
