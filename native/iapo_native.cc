@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <chrono>
 #include <cmath>
@@ -1115,6 +1116,26 @@ napi_value MlpPasses(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// A call's per-tensor table: argument 1, a Uint32Array of `width` values per row, and argument 2, the number of
+// rows; nullptr with a JS error naming `what` when the table is not a Uint32Array or is shorter than that.
+const uint32_t* TableArg(napi_env env, const Args& a, const char* what, size_t width, size_t* count) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, a.argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint32_array) {
+    const std::string why = std::string("iapo_native: ") + what + "'s table must be a Uint32Array";
+    napi_throw_type_error(env, nullptr, why.c_str());
+    return nullptr;
+  }
+  *count = static_cast<size_t>(Num(env, a.argv[2]));
+  if (*count * width > length) {
+    const std::string why = std::string("iapo_native: ") + what + "'s table is shorter than its count";
+    napi_throw_range_error(env, nullptr, why.c_str());
+    return nullptr;
+  }
+  return static_cast<const uint32_t*>(data);
+}
+
 // tf.train.adam's float32 constants, already rounded.
 struct AdamConstants {
   float b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2;
@@ -1145,20 +1166,9 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   size_t heap_len = 0;
   uint8_t* heap = HeapCall(env, info, &a, 9, &heap_len);
   if (!heap) return nullptr;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  CHECK(napi_get_typedarray_info(env, a.argv[1], &type, &length, &data, nullptr, nullptr));
-  if (type != napi_uint32_array) {
-    napi_throw_type_error(env, nullptr, "iapo_native: the Adam table must be a Uint32Array");
-    return nullptr;
-  }
-  const uint32_t* table = static_cast<const uint32_t*>(data);
-  const size_t count = static_cast<size_t>(Num(env, a.argv[2]));
-  if (count * 5 > length) {
-    napi_throw_range_error(env, nullptr, "iapo_native: the Adam table is shorter than its count");
-    return nullptr;
-  }
+  size_t count = 0;
+  const uint32_t* table = TableArg(env, a, "adam", 5, &count);
+  if (!table) return nullptr;
   const double lr = Num(env, a.argv[3]), beta1 = Num(env, a.argv[4]), beta2 = Num(env, a.argv[5]);
   // tf.train.adam rounds each JS number to float32 where it becomes a scalar tensor.
   const float b1 = static_cast<float>(beta1), one_minus_b1 = static_cast<float>(1.0 - beta1);
@@ -1183,17 +1193,6 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// Reads a Uint32Array argument; nullptr with a JS error thrown when it is something else.
-const uint32_t* U32(napi_env env, napi_value v, size_t* length) {
-  napi_typedarray_type type;
-  void* data = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &data, nullptr, nullptr) != napi_ok || type != napi_uint32_array) {
-    napi_throw_type_error(env, nullptr, "iapo_native: expected a Uint32Array table");
-    return nullptr;
-  }
-  return static_cast<const uint32_t*>(data);
-}
-
 // Σ x² in double with 8 interleaved partial sums (a fixed order, so the result is deterministic, and one the
 // compiler can keep in vector registers; a single running sum is a serial chain of dependent adds).
 IAPO_MULTIVERSION
@@ -1214,14 +1213,9 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
   size_t heap_len = 0;
   uint8_t* heap = HeapCall(env, info, &a, 3, &heap_len);
   if (!heap) return nullptr;
-  size_t length = 0;
-  const uint32_t* table = U32(env, a.argv[1], &length);
+  size_t count = 0;
+  const uint32_t* table = TableArg(env, a, "sumSquares", 2, &count);
   if (!table) return nullptr;
-  const size_t count = static_cast<size_t>(Num(env, a.argv[2]));
-  if (count * 2 > length) {
-    napi_throw_range_error(env, nullptr, "iapo_native: table shorter than its count");
-    return nullptr;
-  }
   double total = 0;
   for (size_t i = 0; i < count; i++) {
     if (!InHeap(env, heap_len, table[2 * i], 4.0 * table[2 * i + 1])) return nullptr;
@@ -1250,15 +1244,10 @@ napi_value Polyak(napi_env env, napi_callback_info info) {
   size_t heap_len = 0;
   uint8_t* heap = HeapCall(env, info, &a, 5, &heap_len);
   if (!heap) return nullptr;
-  size_t length = 0;
-  const uint32_t* table = U32(env, a.argv[1], &length);
+  size_t count = 0;
+  const uint32_t* table = TableArg(env, a, "polyak", 3, &count);
   if (!table) return nullptr;
-  const size_t count = static_cast<size_t>(Num(env, a.argv[2]));
   const float keep = static_cast<float>(Num(env, a.argv[3])), take = static_cast<float>(Num(env, a.argv[4]));
-  if (count * 3 > length) {
-    napi_throw_range_error(env, nullptr, "iapo_native: table shorter than its count");
-    return nullptr;
-  }
   for (size_t i = 0; i < count; i++) {
     const uint32_t* row = table + 3 * i;
     if (!InHeap(env, heap_len, row[0], 4.0 * row[2]) || !InHeap(env, heap_len, row[1], 4.0 * row[2])) return nullptr;

@@ -130,3 +130,16 @@ for (const backend of ["wasm-native", "wasm-js"] as const) {
     adam.dispose();
   });
 }
+
+test("the per-tensor native calls (adam, sumSquares, polyak) refuse a table that is not a Uint32Array or is too short", { skip }, () => {
+  assert.ok(native.ok);
+  const { addon } = native;
+  const heap = new ArrayBuffer(256);
+  assert.throws(() => addon.adam(heap, new Float32Array(5) as unknown as Uint32Array, 1, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001), /adam's table must be a Uint32Array/);
+  assert.throws(() => addon.adam(heap, new Uint32Array(9), 2, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001), /adam's table is shorter than its count/);
+  assert.throws(() => addon.sumSquares(heap, new Uint32Array(3), 2), /sumSquares's table is shorter than its count/);
+  assert.throws(() => addon.polyak(heap, new Uint32Array(5), 2, 0.99, 0.01), /polyak's table is shorter than its count/);
+  // a row pointing outside the heap is refused before anything is written
+  assert.throws(() => addon.sumSquares(heap, Uint32Array.from([200, 32]), 1), /outside the heap/);
+  assert.equal(addon.sumSquares(heap, Uint32Array.from([0, 64]), 1), 0);
+});
