@@ -142,8 +142,6 @@ export function runMlpPasses(native: NativeAddon, backend: WasmBackend, backward
 export class HeapMlp {
   readonly inputSize: number;
   readonly outputSize: number;
-  /** Widest layer side. */
-  readonly maxWidth: number;
 
   constructor(
     private readonly native: NativeAddon,
@@ -154,7 +152,6 @@ export class HeapMlp {
     if (layers.length > 8) throw new IapoError(`HeapMlp supports up to 8 layers, got ${layers.length}`);
     this.inputSize = dims(layers[0])[0];
     this.outputSize = dims(layers[layers.length - 1])[1];
-    this.maxWidth = Math.max(this.inputSize, ...layers.map((l) => dims(l)[1]));
   }
 
   /** Whether the addon has the whole-network passes this class runs on (an addon built from older sources does not). */
