@@ -713,18 +713,6 @@ void NormActivateRow(float* __restrict f, const float* __restrict xhat, const fl
   }
 }
 
-// f = act(z) along a row, one loop per common activation so each vectorises.
-IAPO_MULTIVERSION
-void ActivateRow(float* __restrict f, const float* __restrict z, int n, int act, float alpha) {
-  if (act == kElu) {
-    for (int j = 0; j < n; j++) f[j] = Activate(z[j], kElu, alpha);
-  } else if (act == kRelu) {
-    for (int j = 0; j < n; j++) f[j] = std::max(z[j], 0.f);
-  } else {
-    for (int j = 0; j < n; j++) f[j] = Activate(z[j], act, alpha);
-  }
-}
-
 // A normalised layer's row: mean and population variance of z (as tf.moments), xhat = (z − mean)/sqrt(var + ε).
 // Returns 1/sqrt(var + ε).
 IAPO_MULTIVERSION
@@ -757,19 +745,14 @@ void HighwayRow(float* __restrict out, float* __restrict g, const float* __restr
   }
 }
 
-// A normalised / highway layer's forward on rows [r0, r0 + m), from its pre-activation z = x·w + b [m, n].
+// A normalised / highway layer's forward on rows [r0, r0 + m) after x·w + b: with layer norm, z is that
+// pre-activation [m, n] and this fills xhat, rstd and f; without, f already holds act(x·w + b). Then the gate.
 void RichForward(const PassLayer& L, const float* x, const float* z, int r0, int m, float alpha, float* gate_scratch) {
   const int n = L.n;
-  for (int r = 0; r < m; r++) {
-    const float* zr = z + static_cast<size_t>(r) * n;
-    float* fr = L.f + static_cast<size_t>(r0 + r) * n;
-    if (!L.gain) {
-      ActivateRow(fr, zr, n, L.act, alpha);
-      continue;
-    }
+  for (int r = 0; L.gain && r < m; r++) {
     float* xr = L.xhat + static_cast<size_t>(r0 + r) * n;
-    L.rstd[r0 + r] = NormalizeRow(xr, zr, n, L.eps);
-    NormActivateRow(fr, xr, L.gain, L.nbias, n, L.act, alpha);
+    L.rstd[r0 + r] = NormalizeRow(xr, z + static_cast<size_t>(r) * n, n, L.eps);
+    NormActivateRow(L.f + static_cast<size_t>(r0 + r) * n, xr, L.gain, L.nbias, n, L.act, alpha);
   }
   if (!L.gate_w) return;  // f is the output (the trace passes out as f)
   Sgemm(false, false, m, n, L.k, x, L.gate_w, 0.f, gate_scratch);
@@ -783,10 +766,11 @@ void ForwardBlock(const Pass& p, int r0, int m, float alpha) {
   ThreadScratch* s = &t_scratch;
   for (int i = 0; i < p.depth; i++) {
     const PassLayer& L = p.layers[i];
-    // A normalised / highway layer's x·w + b goes to scratch, then RichForward; a plain one's straight to out.
+    // x·w + b: a normalised layer's to scratch (RichForward normalises and activates it), a highway layer's
+    // activated into f (RichForward adds the gate), a plain layer's activated into out.
     const bool rich = L.Rich();
-    float* y = rich ? s->z.data() : L.out + static_cast<size_t>(r0) * L.n;
-    const int act = rich ? kLinear : L.act;
+    float* y = L.gain ? s->z.data() : (rich ? L.f : L.out) + static_cast<size_t>(r0) * L.n;
+    const int act = L.gain ? kLinear : L.act;
     const float* x;
     if (i == 0 && p.base) {
       const int kx = L.k - p.split;

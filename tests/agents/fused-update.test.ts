@@ -191,59 +191,63 @@ test("many calls of varied sizes, back to back, give the same values on two thre
   nets.forEach((c) => c.dispose());
 });
 
-test("normalised highway layers (architecture B's) forward and backward match tfjs cpu", { skip }, async () => {
-  const config = { inputSize: 7, outputSize: 1, hiddenSizes: [24, 24, 24], activation: "elu" as const, layerNorm: true, connectivity: "highway" as const, outputInit: "fan-in-uniform" as const };
-  const rows = 300; // two halves of the rows
-  const data = new Rng(31);
-  const x = data.fillNormal(new Float32Array(rows * 7)) as Float32Array;
-  const dOutHost = data.fillNormal(new Float32Array(rows)) as Float32Array;
-  // Reference: the same network (same seed) through lib/nn on tfjs cpu; gradients of Σ dOut ⊙ f(x).
-  await useBackend("cpu");
-  const refParams = new ParameterSet();
-  const ref = Mlp.create(config, new Rng(3), refParams);
-  const want = tf.tidy(() => {
-    const xt = tf.tensor2d(x, [rows, 7]);
-    const dt = tf.tensor2d(dOutHost, [rows, 1]);
-    const out = Float32Array.from(ref.apply(xt).dataSync());
-    const dx = Float32Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(ref.apply(v as tf.Tensor2D), dt)))(xt).dataSync());
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(ref.apply(xt), dt)) as tf.Scalar);
-    // in the parameter set's order, which the same config creates the same way on every backend
-    const inOrder = refParams.variables().map((v) => Float32Array.from(grads[v.name].dataSync()));
-    return { out, dx, inOrder };
-  });
-  await useBackend("wasm-native");
-  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
-  const backend = asWasmBackend(tf.backend());
-  const params = new ParameterSet();
-  const net = Mlp.create(config, new Rng(3), params);
-  const layers = net.heapLayers();
-  assert.ok(layers[0].norm && !layers[0].gate && layers[1].norm && layers[1].gate && !layers[3].norm, "B's layers: norm everywhere, gates after the first");
-  const mlp = new HeapMlp(addon, backend, layers);
-  const vars = layers.flatMap((l) => [l.w, l.b, ...(l.norm ? [l.norm.gain, l.norm.bias] : []), ...(l.gate ? [l.gate.w, l.gate.b] : [])]);
-  const block = new HeapBlock(backend, blockSize([rows * 7, ...mlp.activationFloats(rows), rows, rows * 7, ...vars.map((v) => v.size)]));
-  const trace = mlp.makeTrace(block, rows, block.take(rows * 7));
-  const dOut = block.take(rows);
-  const dInput = block.take(rows * 7);
-  const buffers = new Map(vars.map((v) => [v, block.take(v.size)]));
-  const at = (v: tf.Variable | undefined): number => buffers.get(v as tf.Variable) as number;
-  const grads = layers.map((l) => ({ w: at(l.w), b: at(l.b), ...(l.norm ? { gain: at(l.norm.gain), normBias: at(l.norm.bias) } : {}), ...(l.gate ? { gateW: at(l.gate.w), gateB: at(l.gate.b) } : {}) }));
-  heapView(trace.input, x.length).set(x);
-  heapView(dOut, rows).set(dOutHost);
-  mlp.forward(trace);
-  assert.ok(relativeError(heapView(trace.outputs[3], rows), want.out) <= 1e-4, "forward");
-  for (const accumulate of [false, true]) {
-    mlp.backward(trace, { dOut, grads, dInput, accumulate });
-    assert.ok(relativeError(heapView(dInput, rows * 7), want.dx) <= 1e-4, "d input");
-    params.variables().forEach((v, i) => {
-      const name = params.names()[i];
-      assert.ok(relativeError(heapView(at(v), v.size), want.inOrder[i].map((g) => (accumulate ? 2 : 1) * g)) <= 1e-4, `${name}${accumulate ? " (accumulated)" : ""}`);
+// Architecture B's layers (layer norm, ELU, highway gates), and highway gates alone (a layer without norm).
+for (const layerNorm of [true, false]) {
+  test(`${layerNorm ? "normalised " : ""}highway layers forward and backward match tfjs cpu`, { skip }, async () => {
+    const config = { inputSize: 7, outputSize: 1, hiddenSizes: [24, 24, 24], activation: "elu" as const, layerNorm, connectivity: "highway" as const, outputInit: "fan-in-uniform" as const };
+    const rows = 300; // two halves of the rows
+    const data = new Rng(31);
+    const x = data.fillNormal(new Float32Array(rows * 7)) as Float32Array;
+    const dOutHost = data.fillNormal(new Float32Array(rows)) as Float32Array;
+    // Reference: the same network (same seed) through lib/nn on tfjs cpu; gradients of Σ dOut ⊙ f(x).
+    await useBackend("cpu");
+    const refParams = new ParameterSet();
+    const ref = Mlp.create(config, new Rng(3), refParams);
+    const want = tf.tidy(() => {
+      const xt = tf.tensor2d(x, [rows, 7]);
+      const dt = tf.tensor2d(dOutHost, [rows, 1]);
+      const out = Float32Array.from(ref.apply(xt).dataSync());
+      const dx = Float32Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(ref.apply(v as tf.Tensor2D), dt)))(xt).dataSync());
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(ref.apply(xt), dt)) as tf.Scalar);
+      // in the parameter set's order, which the same config creates the same way on every backend
+      const inOrder = refParams.variables().map((v) => Float32Array.from(grads[v.name].dataSync()));
+      return { out, dx, inOrder };
     });
-  }
-  assert.equal(buffers.size, params.variables().length, "every parameter has its gradient");
-  block.dispose();
-  params.dispose();
-  refParams.dispose();
-});
+    await useBackend("wasm-native");
+    const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+    const backend = asWasmBackend(tf.backend());
+    const params = new ParameterSet();
+    const net = Mlp.create(config, new Rng(3), params);
+    const layers = net.heapLayers();
+    assert.ok(!layers[0].gate && layers[1].gate && layers[2].gate && !layers[3].gate && !layers[3].norm, "gates after the first hidden layer");
+    assert.equal(layers.slice(0, 3).every((l) => Boolean(l.norm) === layerNorm), true, "norm on every hidden layer, or none");
+    const mlp = new HeapMlp(addon, backend, layers);
+    const vars = layers.flatMap((l) => [l.w, l.b, ...(l.norm ? [l.norm.gain, l.norm.bias] : []), ...(l.gate ? [l.gate.w, l.gate.b] : [])]);
+    const block = new HeapBlock(backend, blockSize([rows * 7, ...mlp.activationFloats(rows), rows, rows * 7, ...vars.map((v) => v.size)]));
+    const trace = mlp.makeTrace(block, rows, block.take(rows * 7));
+    const dOut = block.take(rows);
+    const dInput = block.take(rows * 7);
+    const buffers = new Map(vars.map((v) => [v, block.take(v.size)]));
+    const at = (v: tf.Variable | undefined): number => buffers.get(v as tf.Variable) as number;
+    const grads = layers.map((l) => ({ w: at(l.w), b: at(l.b), ...(l.norm ? { gain: at(l.norm.gain), normBias: at(l.norm.bias) } : {}), ...(l.gate ? { gateW: at(l.gate.w), gateB: at(l.gate.b) } : {}) }));
+    heapView(trace.input, x.length).set(x);
+    heapView(dOut, rows).set(dOutHost);
+    mlp.forward(trace);
+    assert.ok(relativeError(heapView(trace.outputs[3], rows), want.out) <= 1e-4, "forward");
+    for (const accumulate of [false, true]) {
+      mlp.backward(trace, { dOut, grads, dInput, accumulate });
+      assert.ok(relativeError(heapView(dInput, rows * 7), want.dx) <= 1e-4, "d input");
+      params.variables().forEach((v, i) => {
+        const name = params.names()[i];
+        assert.ok(relativeError(heapView(at(v), v.size), want.inOrder[i].map((g) => (accumulate ? 2 : 1) * g)) <= 1e-4, `${name}${accumulate ? " (accumulated)" : ""}`);
+      });
+    }
+    assert.equal(buffers.size, params.variables().length, "every parameter has its gradient");
+    block.dispose();
+    params.dispose();
+    refParams.dispose();
+  });
+}
 
 test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) matches the whole pass", { skip }, async () => {
   await useBackend("wasm-native");
