@@ -1,8 +1,10 @@
 /** Small statistics over plain number lists, shared by the training loop's logs and the analyses. */
 
-/** Arithmetic mean; NaN for an empty list. */
-export function mean(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
+/** Arithmetic mean, summed left to right in double; NaN for an empty list. Takes typed arrays too. */
+export function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return sum / values.length;
 }
 
 /** Mean and population standard deviation (divide by n, as the paper's "± std over seeds"). */

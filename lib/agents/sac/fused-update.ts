@@ -24,6 +24,7 @@ import { NativeAdam, ownStorage, renewWasmId } from "../../backend/native-adam";
 import { asWasmBackend, heapOf, offsetOf, type WasmBackend } from "../../backend/wasm-heap";
 import type { NativeAddon } from "../../backend/native";
 import { IapoError } from "../../core/errors";
+import { mean } from "../../core/stats";
 import type { Rng } from "../../core/rng";
 import { MlpModel } from "../../nn/mlp-model";
 import type { QNetwork } from "../../nn/q-network";
@@ -99,12 +100,6 @@ interface StepRecord {
   gateLogStd: Float64Array;
 }
 
-const sum = (x: ArrayLike<number>): number => {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i];
-  return s;
-};
-const mean = (x: ArrayLike<number>): number => sum(x) / x.length;
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 const clip = (x: number): number => Math.min(LOG_STD_MAX, Math.max(LOG_STD_MIN, x));
 const inRange = (x: number): boolean => x >= LOG_STD_MIN && x <= LOG_STD_MAX;
