@@ -111,13 +111,9 @@ export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOp
   if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
   if (!HeapMlp.supported(addon)) return "the native addon is older than its sources (rebuild: node native/build.js)";
   if (parts.policy.kind !== "direct" && parts.policy.kind !== "iterative") return `policy optimizer ${parts.policy.kind}`;
-  if (!policyLayers(parts.policy)) return "the policy optimizer has no network the native passes can run";
+  if (!(parts.policy instanceof MlpModel)) return "the policy optimizer has no network the native passes can run";
   if (![optimizers.q, optimizers.alpha, optimizers.policy].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
   return null;
-}
-
-function policyLayers(p: PolicyOptimizer): HeapLayer[] | null {
-  return p instanceof MlpModel ? p.heapLayers() : null;
 }
 
 /** Heap regions for one batch size. */
@@ -167,10 +163,11 @@ export class FusedSacUpdate {
     if (!addon) throw new IapoError("the fused SAC update needs the native addon");
     this.native = addon;
     this.backend = asWasmBackend(tf.backend());
-    const heapMlp = (layers: HeapLayer[] | null): HeapMlp => new HeapMlp(addon, this.backend, layers as HeapLayer[]);
+    if (!(parts.policy instanceof MlpModel)) throw new IapoError("the fused SAC update needs a policy network (MlpModel)");
+    const heapMlp = (layers: HeapLayer[]): HeapMlp => new HeapMlp(addon, this.backend, layers);
     this.q = [heapMlp(parts.q1.heapLayers()), heapMlp(parts.q2.heapLayers())];
     this.qTarget = [heapMlp(parts.q1Target.heapLayers()), heapMlp(parts.q2Target.heapLayers())];
-    this.net = heapMlp(policyLayers(parts.policy));
+    this.net = heapMlp(parts.policy.heapLayers());
     this.iterative = parts.policy.kind === "iterative" ? (parts.policy as IterativeAmortizedOptimizer) : null;
     this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
     this.pGrads = (parts.policy.params?.variables() ?? []).map((v) => tf.keep(tf.zerosLike(v)));
