@@ -469,6 +469,24 @@ int g_threads = 1;  // setThreads: 2 lets mlpPasses share its work with the work
 // a worker that is not running, while here it simply runs the remaining tasks itself. The worker only ever runs
 // tasks of the job in progress: it registers (active_) before checking that a job is open, and the caller closes
 // the job and waits for registered workers before returning (sequentially consistent atomics order the two).
+//
+// Between jobs the worker spins (pause instructions, a clock check every 64) for kSpinMicros, then sleeps on a
+// condition variable; the caller pays for the futex wake only when the worker sleeps. An SAC update's native calls
+// are separated by up to a few hundred µs of JavaScript, and a training step's environment step is shorter still,
+// so during training the worker never sleeps. Measured here (per-call traces): a woken worker started its first
+// task 70-150 µs into a call and then ran it ~1.5x slower than the caller ran its own (a cold core), while a
+// spinning one starts within 2 µs; interleaved update by update, direct updates took 5-7% less time than with a
+// 200 µs yield loop, iterative ones 3-10% less.
+constexpr int kSpinMicros = 3000;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 class Team {
  public:
   static Team* Get() {
@@ -482,11 +500,13 @@ class Team {
     count_ = n;
     next_.store(0);
     open_.store(true);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      epoch_++;
+    epoch_.fetch_add(1);
+    // Either the worker saw sleeping_ set after this epoch, and its wait's check (under mu_) sees the new epoch,
+    // or this thread sees sleeping_ and wakes it, taking mu_ first so the wake cannot fall before the wait.
+    if (sleeping_.load()) {
+      { std::lock_guard<std::mutex> lock(mu_); }
+      cv_.notify_one();
     }
-    cv_.notify_one();
     for (int i; (i = next_.fetch_add(1)) < n;) task(i);
     open_.store(false);
     while (active_.load() != 0) std::this_thread::yield();
@@ -498,14 +518,18 @@ class Team {
   void Loop() {
     uint64_t seen = 0;
     for (;;) {
-      // Wait for a new job: yield for up to ~200 µs (the next job usually follows within that), then sleep.
-      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-      while (epoch_.load() == seen && std::chrono::steady_clock::now() < spin_until) std::this_thread::yield();
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return epoch_.load() != seen; });
-        seen = epoch_.load();
+      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+      for (int spins = 1; epoch_.load() == seen; spins++) {
+        CpuRelax();
+        if (spins % 64 == 0 && std::chrono::steady_clock::now() >= spin_until) break;
       }
+      if (epoch_.load() == seen) {
+        std::unique_lock<std::mutex> lock(mu_);
+        sleeping_.store(true);
+        cv_.wait(lock, [&] { return epoch_.load() != seen; });
+        sleeping_.store(false);
+      }
+      seen = epoch_.load();
       active_.fetch_add(1);
       if (open_.load()) {
         const int n = count_;
@@ -517,7 +541,8 @@ class Team {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::atomic<uint64_t> epoch_{0};  // changed under mu_, so the condition variable's wait sees every change
+  std::atomic<uint64_t> epoch_{0};    // one more per job
+  std::atomic<bool> sleeping_{false};  // the worker is (about to be) waiting on cv_
   std::atomic<bool> open_{false};
   std::atomic<int> active_{0};
   std::atomic<int> next_{0};
@@ -678,9 +703,11 @@ bool ReadPasses(napi_env env, uint8_t* heap, size_t heap_len, const double* t, s
   return true;
 }
 
-// Rows per block: about 32k floats per activation block (128 KB), so a layer's input, output and gradient
-// blocks fit in L2 together.
-int BlockRows(const Pass& p) { return std::max(8, std::min(p.rows, 32768 / std::max(1, p.max_width))); }
+// Rows per block: about 64k floats per activation block (256 KB), so a 256-wide layer's weights, input and output
+// blocks fit in this machine's 1.25 MB L2 together while sgemm packs the weights once per 256 rows. Measured
+// interleaved against 32k-float blocks: the same on direct updates and on Q architecture B, 0-10% faster on
+// iterative ones.
+int BlockRows(const Pass& p) { return std::max(8, std::min(p.rows, 65536 / std::max(1, p.max_width))); }
 
 // Per-thread memory: blocks of rows x widest layer: dz and two alternating dx, and for normalised / highway
 // layers the pre-activation (forward) or df and the gate's gradient (backward).
