@@ -1142,6 +1142,19 @@ const uint32_t* TableArg(napi_env env, const Args& a, const char* what, size_t w
   return static_cast<const uint32_t*>(data);
 }
 
+// Σ x² in double with 8 interleaved partial sums (a fixed order, so the result is deterministic, and one the
+// compiler can keep in vector registers; a single running sum is a serial chain of dependent adds).
+IAPO_MULTIVERSION
+double SumSquaresRow(const float* __restrict x, uint32_t size) {
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  uint32_t e = 0;
+  for (; e + 8 <= size; e += 8) {
+    for (int j = 0; j < 8; j++) part[j] += static_cast<double>(x[e + j]) * x[e + j];
+  }
+  for (; e < size; e++) part[e % 8] += static_cast<double>(x[e]) * x[e];
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 // tf.train.adam's float32 constants, already rounded.
 struct AdamConstants {
   float b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2;
@@ -1166,7 +1179,9 @@ void AdamRow(float* __restrict value, const float* __restrict grad, float* __res
 
 // adam(heap, table, count, lr, beta1, beta2, epsilon, oneMinusAccBeta1, oneMinusAccBeta2)
 // table: Uint32Array of [valueOff, gradOff, mOff, vOff, size] per variable (offsets in bytes). Updates value,
-// m and v in place with the same float32 operations, in the same order, as tf.train.adam.
+// m and v in place with the same float32 operations, in the same order, as tf.train.adam. Returns Σ g² over
+// the gradients, as sumSquares over the same tensors in the same order gives it: each gradient is summed right
+// after its step reads it (still in cache), so a learner's gradient-norm metric costs no second pass.
 napi_value Adam(napi_env env, napi_callback_info info) {
   Args a;
   size_t heap_len = 0;
@@ -1188,6 +1203,7 @@ napi_value Adam(napi_env env, napi_callback_info info) {
       if (!InHeap(env, heap_len, row[j], 4.0 * row[4])) return nullptr;
     }
   }
+  double total = 0;
   for (size_t i = 0; i < count; i++) {
     const uint32_t* row = table + 5 * i;
     float* value = reinterpret_cast<float*>(heap + row[0]);
@@ -1195,21 +1211,11 @@ napi_value Adam(napi_env env, napi_callback_info info) {
     float* m = reinterpret_cast<float*>(heap + row[2]);
     float* v = reinterpret_cast<float*>(heap + row[3]);
     AdamRow(value, grad, m, v, row[4], {b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2});
+    total += SumSquaresRow(grad, row[4]);
   }
-  return nullptr;
-}
-
-// Σ x² in double with 8 interleaved partial sums (a fixed order, so the result is deterministic, and one the
-// compiler can keep in vector registers; a single running sum is a serial chain of dependent adds).
-IAPO_MULTIVERSION
-double SumSquaresRow(const float* __restrict x, uint32_t size) {
-  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  uint32_t e = 0;
-  for (; e + 8 <= size; e += 8) {
-    for (int j = 0; j < 8; j++) part[j] += static_cast<double>(x[e + j]) * x[e + j];
-  }
-  for (; e < size; e++) part[e % 8] += static_cast<double>(x[e]) * x[e];
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  napi_value out;
+  CHECK(napi_create_double(env, total, &out));
+  return out;
 }
 
 // sumSquares(heap, table, count): Σ x² over count tensors, table [offset, size] per tensor, summed in double

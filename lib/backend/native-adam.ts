@@ -31,6 +31,11 @@ export class NativeAdam extends tf.Optimizer {
 
   private readonly moments = new Map<string, Moments>();
   private table = new Uint32Array(0);
+  /**
+   * Σ g² over the gradients of the last step, in double (NaN before the first step or from an addon built from
+   * older sources): a learner's global gradient norm without a second pass over the gradients.
+   */
+  gradSumSquares = NaN;
 
   constructor(
     private readonly addon: NativeAddon,
@@ -77,7 +82,8 @@ export class NativeAdam extends tf.Optimizer {
     this.table.set(rows);
     const oneMinusAcc1 = Math.fround(1 - this.accBeta(this.beta1));
     const oneMinusAcc2 = Math.fround(1 - this.accBeta(this.beta2));
-    this.addon.adam(heapOf(backend), this.table, updated.length, this.learningRate, this.beta1, this.beta2, this.epsilon, oneMinusAcc1, oneMinusAcc2);
+    const sumSquares = this.addon.adam(heapOf(backend), this.table, updated.length, this.learningRate, this.beta1, this.beta2, this.epsilon, oneMinusAcc1, oneMinusAcc2);
+    this.gradSumSquares = typeof sumSquares === "number" ? sumSquares : NaN;
     for (const v of updated) renewWasmId(backend, v);
     this.incrementIterations();
   }

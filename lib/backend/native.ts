@@ -46,11 +46,14 @@ export interface NativeAddon {
    * when setThreads(>= 2). Optional: an addon built from older sources lacks it.
    */
   mlpPasses?(heap: ArrayBuffer, backward: boolean, table: Float64Array, count: number, leakyReluAlpha: number): void;
-  /** In-place Adam; table holds [valueOff, gradOff, mOff, vOff, size] per variable. */
+  /**
+   * In-place Adam; table holds [valueOff, gradOff, mOff, vOff, size] per variable. Returns Σ g² over the
+   * gradients as sumSquares would (undefined from an addon built from older sources).
+   */
   adam(
     heap: ArrayBuffer, table: Uint32Array, count: number, learningRate: number, beta1: number, beta2: number,
     epsilon: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number,
-  ): void;
+  ): number | undefined;
   /** Σ x² over tensors given as [offset, size] rows of `table` (double precision). */
   sumSquares(heap: ArrayBuffer, table: Uint32Array, count: number): number;
   /** target ← float32(target·keep) + float32(source·take) in place; table rows [targetOff, sourceOff, size]. */

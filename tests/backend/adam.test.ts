@@ -13,6 +13,7 @@ import { installWasmKernels } from "../../lib/backend/wasm-kernels";
 import { useBackend } from "../../lib/backend/select";
 import { ConfigError } from "../../lib/core/errors";
 import { Rng } from "../../lib/core/rng";
+import { asWasmBackend, heapOf, offsetOf } from "../../lib/backend/wasm-heap";
 import { randomHost, relativeError, toTensor, type HostTensor } from "./compare";
 
 const native = loadNative();
@@ -53,6 +54,22 @@ test("native Adam matches tf.train.adam over 100 steps", { skip }, async () => {
     // and the values really moved (a no-op update would also be "close" to the start for tiny rates)
     assert.ok(relativeError(start[i].values, want[i]) > 1e-3);
   }
+});
+
+test("a native Adam step reports Σ g² of its gradients: sumSquares's value, and the hand-computed one", { skip }, async () => {
+  await useBackend("wasm-native");
+  const adam = createAdam({ learningRate: 1e-3 }) as NativeAdam;
+  assert.ok(Number.isNaN(adam.gradSumSquares), "NaN before the first step");
+  const vars = [tf.variable(tf.zeros([2, 2]), true, "norm/w"), tf.variable(tf.zeros([3]), true, "norm/b")];
+  const grads = [tf.tensor2d([[1, -2], [0.5, 3]]), tf.tensor1d([-1.5, 0.25, 2])];
+  adam.applyGradients({ "norm/w": grads[0], "norm/b": grads[1] });
+  // 1 + 4 + 0.25 + 9 + 2.25 + 0.0625 + 4: every value exact in float32 and in double
+  assert.equal(adam.gradSumSquares, 20.5625);
+  const backend = asWasmBackend(tf.backend());
+  const table = Uint32Array.from(grads.flatMap((g) => [offsetOf(backend, g), g.size]));
+  assert.equal(adam.gradSumSquares, native.ok ? native.addon.sumSquares(heapOf(backend), table, 2) : NaN);
+  tf.dispose([...vars, ...grads]);
+  adam.dispose();
 });
 
 test("native Adam leaves tensors that shared a variable's storage unchanged", { skip }, async () => {

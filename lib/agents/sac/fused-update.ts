@@ -299,17 +299,18 @@ export class FusedSacUpdate {
     metrics["train/q2_loss"] = Math.fround(losses[1]);
     metrics["train/q1_value"] = Math.fround(q1Sum / B);
     metrics["train/q_target"] = Math.fround(mean(y));
-    metrics["train/grad_norm_q"] = this.globalNorm(this.qGrads);
-    const qVars = [...p.q1.params.variables(), ...p.q2.params.variables()];
-    optimizers.q.applyGradients(Object.fromEntries(qVars.map((v, i) => [v.name, this.qGrads[i]])));
+    optimizers.q.applyGradients(Object.fromEntries(qVariables.map((v, i) => [v.name, this.qGrads[i]])));
+    metrics["train/grad_norm_q"] = this.gradNorm(optimizers.q, this.qGrads);
 
     // Policy optimizer on the updated Q-networks.
     const run = this.chooseLambda(batch.observations, B, policyQ, c.betaTrain, alpha, this.pGrads.length ? this.gradOffsets(this.net, p.policy.params?.variables() ?? [], this.pGrads) : null);
     checkFinite("policy loss", run.loss);
     metrics["train/policy_loss"] = run.loss;
-    metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads);
     if (optimizers.policy && p.policy.params) {
       optimizers.policy.applyGradients(Object.fromEntries(p.policy.params.variables().map((v, i) => [v.name, this.pGrads[i]])));
+      metrics["train/grad_norm_policy"] = this.gradNorm(optimizers.policy, this.pGrads);
+    } else {
+      metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads);
     }
     const final = run.evaluations[run.evaluations.length - 1];
     const meanLogProb = Math.fround(mean(final.logProb));
@@ -368,6 +369,12 @@ export class FusedSacUpdate {
       ...(l.norm ? { gain: at(l.norm.gain), normBias: at(l.norm.bias) } : {}),
       ...(l.gate ? { gateW: at(l.gate.w), gateB: at(l.gate.b) } : {}),
     }));
+  }
+
+  /** The global norm of `grads`, which `optimizer` (a NativeAdam) has just applied: from its step's Σ g² where it has it. */
+  private gradNorm(optimizer: tf.Optimizer, grads: tf.Tensor[]): number {
+    const sumSquares = (optimizer as NativeAdam).gradSumSquares;
+    return Number.isNaN(sumSquares) ? this.globalNorm(grads) : Math.fround(Math.sqrt(sumSquares));
   }
 
   private globalNorm(grads: tf.Tensor[]): number {
