@@ -9,7 +9,7 @@
  */
 import { tf } from "./tf";
 import { IapoError } from "../core/errors";
-import { ACTIVATION_CODES, BIAS_PER_COLUMN, type NativeAddon } from "./native";
+import { ACTIVATION_CODES, type NativeAddon } from "./native";
 import { LEAKY_RELU_ALPHA } from "./ops";
 import { heapOf, offsetOf, type WasmBackend } from "./wasm-heap";
 import type { DenseLayer } from "./ops";
@@ -193,12 +193,21 @@ export class HeapMlp {
    * A Q-network evaluated on many actions for the same states computes this once (FirstLayerBase).
    */
   firstLayerBase(fixed: number, rows: number, split: number, base: number): void {
+    runMlpPasses(this.native, this.backend, false, [this.firstLayerBasePass(fixed, rows, split, base)]);
+  }
+
+  /**
+   * firstLayerBase as a pass for runMlpPasses (so two networks' bases run side by side): a one-layer linear
+   * network whose weights are the first `split` rows of W (row-major [k, n], so they lead W's storage) and b.
+   */
+  firstLayerBasePass(fixed: number, rows: number, split: number, base: number): Float64Array {
     const l = this.layers[0];
     const n = dims(l)[1];
-    this.native.gemm(
-      heapOf(this.backend), 1, rows, n, split, false, false, fixed, 0, offsetOf(this.backend, l.w), 0, base,
-      offsetOf(this.backend, l.b), BIAS_PER_COLUMN, ACTIVATION_CODES.linear, 0,
-    );
+    if (!(split >= 1 && split <= dims(l)[0])) throw new IapoError(`HeapMlp: a first-layer base needs 1..${dims(l)[0]} fixed inputs, got ${split}`);
+    const t = new Float64Array(PASS_HEAD + PASS_LAYER).fill(-1);
+    t.set([rows, 1, fixed, -1, 0, 0, -1, -1, 0]);
+    t.set([offsetOf(this.backend, l.w), offsetOf(this.backend, l.b), split, n, ACTIVATION_CODES.linear, base, -1, -1, -1, -1, 0], PASS_HEAD);
+    return t;
   }
 
   /**

@@ -475,7 +475,7 @@ export class FusedSacUpdate {
   private statePart(states: Float32Array, B: number, q: [HeapMlp, HeapMlp]): StatePart {
     const ws = this.workspace(B);
     this.view(ws.states, B * this.parts.observationSize).set(states);
-    for (let i = 0; i < 2; i++) q[i].firstLayerBase(ws.states, B, this.parts.observationSize, ws.bases[i]);
+    runMlpPasses(this.native, this.backend, false, [0, 1].map((i) => q[i].firstLayerBasePass(ws.states, B, this.parts.observationSize, ws.bases[i])));
     return { bases: ws.bases, rows: B };
   }
 
