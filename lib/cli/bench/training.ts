@@ -50,7 +50,8 @@ async function stepsPerSecond(envName: string, optimizer: "direct" | "iterative"
 
 async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const info = await initBackend();
-  const timed = options.quick ? 20 : 100;
+  // 500 steps (5 s direct, ~15 s iterative) average out a shared machine's minute-to-minute load; 100 varied by ±15%
+  const timed = options.quick ? 20 : 500;
   const warmup = Math.max(3, Math.ceil(300 / timed)) * timed; // >= batch size, a multiple of the window
   const figures: BenchFigure[] = [];
   for (const optimizer of ["direct", "iterative"] as const) {
