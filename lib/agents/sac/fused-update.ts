@@ -157,6 +157,8 @@ export class FusedSacUpdate {
    * alternating act() and update() never reallocates.
    */
   private readonly workspaces = new Map<number, Workspace>();
+  /** Forward passes that the next forward call runs first (runForward); their inputs are already in place. */
+  private queued: Float64Array[] = [];
 
   constructor(private readonly parts: FusedSacParts) {
     const addon = activeAddon();
@@ -254,28 +256,34 @@ export class FusedSacUpdate {
     const A = p.actionSize;
     this.prepare(optimizers);
     const ws = this.workspace(B);
+    this.queued = []; // nothing left over from an update that threw
     const heapAtStart = heapOf(this.backend);
     const metrics: Record<string, number> = {};
     const alpha = Math.fround(Math.exp(this.view(offsetOf(this.backend, p.logAlpha), 1)[0]));
     const policyQ = c.useTargetQForPolicy ? this.qTarget : this.q;
 
-    // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights.
-    const next = this.chooseLambda(batch.nextObservations, B, policyQ, c.betaTrain, alpha, null).lambda;
-    const v = this.evaluate(B, next, this.qTarget, c.betaTrain, alpha, false, this.statePart(batch.nextObservations, B, this.qTarget)).j;
-    const y = new Float32Array(B);
-    const gamma = Math.fround(c.gamma); // tf makes a float32 scalar of it
-    for (let s = 0; s < B; s++) y[s] = batch.rewards[s] + Math.fround(gamma * Math.fround((1 - batch.terminated[s]) * v[s]));
-
-    // Q-networks: mean squared TD error each, summed; Adam.
+    // The Q-networks' forward on (s, a) needs nothing of the target: queued, it runs in the target's first call.
     const width = O + A;
     const qIn = this.view(ws.qTraces[0].input, B * width);
     for (let s = 0; s < B; s++) {
       qIn.set(batch.observations.subarray(s * O, s * O + O), s * width);
       qIn.set(batch.actions.subarray(s * A, s * A + A), s * width + O);
     }
+    this.queued.push(this.q[0].forwardPass(ws.qTraces[0]), this.q[1].forwardPass(ws.qTraces[1]));
+
+    // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights. A direct
+    // policy's forward does not touch the state parts, so the target networks' are queued to run with it.
+    const targetPart = this.iterative ? null : this.statePart(batch.nextObservations, B, this.qTarget, true);
+    const next = this.chooseLambda(batch.nextObservations, B, policyQ, c.betaTrain, alpha, null).lambda;
+    const v = this.evaluate(B, next, this.qTarget, c.betaTrain, alpha, false, targetPart ?? this.statePart(batch.nextObservations, B, this.qTarget)).j;
+    const y = new Float32Array(B);
+    const gamma = Math.fround(c.gamma); // tf makes a float32 scalar of it
+    for (let s = 0; s < B; s++) y[s] = batch.rewards[s] + Math.fround(gamma * Math.fround((1 - batch.terminated[s]) * v[s]));
+
+    // Q-networks: mean squared TD error each, summed; Adam.
+    this.runForward([]); // the queued Q forward, if no call took it
     const losses = [0, 0];
     let q1Sum = 0;
-    runMlpPasses(this.native, this.backend, false, [this.q[0].forwardPass(ws.qTraces[0]), this.q[1].forwardPass(ws.qTraces[1])]);
     for (let i = 0; i < 2; i++) {
       const trace = ws.qTraces[i];
       const q = this.view(trace.outputs[trace.outputs.length - 1], B);
@@ -414,8 +422,10 @@ export class FusedSacUpdate {
     const A = this.parts.actionSize;
     if (!this.iterative) {
       const trace = ws.pTraces[0];
+      // with grads, J follows on the same states: their parts of the Q-networks' first layers run beside the policy
+      const part = grads ? this.statePart(states, B, q, true) : null;
       this.view(trace.input, states.length).set(states);
-      this.net.forward(trace);
+      this.runForward([this.net.forwardPass(trace)]);
       const out = this.view(trace.outputs[trace.outputs.length - 1], B * 2 * A);
       const raw = new Float32Array(B * A);
       const lambda: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
@@ -427,7 +437,7 @@ export class FusedSacUpdate {
         }
       }
       if (!grads) return { lambda, evaluations: [], loss: 0 };
-      const e = this.evaluate(B, lambda, q, beta, alpha, true, this.statePart(states, B, q));
+      const e = this.evaluate(B, lambda, q, beta, alpha, true, part as StatePart);
       const g = e.grad as Lambda;
       const dOut = this.view(ws.dOut, B * 2 * A);
       const scale = -1 / B;
@@ -472,11 +482,23 @@ export class FusedSacUpdate {
    * N·B actions for these states multiply only the |A| action columns (FirstLayerBase). Valid until the next
    * call or a change of the Q weights.
    */
-  private statePart(states: Float32Array, B: number, q: [HeapMlp, HeapMlp]): StatePart {
+  private statePart(states: Float32Array, B: number, q: [HeapMlp, HeapMlp], queue = false): StatePart {
     const ws = this.workspace(B);
     this.view(ws.states, B * this.parts.observationSize).set(states);
-    runMlpPasses(this.native, this.backend, false, [0, 1].map((i) => q[i].firstLayerBasePass(ws.states, B, this.parts.observationSize, ws.bases[i])));
+    const passes = [0, 1].map((i) => q[i].firstLayerBasePass(ws.states, B, this.parts.observationSize, ws.bases[i]));
+    if (queue) this.queued.push(...passes);
+    else this.runForward(passes);
     return { bases: ws.bases, rows: B };
+  }
+
+  /**
+   * Runs forward passes in one native call, with any queued before them: independent passes share one call's
+   * two threads, and each call saved is one hand-off and one uneven finish less.
+   */
+  private runForward(passes: Float64Array[]): void {
+    const all = this.queued.length > 0 ? [...this.queued, ...passes] : passes;
+    this.queued = [];
+    if (all.length > 0) runMlpPasses(this.native, this.backend, false, all);
   }
 
   /** The iterative network's input for λ and ∇λ J, then its forward pass into `trace`. */
@@ -575,7 +597,7 @@ export class FusedSacUpdate {
       }
     }
     const bases = (i: number) => ({ offset: part.bases[i], rows: part.rows, split: O });
-    runMlpPasses(this.native, this.backend, false, [0, 1].map((i) => q[i].forwardPass(ws.jTraces[i], rows, bases(i))));
+    this.runForward([0, 1].map((i) => q[i].forwardPass(ws.jTraces[i], rows, bases(i))));
     const q1 = this.view(ws.jTraces[0].outputs[ws.jTraces[0].outputs.length - 1], rows);
     const q2 = this.view(ws.jTraces[1].outputs[ws.jTraces[1].outputs.length - 1], rows);
     const qMean = new Float32Array(B);
