@@ -160,21 +160,24 @@ test("two networks' passes in one call (on two threads where there are two cores
 });
 
 test("many calls of varied sizes, back to back, give the same values on two threads as on one", { skip }, async () => {
-  // Exercises the caller/worker hand-off (a worker waking late for one call must not touch the next one).
+  // Exercises the caller/worker hand-off (a worker waking late for one call must not touch the next one), both
+  // with the worker still spinning from the call before and, every tenth call, after 5 ms idle (it spins for 3 ms,
+  // then sleeps and has to be woken).
   const nets = [await heapCase(21, [7, 48, 48, 1], 700, ["relu", "relu", "linear"]), await heapCase(22, [7, 48, 48, 1], 700, ["relu", "relu", "linear"])];
   const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
   const backend = asWasmBackend(tf.backend());
   const threads = addon.blasInfo().threads;
   const rng = new Rng(9);
   const sizes = Array.from({ length: 60 }, () => 100 + rng.int(601)); // 100..700 rows: below and above the thresholds
-  const run = (t: number): number[] => {
+  const run = async (t: number): Promise<number[]> => {
     addon.setThreads(t);
     for (const c of nets) for (const [i, g] of c.grads.entries()) {
       heapView(g.w, c.want.dw[i].length).fill(0);
       heapView(g.b, c.want.db[i].length).fill(0);
     }
     const sums: number[] = [];
-    for (const rows of sizes) {
+    for (const [k, rows] of sizes.entries()) {
+      if (k % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 5));
       runMlpPasses(addon, backend, false, nets.map((c) => c.mlp.forwardPass(c.trace, rows)));
       runMlpPasses(addon, backend, true, nets.map((c) => c.mlp.backwardPass(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: rows % 2 === 0, rows })));
       // one pass alone too (its halves shared between the threads)
@@ -184,8 +187,8 @@ test("many calls of varied sizes, back to back, give the same values on two thre
     }
     return sums;
   };
-  const one = run(1);
-  const two = run(threads);
+  const one = await run(1);
+  const two = await run(threads);
   addon.setThreads(threads);
   assert.deepEqual(two, one);
   nets.forEach((c) => c.dispose());
