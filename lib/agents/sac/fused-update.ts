@@ -354,6 +354,7 @@ export class FusedSacUpdate {
    */
   actingLambda(states: Float32Array, B: number): Lambda {
     const ws = this.workspace(B); // first, so the heap cannot grow under the views below
+    this.queued = []; // nothing left over from an update that threw
     const heapAtStart = heapOf(this.backend);
     const alpha = Math.fround(Math.exp(this.view(offsetOf(this.backend, this.parts.logAlpha), 1)[0]));
     const { lambda } = this.chooseLambda(states, ws.batch, this.q, this.parts.config.betaCollect, alpha, null);
@@ -480,7 +481,7 @@ export class FusedSacUpdate {
   /**
    * Each Q-network's first layer on the states alone, s·W_s + b ([B, width] per network), so J evaluations on
    * N·B actions for these states multiply only the |A| action columns (FirstLayerBase). Valid until the next
-   * call or a change of the Q weights.
+   * call or a change of the Q weights. With `queue`, the passes wait for the next forward call (runForward).
    */
   private statePart(states: Float32Array, B: number, q: [HeapMlp, HeapMlp], queue = false): StatePart {
     const ws = this.workspace(B);
