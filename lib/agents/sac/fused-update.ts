@@ -515,7 +515,7 @@ export class FusedSacUpdate {
       at = normalizeRow(states, s * O, O, x, at, scaled);
       for (let k = 0; k < 4; k++) at = normalizeRow(parts[k], s * A, A, x, at, scaled);
     }
-    this.net.forward(trace);
+    this.runForward([this.net.forwardPass(trace)]);
     return { trace, previous: lambda, preClip: new Float32Array(B * A), gateMean: new Float64Array(B * A), gateLogStd: new Float64Array(B * A) };
   }
 
