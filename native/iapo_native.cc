@@ -16,6 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 // Declared here rather than taken from cblas.h, so the build needs only libopenblas.so (its header path
 // differs between Debian's pthread/openmp/serial variants).
@@ -1155,13 +1158,46 @@ double SumSquaresRow(const float* __restrict x, uint32_t size) {
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
+// Subnormal floats (|x| < 2^-126) cost a microcode assist per vector instruction that meets one (~100+ cycles)
+// on x86. Adam's moments fall into that range and stay there: m decays by β1 and v by β2 wherever a weight's
+// gradient is zero (a dead ReLU unit), and a subnormal times 0.9 or 0.999 rounds to itself at the bottom of the
+// range. After 1000 Hopper steps ~3% of the moments were subnormal and each Adam step took twice as long, a
+// share that only grows over a run. While in scope, results below the normal range are flushed to zero and such
+// inputs read as zero (MXCSR's FTZ and DAZ; TensorFlow's CPU kernels run the same way, ScopedFlushDenormal).
+// A flushed moment moved its variable by less than float32 resolution anyway. The caller's mode comes back on
+// exit: V8 runs JavaScript on this thread and needs IEEE arithmetic on doubles.
+class FlushSubnormals {
+ public:
+#if defined(__x86_64__) || defined(__i386__)
+  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtz | kDaz); }
+  ~FlushSubnormals() { _mm_setcsr(saved_); }
+
+ private:
+  static constexpr unsigned kFtz = 0x8000, kDaz = 0x0040;
+  unsigned saved_;
+#elif defined(__aarch64__)
+  FlushSubnormals() {
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(saved_));
+    const uint64_t fz = saved_ | (uint64_t{1} << 24);  // FZ: flush inputs and results
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(fz));
+  }
+  ~FlushSubnormals() { __asm__ __volatile__("msr fpcr, %0" : : "r"(saved_)); }
+
+ private:
+  uint64_t saved_;
+#endif
+  FlushSubnormals(const FlushSubnormals&) = delete;
+  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+};
+
 // tf.train.adam's float32 constants, already rounded.
 struct AdamConstants {
   float b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2;
 };
 
 // One variable's Adam step, element by element in tf's operation order (divisions, not reciprocals, so the
-// values are tf's to the bit). Variables, gradients and slots never overlap.
+// values are tf's to the bit, apart from flushed subnormals: FlushSubnormals). Variables, gradients and slots
+// never overlap.
 IAPO_MULTIVERSION
 void AdamRow(float* __restrict value, const float* __restrict grad, float* __restrict m, float* __restrict v, uint32_t size,
              AdamConstants k) {
@@ -1179,7 +1215,8 @@ void AdamRow(float* __restrict value, const float* __restrict grad, float* __res
 
 // adam(heap, table, count, lr, beta1, beta2, epsilon, oneMinusAccBeta1, oneMinusAccBeta2)
 // table: Uint32Array of [valueOff, gradOff, mOff, vOff, size] per variable (offsets in bytes). Updates value,
-// m and v in place with the same float32 operations, in the same order, as tf.train.adam. Returns Σ g² over
+// m and v in place with the same float32 operations, in the same order, as tf.train.adam (with subnormals
+// flushed to zero: FlushSubnormals). Returns Σ g² over
 // the gradients, as sumSquares over the same tensors in the same order gives it: each gradient is summed right
 // after its step reads it (still in cache), so a learner's gradient-norm metric costs no second pass.
 napi_value Adam(napi_env env, napi_callback_info info) {
@@ -1210,8 +1247,11 @@ napi_value Adam(napi_env env, napi_callback_info info) {
     const float* grad = reinterpret_cast<const float*>(heap + row[1]);
     float* m = reinterpret_cast<float*>(heap + row[2]);
     float* v = reinterpret_cast<float*>(heap + row[3]);
-    AdamRow(value, grad, m, v, row[4], {b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2});
-    total += SumSquaresRow(grad, row[4]);
+    {
+      FlushSubnormals flush;
+      AdamRow(value, grad, m, v, row[4], {b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2});
+    }
+    total += SumSquaresRow(grad, row[4]);  // IEEE again: a subnormal gradient still counts, as in sumSquares
   }
   napi_value out;
   CHECK(napi_create_double(env, total, &out));

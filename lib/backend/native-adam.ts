@@ -1,6 +1,8 @@
 /**
  * Adam that updates variables in place on the wasm heap with one native call per step, giving the values
  * tf.train.adam gives (same float32 operations in the same order) without its ~15 kernels per variable.
+ * Subnormal moments are flushed to zero (see `adam` in native/iapo_native.cc: they are slow to compute with
+ * and move no weight).
  *
  * In-place writes are only safe where no one else sees the old values:
  * - a variable whose storage is shared (tf.variable(t), clone, assign share instead of copying) first gets

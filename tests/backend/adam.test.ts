@@ -72,6 +72,37 @@ test("a native Adam step reports Σ g² of its gradients: sumSquares's value, an
   adam.dispose();
 });
 
+test("native Adam flushes subnormal moments to zero, moves the value as tf.train.adam, and leaves JS arithmetic IEEE", { skip }, async () => {
+  // g = 2e-38 is a normal float32 (the smallest is 1.18e-38); IEEE would give m = 0.1 g = 2e-39 and
+  // v = 0.001 g² ≈ 4e-79 → 0, m subnormal. Flushed, both moments are exactly 0.
+  const g = 2e-38;
+  await useBackend("wasm-native");
+  const adam = createAdam({ learningRate: 1e-3 }) as NativeAdam;
+  const w = tf.variable(tf.tensor1d([0.5, -0.25]), true, "flush/w");
+  const grad = tf.tensor1d([g, 1]);
+  adam.applyGradients({ "flush/w": grad });
+  const weights = await adam.getWeights();
+  const slot = (suffix: string): Float32Array => weights.find((x) => x.name === `flush/w/${suffix}`)?.tensor.dataSync() as Float32Array;
+  assert.equal(slot("m")[0], 0, "the subnormal first moment is flushed");
+  assert.equal(slot("v")[0], 0);
+  assert.equal(slot("m")[1], Math.fround(0.1), "a normal moment is tf's: (1 − β1)·g");
+  assert.ok(Math.fround(0.1 * g) > 0, "IEEE would have kept a subnormal m");
+  const values = w.dataSync();
+  await useBackend("cpu");
+  const reference = createAdam({ learningRate: 1e-3 });
+  const w2 = tf.variable(tf.tensor1d([0.5, -0.25]), true, "flush/w2");
+  const grad2 = tf.tensor1d([g, 1]);
+  reference.applyGradients({ "flush/w2": grad2 });
+  assert.deepEqual(Array.from(values), Array.from(w2.dataSync()), "the flushed moment moved its value as tf's did");
+  // The caller's floating-point mode is back: JavaScript still computes subnormal doubles and floats.
+  const tiny = new Float64Array([1e-310]);
+  assert.ok(tiny[0] * 0.5 > 0, "subnormal double arithmetic after the call");
+  assert.ok(Math.fround(tiny[0] * 1e270) > 0, "a subnormal float32 (1e-40) after the call");
+  tf.dispose([w, w2, grad, grad2]);
+  adam.dispose();
+  reference.dispose();
+});
+
 test("native Adam leaves tensors that shared a variable's storage unchanged", { skip }, async () => {
   await useBackend("wasm-native");
   const online = tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, "shared/online");
