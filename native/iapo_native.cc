@@ -465,9 +465,9 @@ napi_value DenseGrad(napi_env env, napi_callback_info info) {
 // (SAC's two Q-networks) run at the same time, one on a worker thread, each with single-threaded BLAS: on two
 // cores that halves their time without the per-product thread hand-offs of a threaded sgemm.
 
-int g_threads = 1;  // setThreads: 2 lets mlpPasses share its work with the worker thread (Team)
+int g_threads = 1;  // setThreads: 2 lets mlpPasses and the per-tensor kernels share work with the worker thread (Team)
 
-// The calling thread and one persistent worker share a job's tasks, each claiming the next unclaimed one. On a
+// The calling thread and one persistent worker share a job's tasks, each claiming tasks as it is free. On a
 // shared VM a vCPU can be descheduled for milliseconds (steal time); with fixed halves the caller would wait for
 // a worker that is not running, while here it simply runs the remaining tasks itself. The worker only ever runs
 // tasks of the job in progress: it registers (active_) before checking that a job is open, and the caller closes
@@ -497,11 +497,20 @@ class Team {
     return team;
   }
 
-  // Runs task(0) .. task(n − 1), on this thread and the worker, and returns when all are done.
+  static constexpr int kMaxTasks = 32;  // one bit each in claimed_
+
+  // Runs task(0) .. task(n − 1) (n <= kMaxTasks), on this thread and the worker, and returns when all are done.
+  // This thread claims tasks from the front, the worker from the back, until they meet: consecutive calls that
+  // list the same network's tasks in the same place (a forward pass, then its backward) find its weights and
+  // activations in the same core's L2.
   void Run(int n, const std::function<void(int)>& task) {
+    if (n > kMaxTasks) {
+      for (int i = 0; i < n; i++) task(i);
+      return;
+    }
     task_ = &task;
     count_ = n;
-    next_.store(0);
+    claimed_.store(0);
     open_.store(true);
     epoch_.fetch_add(1);
     // Either the worker saw sleeping_ set after this epoch, and its wait's check (under mu_) sees the new epoch,
@@ -510,7 +519,7 @@ class Team {
       { std::lock_guard<std::mutex> lock(mu_); }
       cv_.notify_one();
     }
-    for (int i; (i = next_.fetch_add(1)) < n;) task(i);
+    for (int i = 0; i < n && Claim(i); i++) task(i);
     open_.store(false);
     while (active_.load() != 0) std::this_thread::yield();
   }
@@ -535,8 +544,7 @@ class Team {
       seen = epoch_.load();
       active_.fetch_add(1);
       if (open_.load()) {
-        const int n = count_;
-        for (int i; (i = next_.fetch_add(1)) < n;) (*task_)(i);
+        for (int i = count_ - 1; i >= 0 && Claim(i); i--) (*task_)(i);
       }
       active_.fetch_sub(1);
     }
@@ -548,7 +556,11 @@ class Team {
   std::atomic<bool> sleeping_{false};  // the worker is (about to be) waiting on cv_
   std::atomic<bool> open_{false};
   std::atomic<int> active_{0};
-  std::atomic<int> next_{0};
+  // Task i is this thread's to run if it set bit i first. Each side claims in its own order without gaps, so
+  // the first task it finds taken means the other side has taken all the rest.
+  bool Claim(int i) { return (claimed_.fetch_or(1u << i) & (1u << i)) == 0; }
+
+  std::atomic<uint32_t> claimed_{0};
   int count_ = 0;                                    // written before open_ is set
   const std::function<void(int)>* task_ = nullptr;  // likewise
 };
@@ -1145,6 +1157,44 @@ const uint32_t* TableArg(napi_env env, const Args& a, const char* what, size_t w
   return static_cast<const uint32_t*>(data);
 }
 
+// --- Per-tensor kernels (adam, sumSquares, polyak), in pieces on two threads ---
+//
+// Each tensor of a table is cut into pieces of at most kPiece floats; a call's pieces run as tasks of the Team
+// (a Q-network's Adam step is ~140k floats). Sums are kept per piece and added in piece order afterwards, so Σ g²
+// is the same whichever thread ran which piece, and Adam's and sumSquares's agree exactly.
+constexpr uint32_t kPiece = 16384;             // a multiple of SumSquaresRow's 8 lanes
+constexpr uint64_t kParallelFloats = 32768;    // below this a hand-off costs more than it saves
+
+struct Piece {
+  size_t row;
+  uint32_t begin, end;  // elements [begin, end) of the row's tensor
+};
+
+// The pieces of `count` tensors whose sizes are table[width·i + size_col]; *floats gets their total.
+std::vector<Piece> Pieces(const uint32_t* table, size_t count, size_t width, size_t size_col, uint64_t* floats) {
+  std::vector<Piece> pieces;
+  *floats = 0;
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t size = table[width * i + size_col];
+    *floats += size;
+    for (uint32_t b = 0; b < size; b += std::min(kPiece, size - b)) pieces.push_back({i, b, std::min(size, b + kPiece)});
+  }
+  return pieces;
+}
+
+// Runs fn(piece index) for every piece: on this thread and the Team's worker where there are two threads and
+// enough floats, each task a run of consecutive pieces (the Team takes up to 32 tasks).
+void ForPieces(size_t pieces, uint64_t floats, const std::function<void(size_t)>& fn) {
+  const size_t tasks = std::min<size_t>(pieces, Team::kMaxTasks);
+  if (g_threads < 2 || tasks < 2 || floats < kParallelFloats) {
+    for (size_t p = 0; p < pieces; p++) fn(p);
+    return;
+  }
+  Team::Get()->Run(static_cast<int>(tasks), [&](int t) {
+    for (size_t p = t * pieces / tasks; p < (t + 1) * pieces / tasks; p++) fn(p);
+  });
+}
+
 // Σ x² in double with 8 interleaved partial sums (a fixed order, so the result is deterministic, and one the
 // compiler can keep in vector registers; a single running sum is a serial chain of dependent adds).
 IAPO_MULTIVERSION
@@ -1240,19 +1290,22 @@ napi_value Adam(napi_env env, napi_callback_info info) {
       if (!InHeap(env, heap_len, row[j], 4.0 * row[4])) return nullptr;
     }
   }
-  double total = 0;
-  for (size_t i = 0; i < count; i++) {
-    const uint32_t* row = table + 5 * i;
-    float* value = reinterpret_cast<float*>(heap + row[0]);
-    const float* grad = reinterpret_cast<const float*>(heap + row[1]);
-    float* m = reinterpret_cast<float*>(heap + row[2]);
-    float* v = reinterpret_cast<float*>(heap + row[3]);
+  uint64_t floats = 0;
+  const std::vector<Piece> pieces = Pieces(table, count, 5, 4, &floats);
+  std::vector<double> sums(pieces.size());
+  const AdamConstants k{b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2};
+  ForPieces(pieces.size(), floats, [&](size_t p) {
+    const Piece& pc = pieces[p];
+    const uint32_t* row = table + 5 * pc.row;
+    auto at = [&](int col) { return reinterpret_cast<float*>(heap + row[col]) + pc.begin; };
     {
       FlushSubnormals flush;
-      AdamRow(value, grad, m, v, row[4], {b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2});
+      AdamRow(at(0), at(1), at(2), at(3), pc.end - pc.begin, k);
     }
-    total += SumSquaresRow(grad, row[4]);  // IEEE again: a subnormal gradient still counts, as in sumSquares
-  }
+    sums[p] = SumSquaresRow(at(1), pc.end - pc.begin);  // IEEE again: a subnormal gradient still counts, as in sumSquares
+  });
+  double total = 0;
+  for (double x : sums) total += x;
   napi_value out;
   CHECK(napi_create_double(env, total, &out));
   return out;
@@ -1268,12 +1321,18 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
   size_t count = 0;
   const uint32_t* table = TableArg(env, a, "sumSquares", 2, &count);
   if (!table) return nullptr;
-  double total = 0;
   for (size_t i = 0; i < count; i++) {
     if (!InHeap(env, heap_len, table[2 * i], 4.0 * table[2 * i + 1])) return nullptr;
-    const float* x = reinterpret_cast<const float*>(heap + table[2 * i]);
-    total += SumSquaresRow(x, table[2 * i + 1]);
   }
+  uint64_t floats = 0;
+  const std::vector<Piece> pieces = Pieces(table, count, 2, 1, &floats);
+  std::vector<double> sums(pieces.size());
+  ForPieces(pieces.size(), floats, [&](size_t p) {
+    const Piece& pc = pieces[p];
+    sums[p] = SumSquaresRow(reinterpret_cast<const float*>(heap + table[2 * pc.row]) + pc.begin, pc.end - pc.begin);
+  });
+  double total = 0;
+  for (double x : sums) total += x;
   napi_value out;
   CHECK(napi_create_double(env, total, &out));
   return out;
@@ -1304,10 +1363,14 @@ napi_value Polyak(napi_env env, napi_callback_info info) {
     const uint32_t* row = table + 3 * i;
     if (!InHeap(env, heap_len, row[0], 4.0 * row[2]) || !InHeap(env, heap_len, row[1], 4.0 * row[2])) return nullptr;
   }
-  for (size_t i = 0; i < count; i++) {
-    const uint32_t* row = table + 3 * i;
-    PolyakRow(reinterpret_cast<float*>(heap + row[0]), reinterpret_cast<const float*>(heap + row[1]), row[2], keep, take);
-  }
+  uint64_t floats = 0;
+  const std::vector<Piece> pieces = Pieces(table, count, 3, 2, &floats);
+  ForPieces(pieces.size(), floats, [&](size_t p) {
+    const Piece& pc = pieces[p];
+    const uint32_t* row = table + 3 * pc.row;
+    PolyakRow(reinterpret_cast<float*>(heap + row[0]) + pc.begin, reinterpret_cast<const float*>(heap + row[1]) + pc.begin, pc.end - pc.begin, keep,
+              take);
+  });
   return nullptr;
 }
 

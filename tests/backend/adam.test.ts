@@ -103,6 +103,58 @@ test("native Adam flushes subnormal moments to zero, moves the value as tf.train
   reference.dispose();
 });
 
+test("adam, sumSquares and polyak cut big tensors into pieces: the same bits on one thread and two, and tf's values", { skip }, async () => {
+  // 60000 and 70000 floats: 4 and 5 pieces of 16384, 130400 floats in all (two threads from 32768 on)
+  const shapes = [[300, 200], [200], [70000]];
+  const rng = new Rng(33);
+  const start = shapes.map((sh) => randomHost(rng, sh));
+  const grads = Array.from({ length: 5 }, () => shapes.map((sh) => randomHost(rng, sh, 0.5)));
+  const options = { learningRate: 1e-2, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  await useBackend("wasm-native");
+  if (!native.ok) return;
+  const addon = native.addon;
+  const threads = addon.blasInfo().threads;
+  const runs: Array<{ values: Float32Array[]; sumSquares: number[]; polyak: Float32Array }> = [];
+  for (const t of [1, threads]) {
+    addon.setThreads(t);
+    const adam = createAdam(options) as NativeAdam;
+    const vars = start.map((h, i) => tf.variable(toTensor(h), true, `pieces${t}/${i}`));
+    const sumSquares: number[] = [];
+    for (const step of grads) {
+      const tensors = step.map(toTensor);
+      adam.applyGradients(Object.fromEntries(tensors.map((g, i) => [`pieces${t}/${i}`, g])));
+      const backend = asWasmBackend(tf.backend());
+      const table = Uint32Array.from(tensors.flatMap((g) => [offsetOf(backend, g), g.size]));
+      assert.equal(adam.gradSumSquares, addon.sumSquares(heapOf(backend), table, tensors.length), `${t} thread(s): Adam's Σ g² is sumSquares's`);
+      let exact = 0;
+      for (const g of step) for (const x of g.values) exact += x * x;
+      assert.ok(Math.abs(adam.gradSumSquares - exact) <= 1e-12 * exact, `${t} thread(s): Σ g² ${adam.gradSumSquares} against ${exact}`);
+      sumSquares.push(adam.gradSumSquares);
+      tf.dispose(tensors);
+    }
+    // Polyak of the last variable towards the first gradient's tensor of the same size, against tf's float32 order.
+    const backend = asWasmBackend(tf.backend());
+    const target = toTensor(start[2]);
+    const source = toTensor(grads[0][2]);
+    const keep = Math.fround(0.995);
+    const take = Math.fround(0.005);
+    addon.polyak(heapOf(backend), Uint32Array.from([offsetOf(backend, target), offsetOf(backend, source), target.size]), 1, keep, take);
+    const polyak = target.dataSync() as Float32Array;
+    start[2].values.forEach((x, e) => {
+      const want = Math.fround(Math.fround(x * keep) + Math.fround(grads[0][2].values[e] * take));
+      if (polyak[e] !== want) assert.fail(`${t} thread(s): polyak element ${e}: ${polyak[e]} against ${want}`);
+    });
+    runs.push({ values: vars.map((v) => v.dataSync() as Float32Array), sumSquares, polyak });
+    tf.dispose([...vars, target, source]);
+    adam.dispose();
+  }
+  addon.setThreads(threads);
+  assert.deepEqual(runs[1], runs[0], "two threads give one thread's bits");
+  await useBackend("cpu");
+  const want = train(createAdam(options), start, grads, "pieces-cpu/");
+  want.forEach((w, i) => assert.ok(relativeError(runs[0].values[i], w) <= 1e-4, `variable ${i} against tf.train.adam`));
+});
+
 test("native Adam leaves tensors that shared a variable's storage unchanged", { skip }, async () => {
   await useBackend("wasm-native");
   const online = tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, "shared/online");

@@ -141,6 +141,12 @@ interface Workspace {
   logPi: Float64Array;
 }
 
+/** Forward passes waiting for the next native forward call: the first Q-network's, and the second's. */
+interface Queue {
+  front: Float64Array[];
+  back: Float64Array[];
+}
+
 export class FusedSacUpdate {
   private readonly native: NativeAddon;
   private readonly backend: WasmBackend;
@@ -157,8 +163,11 @@ export class FusedSacUpdate {
    * alternating act() and update() never reallocates.
    */
   private readonly workspaces = new Map<number, Workspace>();
-  /** Forward passes that the next forward call runs first (runForward); their inputs are already in place. */
-  private queued: Float64Array[] = [];
+  /**
+   * Forward passes that the next forward call runs with its own (runForward); their inputs are already in place.
+   * Passes of the first Q-network (q[0], qTarget[0]) queue at the front of the call, the second's at the back.
+   */
+  private queued: Queue = { front: [], back: [] };
 
   constructor(private readonly parts: FusedSacParts) {
     const addon = activeAddon();
@@ -256,7 +265,7 @@ export class FusedSacUpdate {
     const A = p.actionSize;
     this.prepare(optimizers);
     const ws = this.workspace(B);
-    this.queued = []; // nothing left over from an update that threw
+    this.queued = { front: [], back: [] }; // nothing left over from an update that threw
     const heapAtStart = heapOf(this.backend);
     const metrics: Record<string, number> = {};
     const alpha = Math.fround(Math.exp(this.view(offsetOf(this.backend, p.logAlpha), 1)[0]));
@@ -269,7 +278,7 @@ export class FusedSacUpdate {
       qIn.set(batch.observations.subarray(s * O, s * O + O), s * width);
       qIn.set(batch.actions.subarray(s * A, s * A + A), s * width + O);
     }
-    this.queued.push(this.q[0].forwardPass(ws.qTraces[0]), this.q[1].forwardPass(ws.qTraces[1]));
+    this.enqueue([this.q[0].forwardPass(ws.qTraces[0]), this.q[1].forwardPass(ws.qTraces[1])]);
 
     // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights. A direct
     // policy's forward does not touch the state parts, so the target networks' are queued to run with it.
@@ -354,7 +363,7 @@ export class FusedSacUpdate {
    */
   actingLambda(states: Float32Array, B: number): Lambda {
     const ws = this.workspace(B); // first, so the heap cannot grow under the views below
-    this.queued = []; // nothing left over from an update that threw
+    this.queued = { front: [], back: [] }; // nothing left over from an update that threw
     const heapAtStart = heapOf(this.backend);
     const alpha = Math.fround(Math.exp(this.view(offsetOf(this.backend, this.parts.logAlpha), 1)[0]));
     const { lambda } = this.chooseLambda(states, ws.batch, this.q, this.parts.config.betaCollect, alpha, null);
@@ -487,18 +496,28 @@ export class FusedSacUpdate {
     const ws = this.workspace(B);
     this.view(ws.states, B * this.parts.observationSize).set(states);
     const passes = [0, 1].map((i) => q[i].firstLayerBasePass(ws.states, B, this.parts.observationSize, ws.bases[i]));
-    if (queue) this.queued.push(...passes);
+    if (queue) this.enqueue(passes as [Float64Array, Float64Array]);
     else this.runForward(passes);
     return { bases: ws.bases, rows: B };
   }
 
+  /** Queues the two Q-networks' passes (q[0]'s, q[1]'s) for the next forward call. */
+  private enqueue([first, second]: [Float64Array, Float64Array]): void {
+    this.queued.front.push(first);
+    this.queued.back.push(second);
+  }
+
   /**
-   * Runs forward passes in one native call, with any queued before them: independent passes share one call's
-   * two threads, and each call saved is one hand-off and one uneven finish less.
+   * Runs forward passes in one native call, with any queued: independent passes share one call's two threads,
+   * and each call saved is one hand-off and one uneven finish less. The native call's caller thread takes tasks
+   * from the front and its worker from the back, so the first Q-network's passes go first and the second's last
+   * (in the order queued), as in the two-network calls that follow: each network's weights and activations stay
+   * in one core's L2 from its forward pass to its backward.
    */
   private runForward(passes: Float64Array[]): void {
-    const all = this.queued.length > 0 ? [...this.queued, ...passes] : passes;
-    this.queued = [];
+    const { front, back } = this.queued;
+    const all = front.length + back.length > 0 ? [...front, ...passes, ...back.reverse()] : passes;
+    this.queued = { front: [], back: [] };
     if (all.length > 0) runMlpPasses(this.native, this.backend, false, all);
   }
 
