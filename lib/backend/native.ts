@@ -58,6 +58,23 @@ export interface NativeAddon {
   sumSquares(heap: ArrayBuffer, table: Uint32Array, count: number): number;
   /** target ← float32(target·keep) + float32(source·take) in place; table rows [targetOff, sourceOff, size]. */
   polyak(heap: ArrayBuffer, table: Uint32Array, count: number, keep: number, take: number): void;
+  /**
+   * J's action samples (row r = n·B + s, sample n of state s): σ = exp(log σ) into `sigma` [B·A], the
+   * tanh-squashed x = tanh(μ + σ·ε) into the heap at xOff (float32 [rows, A]), log π(x) into `logPi` [rows].
+   * Optional: an addon built from older sources lacks it.
+   */
+  tanhGaussianSample?(
+    heap: ArrayBuffer, xOff: number, rows: number, B: number, A: number, mean: Float32Array, logStd: Float32Array,
+    eps: Float32Array, sigma: Float64Array, logPi: Float64Array,
+  ): void;
+  /**
+   * Adds ∇λ Σ_r (Q-part + dLogPi·log π) to gradMean and gradLogStd [B·A] (float32 after each sample, in row order),
+   * from d/dx of the Q-part, dx1 + dx2 (heap, float32 [rows, A]), and tanhGaussianSample's x, ε and σ.
+   */
+  tanhGaussianGrad?(
+    heap: ArrayBuffer, xOff: number, dx1Off: number, dx2Off: number, rows: number, B: number, A: number,
+    eps: Float32Array, sigma: Float64Array, dLogPi: number, gradMean: Float32Array, gradLogStd: Float32Array,
+  ): void;
   /** Seconds for `reps` n³ sgemm calls on private buffers. */
   sgemmSeconds(n: number, reps: number): number;
   /** Multiply-adds the kernels have done since the addon loaded (benchmarks check their FLOP counts with it). */
