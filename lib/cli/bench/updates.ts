@@ -76,7 +76,7 @@ export function updateFlops(
 /**
  * The implementations each variant is timed on, side by side in this process so they share the same load:
  * where the fused update applies (native addon active), the fused path with the threads this process uses and,
- * where that is two, with one (the figure to set beside single-threaded PyTorch), alternating update by update
+ * where that is two, with one (the figure to set beside single-threaded PyTorch), alternating in short blocks
  * on one agent so that both see the same moments of a shared machine; then the tfjs autodiff path. Elsewhere,
  * whatever the active backend runs.
  */
@@ -122,7 +122,16 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
   for (let i = 0; i < 4 * BATCH; i++) {
     buffer.add(rng.fillNormal(new Float32Array(OBS)), rng.fillUniform(new Float32Array(ACT), -1, 1), rng.normal(), rng.fillNormal(new Float32Array(OBS)), false);
   }
-  const repeats = options.quick ? 3 : 10;
+  // Blocks of consecutive updates per thread setting, the first of each block not timed: training runs at one
+  // setting, and alternating update by update (as this bench did) timed every two-thread update just after a
+  // one-thread one, which leaves the native worker thread asleep (it sleeps after 3 ms without work) and woken
+  // where the scheduler likes, often on the caller's core. Measured in one process, medians of 30: two-thread
+  // direct updates took 14.4–21.5 ms alternating and 7.4–7.8 ms in blocks; one-thread ones 13.5–14.5 and 13.0–13.9.
+  // Blocks continue up to `maxBlocks`, or until `budgetMs` has passed with at least one block each (the stock
+  // backends take seconds per update).
+  const maxBlocks = options.quick ? 1 : 5;
+  const perBlock = options.quick ? 3 : 6;
+  const budgetMs = options.quick ? 5_000 : 30_000;
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
@@ -130,16 +139,19 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
-    const batches = Array.from({ length: repeats * settings.length + 1 }, () => buffer.sample(BATCH, rng));
-    agent.update(batches[0]); // warm-up: kernels, weight caches, Adam slots
+    agent.update(buffer.sample(BATCH, rng)); // warm-up: kernels, weight caches, Adam slots
     const times: number[][] = settings.map(() => []);
-    for (let i = 0; i < repeats * settings.length; i++) {
-      const k = i % settings.length;
-      const n = settings[k].n;
-      if (addon && n !== null) addon.setThreads(n);
-      const t0 = performance.now();
-      agent.update(batches[i + 1]);
-      times[k].push(performance.now() - t0);
+    const start = performance.now();
+    for (let block = 0; block < maxBlocks && (block === 0 || performance.now() - start < budgetMs); block++) {
+      settings.forEach((setting, k) => {
+        if (addon && setting.n !== null) addon.setThreads(setting.n);
+        for (let i = 0; i <= perBlock; i++) {
+          const batch = buffer.sample(BATCH, rng);
+          const t0 = performance.now();
+          agent.update(batch);
+          if (i > 0) times[k].push(performance.now() - t0);
+        }
+      });
     }
     agent.dispose();
     setFusedSacUpdates(wasEnabled);
