@@ -1393,6 +1393,20 @@ T* TypedArg(napi_env env, napi_value v, napi_typedarray_type want, size_t count,
   return static_cast<T*>(data);
 }
 
+// rows, B and A from argv[at], argv[at + 1], argv[at + 2]: rows a multiple of B >= 1, A >= 1; else false with a
+// JS error naming `what`.
+bool SampleShape(napi_env env, const Args& a, size_t at, const char* what, int* rows, int* B, int* A) {
+  *rows = static_cast<int>(Num(env, a.argv[at]));
+  *B = static_cast<int>(Num(env, a.argv[at + 1]));
+  *A = static_cast<int>(Num(env, a.argv[at + 2]));
+  if (*rows < 0 || *B < 1 || *A < 1 || *rows % *B != 0) {
+    const std::string why = std::string("iapo_native: ") + what + " needs rows a multiple of B >= 1 and A >= 1";
+    napi_throw_range_error(env, nullptr, why.c_str());
+    return false;
+  }
+  return true;
+}
+
 // tanhGaussianSample(heap, xOff, rows, B, A, mean, logStd, eps, sigma, logPi)
 // σ = exp(log σ) per state and action (into sigma, Float64Array [B·A]); per sample row r (state s = r mod B):
 // u = μ + σ·ε, x = tanh u (into the heap at xOff, float32 [rows, A]) and
@@ -1405,11 +1419,8 @@ napi_value TanhGaussianSample(napi_env env, napi_callback_info info) {
   uint8_t* heap = HeapCall(env, info, &a, 10, &heap_len);
   if (!heap) return nullptr;
   const double x_off = Num(env, a.argv[1]);
-  const int rows = static_cast<int>(Num(env, a.argv[2])), B = static_cast<int>(Num(env, a.argv[3])), A = static_cast<int>(Num(env, a.argv[4]));
-  if (rows < 0 || B < 1 || A < 1 || rows % B != 0) {
-    napi_throw_range_error(env, nullptr, "iapo_native: tanhGaussianSample needs rows a multiple of B >= 1 and A >= 1");
-    return nullptr;
-  }
+  int rows = 0, B = 0, A = 0;
+  if (!SampleShape(env, a, 2, "tanhGaussianSample", &rows, &B, &A)) return nullptr;
   const size_t ba = static_cast<size_t>(B) * A, ra = static_cast<size_t>(rows) * A;
   const float* mean = TypedArg<const float>(env, a.argv[5], napi_float32_array, ba, "tanhGaussianSample's mean");
   const float* log_std = mean ? TypedArg<const float>(env, a.argv[6], napi_float32_array, ba, "tanhGaussianSample's logStd") : nullptr;
@@ -1447,11 +1458,8 @@ napi_value TanhGaussianGrad(napi_env env, napi_callback_info info) {
   uint8_t* heap = HeapCall(env, info, &a, 12, &heap_len);
   if (!heap) return nullptr;
   const double x_off = Num(env, a.argv[1]), dx1_off = Num(env, a.argv[2]), dx2_off = Num(env, a.argv[3]);
-  const int rows = static_cast<int>(Num(env, a.argv[4])), B = static_cast<int>(Num(env, a.argv[5])), A = static_cast<int>(Num(env, a.argv[6]));
-  if (rows < 0 || B < 1 || A < 1 || rows % B != 0) {
-    napi_throw_range_error(env, nullptr, "iapo_native: tanhGaussianGrad needs rows a multiple of B >= 1 and A >= 1");
-    return nullptr;
-  }
+  int rows = 0, B = 0, A = 0;
+  if (!SampleShape(env, a, 4, "tanhGaussianGrad", &rows, &B, &A)) return nullptr;
   const size_t ba = static_cast<size_t>(B) * A, ra = static_cast<size_t>(rows) * A;
   const float* eps = TypedArg<const float>(env, a.argv[7], napi_float32_array, ra, "tanhGaussianGrad's eps");
   const double* sigma = eps ? TypedArg<const double>(env, a.argv[8], napi_float64_array, ba, "tanhGaussianGrad's sigma") : nullptr;
