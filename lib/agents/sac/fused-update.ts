@@ -108,11 +108,21 @@ export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOp
   if (!enabled) return "disabled";
   const addon = activeAddon();
   if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
-  if (!HeapMlp.supported(addon) || !addon.tanhGaussianSample || !addon.tanhGaussianGrad) return "the native addon is older than its sources (rebuild: node native/build.js)";
+  if (!hasFusedKernels(addon)) return STALE_ADDON;
   if (parts.policy.kind !== "direct" && parts.policy.kind !== "iterative") return `policy optimizer ${parts.policy.kind}`;
   if (!(parts.policy instanceof MlpModel)) return "the policy optimizer has no network the native passes can run";
   if (![optimizers.q, optimizers.alpha, optimizers.policy].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
   return null;
+}
+
+/** The addon with every kernel the fused update calls. */
+type FusedKernels = NativeAddon & Required<Pick<NativeAddon, "mlpPasses" | "tanhGaussianSample" | "tanhGaussianGrad">>;
+
+const STALE_ADDON = "the native addon is older than its sources (rebuild: node native/build.js)";
+
+/** Whether the addon has every kernel the fused update calls (one built from older sources may not). */
+function hasFusedKernels(addon: NativeAddon): addon is FusedKernels {
+  return HeapMlp.supported(addon) && typeof addon.tanhGaussianSample === "function" && typeof addon.tanhGaussianGrad === "function";
 }
 
 /** Heap regions for one batch size. */
@@ -147,9 +157,7 @@ interface Queue {
 }
 
 export class FusedSacUpdate {
-  private readonly native: NativeAddon;
-  /** The addon's kernels for J's action samples (the same object as `native`, checked to have them). */
-  private readonly tanhGaussian: Required<Pick<NativeAddon, "tanhGaussianSample" | "tanhGaussianGrad">>;
+  private readonly native: FusedKernels;
   private readonly backend: WasmBackend;
   private readonly q: [HeapMlp, HeapMlp];
   private readonly qTarget: [HeapMlp, HeapMlp];
@@ -173,9 +181,8 @@ export class FusedSacUpdate {
   constructor(private readonly parts: FusedSacParts) {
     const addon = activeAddon();
     if (!addon) throw new IapoError("the fused SAC update needs the native addon");
+    if (!hasFusedKernels(addon)) throw new IapoError(STALE_ADDON);
     this.native = addon;
-    if (!addon.tanhGaussianSample || !addon.tanhGaussianGrad) throw new IapoError("the native addon is older than its sources (rebuild: node native/build.js)");
-    this.tanhGaussian = addon as typeof this.tanhGaussian;
     this.backend = asWasmBackend(tf.backend());
     if (!(parts.policy instanceof MlpModel)) throw new IapoError("the fused SAC update needs a policy network (MlpModel)");
     const heapMlp = (layers: HeapLayer[]): HeapMlp => new HeapMlp(addon, this.backend, layers);
@@ -606,7 +613,7 @@ export class FusedSacUpdate {
     const heap = heapOf(this.backend);
     const sigma = ws.sigma;
     const logPi = ws.logPi;
-    this.tanhGaussian.tanhGaussianSample(heap, ws.jInput, rows, B, A, lambda.mean, lambda.logStd, eps, sigma, logPi);
+    this.native.tanhGaussianSample(heap, ws.jInput, rows, B, A, lambda.mean, lambda.logStd, eps, sigma, logPi);
     const bases = (i: number) => ({ offset: part.bases[i], rows: part.rows, split: O });
     this.runForward([0, 1].map((i) => q[i].forwardPass(ws.jTraces[i], rows, bases(i))));
     const q1 = this.view(ws.jTraces[0].outputs[ws.jTraces[0].outputs.length - 1], rows);
@@ -641,7 +648,7 @@ export class FusedSacUpdate {
       [0, 1].map((i) => q[i].backwardPass(ws.jTraces[i], { dOut: ws.dq[i], grads: null, dInput: ws.dInput[i], accumulate: false, rows, base: bases(i) })),
     );
     const grad: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
-    this.tanhGaussian.tanhGaussianGrad(heap, ws.jInput, ws.dInput[0], ws.dInput[1], rows, B, A, eps, sigma, -alpha / N, grad.mean, grad.logStd);
+    this.native.tanhGaussianGrad(heap, ws.jInput, ws.dInput[0], ws.dInput[1], rows, B, A, eps, sigma, -alpha / N, grad.mean, grad.logStd);
     return { j, q: qMean, logProb, grad };
   }
 }
