@@ -1182,17 +1182,22 @@ std::vector<Piece> Pieces(const uint32_t* table, size_t count, size_t width, siz
   return pieces;
 }
 
-// Runs fn(piece index) for every piece: on this thread and the Team's worker where there are two threads and
-// enough floats, each task a run of consecutive pieces (the Team takes up to 32 tasks).
-void ForPieces(size_t pieces, uint64_t floats, const std::function<void(size_t)>& fn) {
-  const size_t tasks = std::min<size_t>(pieces, Team::kMaxTasks);
+// Runs fn on every piece (`floats` in all) and returns the sum of its results added in piece order, whichever
+// thread ran which: on this thread and the Team's worker where there are two threads and enough floats, each
+// task a run of consecutive pieces (the Team takes up to 32 tasks).
+double ForPieces(const std::vector<Piece>& pieces, uint64_t floats, const std::function<double(const Piece&)>& fn) {
+  std::vector<double> sums(pieces.size());
+  const size_t tasks = std::min<size_t>(pieces.size(), Team::kMaxTasks);
   if (g_threads < 2 || tasks < 2 || floats < kParallelFloats) {
-    for (size_t p = 0; p < pieces; p++) fn(p);
-    return;
+    for (size_t p = 0; p < pieces.size(); p++) sums[p] = fn(pieces[p]);
+  } else {
+    Team::Get()->Run(static_cast<int>(tasks), [&](int t) {
+      for (size_t p = t * pieces.size() / tasks; p < (t + 1) * pieces.size() / tasks; p++) sums[p] = fn(pieces[p]);
+    });
   }
-  Team::Get()->Run(static_cast<int>(tasks), [&](int t) {
-    for (size_t p = t * pieces / tasks; p < (t + 1) * pieces / tasks; p++) fn(p);
-  });
+  double total = 0;
+  for (double x : sums) total += x;
+  return total;
 }
 
 // Σ x² in double with 8 interleaved partial sums (a fixed order, so the result is deterministic, and one the
@@ -1292,20 +1297,16 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   }
   uint64_t floats = 0;
   const std::vector<Piece> pieces = Pieces(table, count, 5, 4, &floats);
-  std::vector<double> sums(pieces.size());
   const AdamConstants k{b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr, c1, c2};
-  ForPieces(pieces.size(), floats, [&](size_t p) {
-    const Piece& pc = pieces[p];
+  const double total = ForPieces(pieces, floats, [&](const Piece& pc) {
     const uint32_t* row = table + 5 * pc.row;
     auto at = [&](int col) { return reinterpret_cast<float*>(heap + row[col]) + pc.begin; };
     {
       FlushSubnormals flush;
       AdamRow(at(0), at(1), at(2), at(3), pc.end - pc.begin, k);
     }
-    sums[p] = SumSquaresRow(at(1), pc.end - pc.begin);  // IEEE again: a subnormal gradient still counts, as in sumSquares
+    return SumSquaresRow(at(1), pc.end - pc.begin);  // IEEE again: a subnormal gradient still counts, as in sumSquares
   });
-  double total = 0;
-  for (double x : sums) total += x;
   napi_value out;
   CHECK(napi_create_double(env, total, &out));
   return out;
@@ -1326,13 +1327,9 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
   }
   uint64_t floats = 0;
   const std::vector<Piece> pieces = Pieces(table, count, 2, 1, &floats);
-  std::vector<double> sums(pieces.size());
-  ForPieces(pieces.size(), floats, [&](size_t p) {
-    const Piece& pc = pieces[p];
-    sums[p] = SumSquaresRow(reinterpret_cast<const float*>(heap + table[2 * pc.row]) + pc.begin, pc.end - pc.begin);
+  const double total = ForPieces(pieces, floats, [&](const Piece& pc) {
+    return SumSquaresRow(reinterpret_cast<const float*>(heap + table[2 * pc.row]) + pc.begin, pc.end - pc.begin);
   });
-  double total = 0;
-  for (double x : sums) total += x;
   napi_value out;
   CHECK(napi_create_double(env, total, &out));
   return out;
@@ -1365,11 +1362,11 @@ napi_value Polyak(napi_env env, napi_callback_info info) {
   }
   uint64_t floats = 0;
   const std::vector<Piece> pieces = Pieces(table, count, 3, 2, &floats);
-  ForPieces(pieces.size(), floats, [&](size_t p) {
-    const Piece& pc = pieces[p];
+  ForPieces(pieces, floats, [&](const Piece& pc) {
     const uint32_t* row = table + 3 * pc.row;
     PolyakRow(reinterpret_cast<float*>(heap + row[0]) + pc.begin, reinterpret_cast<const float*>(heap + row[1]) + pc.begin, pc.end - pc.begin, keep,
               take);
+    return 0.0;  // nothing to sum
   });
   return nullptr;
 }
