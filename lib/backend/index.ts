@@ -12,4 +12,5 @@ export {
 export { dense, activate, LEAKY_RELU_ALPHA, type Activation } from "./ops";
 export { createAdam, type AdamOptions } from "./adam";
 export { loadNative, type NativeAddon, type NativeLoad } from "./native";
+export { ThreadTuner, autoThreadTuner, DEFAULT_THREAD_TUNER_OPTIONS, type ThreadTunerOptions, type ThreadTunerStats } from "./thread-tuner";
 export { wasmKernelMode, type WasmKernelMode } from "./wasm-kernels";

@@ -14,6 +14,7 @@ import { mean, meanAndStd } from "../core/stats";
 import type { Env, EnvState } from "../envs/types";
 import type { MetricRow } from "../runs/metrics";
 import { toEnvAction } from "../envs/actions";
+import type { ThreadTuner } from "../backend/thread-tuner";
 
 /** What the loop needs from an agent (SacAgent satisfies it). */
 export interface Learner<Batch, Snapshot> {
@@ -94,6 +95,11 @@ export interface LoopHooks<BufferSnapshot, AgentSnapshot> {
   signal?: AbortSignal;
   /** Stop like an abort once this many steps are done (to split a long run into jobs, or to test resume). */
   stopAt?: number;
+  /**
+   * Times every update and sets the native threads from those times (autoThreadTuner; values never depend on the
+   * thread count). Its current count is logged as `time/threads`. The caller creates it and calls its finish().
+   */
+  threads?: ThreadTuner | null;
 }
 
 export type LoopOutcome = "finished" | "interrupted";
@@ -207,7 +213,8 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
     // --- learn: one update per step once the random phase is over (CleanRL/SB3 `learning_starts`)
     if (state.step >= settings.initialRandomSteps && buffer.size >= settings.batchSize) {
       for (let u = 0; u < settings.updatesPerStep; u++) {
-        const metrics = agent.update(buffer.sample(settings.batchSize, rng));
+        const batch = buffer.sample(settings.batchSize, rng);
+        const metrics = hooks.threads ? hooks.threads.time(() => agent.update(batch)) : agent.update(batch);
         for (const [k, v] of Object.entries(metrics)) {
           if (!Number.isFinite(v)) throw new NonFiniteError(`${k} is ${v} at step ${state.step}`);
           state.window.sums[k] = (state.window.sums[k] ?? 0) + v;
@@ -229,6 +236,7 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
       row["train/updates"] = w.updates;
       row["time/wall_s"] = (now - started) / 1000;
       row["time/steps_per_s"] = now > windowStart ? ((state.step - windowStartStep) * 1000) / (now - windowStart) : 0;
+      if (hooks.threads) row["time/threads"] = hooks.threads.threads;
       hooks.log(row);
       state.window = { sums: {}, updates: 0, episodeReturns: [], episodeLengths: [] };
       windowStart = now;

@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import { initBackend } from "../backend/select";
+import { autoThreadTuner, type ThreadTuner } from "../backend/thread-tuner";
 import { IapoError } from "../core/errors";
 import type { ProgressListener } from "../core/progress";
 import { makeEnv } from "../envs";
@@ -78,6 +79,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const evalEnv = await makeEnv(config.env);
   let writer: RunWriter | undefined;
   let agent: SacAgent | undefined;
+  let threads: ThreadTuner | null = null;
   let step = 0;
   try {
     const spec = { observationSize: env.observationSize, actionSize: env.actionSize };
@@ -101,6 +103,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     }
     step = start.loop.step;
     const w = writer;
+    threads = autoThreadTuner();
     const outcome = await runLoop(
       {
         seed: config.seed,
@@ -128,6 +131,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         onProgress: options.onProgress,
         signal: options.signal,
         stopAt: options.stopAt,
+        threads,
       },
     );
     writer.setStatus(outcome, step);
@@ -136,6 +140,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     writer?.setStatus("failed", step, err instanceof Error ? err.message : String(err));
     throw err;
   } finally {
+    threads?.finish();
     writer?.close();
     agent?.dispose();
     env.dispose();

@@ -11,6 +11,7 @@ import { loadNative } from "../../backend/native";
 import { createAdam } from "../../backend/adam";
 import { dense } from "../../backend/ops";
 import { Rng } from "../../core/rng";
+import { median } from "../../core/stats";
 import { measureActs, measureUpdates } from "./updates";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
@@ -43,8 +44,7 @@ async function timeMs(f: () => tf.TensorContainer, reps: number, warmup = 3): Pr
   for (let i = 0; i < warmup; i++) await run();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) times.push(await run());
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return median(times);
 }
 
 const MATMUL_FLOPS = 2 * 256 ** 3;

@@ -9,6 +9,7 @@ import { ReplayBuffer } from "../../agents/replay-buffer";
 import { SacAgent } from "../../agents/sac/agent";
 import { defaultSacConfig, type SacConfig } from "../../agents/sac/config";
 import { Rng } from "../../core/rng";
+import { median } from "../../core/stats";
 import { Q_ARCHITECTURES } from "../../nn/architectures";
 import { normalizedSize } from "../../policy/input-normalization";
 import { fusedSacUpdatesEnabled, setFusedSacUpdates } from "../../agents/sac/fused-update";
@@ -160,8 +161,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
     setFusedSacUpdates(wasEnabled);
     addon?.setThreads(threadsBefore);
     settings.forEach((setting, k) => {
-      const sorted = times[k].sort((x, y) => x - y);
-      out.push({ name: `${base}${setting.label}`, msPerUpdate: sorted[Math.floor(sorted.length / 2)], flops: updateFlops(config) });
+      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: updateFlops(config) });
     });
     await tf.nextFrame();
   }
@@ -194,8 +194,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
     }
     agent.dispose();
     setFusedSacUpdates(wasEnabled);
-    times.sort((a, b) => a - b);
-    out.push({ name, msPerAct: times[Math.floor(times.length / 2)] });
+    out.push({ name, msPerAct: median(times) });
     await tf.nextFrame();
   }
   return out;
