@@ -1515,6 +1515,83 @@ napi_value MacCount(napi_env env, napi_callback_info) {
   return out;
 }
 
+// --- Standard normals for J's samples (lib/core/rng.ts, fillStandardNormal) ---
+//
+// normalPairs(state, out, start, pairs): the Rng's Box-Muller pairs, from its xoshiro128** state (Uint32Array [4],
+// advanced in place), into out[start ..] (Float32Array) as float32: per pair four words a, b, c, d,
+// u = unit53(a, b), r = sqrt(−2 log u), angle = 2π·unit53(c, d), then r cos(angle) and r sin(angle). The same
+// arithmetic as the JavaScript in double, with the C library's log, cos and sin: those differ from V8's in the last
+// bit of ~6% of doubles, which changed none of 8 million float32 results (one in ~10⁹ can differ). Stops before a
+// pair whose u is 0 (probability 2⁻⁵³; JavaScript draws u again there) without consuming its words, and returns
+// the pairs written. On one thread ~1.7x faster than the JavaScript (glibc's log and sincos are no faster than V8's
+// own), on two ~3x (an iterative update at N = 10 draws ~180k normals).
+napi_value NormalPairs(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 4)) return nullptr;
+  uint32_t* st = TypedArg<uint32_t>(env, a.argv[0], napi_uint32_array, 4, "normalPairs's state");
+  if (!st) return nullptr;
+  const double start = Num(env, a.argv[2]), pairs = Num(env, a.argv[3]);
+  if (!(start >= 0) || !(pairs >= 0) || start != std::floor(start) || pairs != std::floor(pairs)) {
+    napi_throw_range_error(env, nullptr, "iapo_native: normalPairs needs whole start >= 0 and pairs >= 0");
+    return nullptr;
+  }
+  const size_t begin = static_cast<size_t>(start), n = static_cast<size_t>(pairs);
+  float* out = TypedArg<float>(env, a.argv[1], napi_float32_array, begin + 2 * n, "normalPairs's out (start + 2·pairs)");
+  if (!out) return nullptr;
+  // The stream is sequential: its words first, on this thread (~1 ns each), then the pairs' log and sincos
+  // (~95% of the time) in chunks, on both threads where there are two; each pair depends only on its own words.
+  uint32_t s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
+  auto next = [&]() {
+    const uint32_t x = s1 * 5u;
+    const uint32_t result = ((x << 7) | (x >> 25)) * 9u;
+    const uint32_t t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >> 21);
+    return result;
+  };
+  auto unit53 = [](uint32_t hi, uint32_t lo) { return (static_cast<double>(hi >> 5) * 67108864.0 + static_cast<double>(lo >> 6)) / 9007199254740992.0; };
+  static thread_local std::vector<double> uniforms;  // u and the angle's uniform per pair
+  uniforms.resize(2 * n);
+  size_t done = 0;
+  for (; done < n; done++) {
+    const uint32_t saved[4] = {s0, s1, s2, s3};
+    const uint32_t w0 = next(), w1 = next(), w2 = next(), w3 = next();
+    const double u = unit53(w0, w1);
+    if (u == 0) {
+      s0 = saved[0], s1 = saved[1], s2 = saved[2], s3 = saved[3];
+      break;
+    }
+    uniforms[2 * done] = u;
+    uniforms[2 * done + 1] = unit53(w2, w3);
+  }
+  float* o = out + begin;
+  const double* uv = uniforms.data();
+  auto chunk = [o, uv, done](int c, int chunks) {
+    for (size_t p = done * c / chunks; p < done * (c + 1) / chunks; p++) {
+      const double r = std::sqrt(-2 * std::log(uv[2 * p]));
+      double sin_a, cos_a;
+      sincos(2 * M_PI * uv[2 * p + 1], &sin_a, &cos_a);
+      o[2 * p] = static_cast<float>(0.0 + r * cos_a);
+      o[2 * p + 1] = static_cast<float>(0.0 + r * sin_a);
+    }
+  };
+  constexpr size_t kParallelPairs = 2048;  // ~50 µs of work: below it a hand-off costs more than it saves
+  constexpr int kChunks = 8;
+  if (g_threads >= 2 && done >= kParallelPairs) {
+    Team::Get()->Run(kChunks, [&](int c) { chunk(c, kChunks); });
+  } else {
+    chunk(0, 1);
+  }
+  st[0] = s0, st[1] = s1, st[2] = s2, st[3] = s3;
+  napi_value result;
+  CHECK(napi_create_double(env, static_cast<double>(done), &result));
+  return result;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a, 1)) return nullptr;
@@ -1553,6 +1630,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"polyak", nullptr, Polyak, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"tanhGaussianSample", nullptr, TanhGaussianSample, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"tanhGaussianGrad", nullptr, TanhGaussianGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"normalPairs", nullptr, NormalPairs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemmSeconds", nullptr, SgemmSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"macCount", nullptr, MacCount, nullptr, nullptr, nullptr, napi_default, nullptr},

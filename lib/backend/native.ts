@@ -75,6 +75,11 @@ export interface NativeAddon {
     heap: ArrayBuffer, xOff: number, dx1Off: number, dx2Off: number, rows: number, B: number, A: number,
     eps: Float32Array, sigma: Float64Array, dLogPi: number, gradMean: Float32Array, gradLogStd: Float32Array,
   ): void;
+  /**
+   * Rng.fillNormal's Box-Muller pairs (float32) from xoshiro128** state words, advanced in place; see
+   * NormalPairsKernel in lib/core/rng.ts. Optional: an addon built from older sources lacks it.
+   */
+  normalPairs?(state: Uint32Array, out: Float32Array, start: number, pairs: number): number;
   /** Seconds for `reps` n³ sgemm calls on private buffers. */
   sgemmSeconds(n: number, reps: number): number;
   /** Multiply-adds the kernels have done since the addon loaded (benchmarks check their FLOP counts with it). */

@@ -81,3 +81,39 @@ test("fillNormal gives exactly the values and end state of normal() called per e
   b.normal();
   assert.deepEqual(a.fillNormal(new Float64Array(3), 2, 0.5), Float64Array.from({ length: 3 }, () => b.normal(2, 0.5)));
 });
+
+test("a pair whose first uniform is exactly 0: fillNormal draws u again from the next words, as normal() does", () => {
+  // state [s0, 0, s0, s3]: s1 = 0 gives output 0, and the next state's s1 = 0 ^ (s2 ^ s0) = 0 gives 0 again,
+  // so the first pair's u = unit53(0, 0) = 0
+  const at = { s: [7, 0, 7, 9] as [number, number, number, number], spareNormal: null };
+  assert.deepEqual(Array.from(Rng.fromState(at).fillUint32(new Uint32Array(2))), [0, 0]);
+  for (const n of [1, 2, 5]) {
+    const bulk = Rng.fromState(at);
+    const single = Rng.fromState(at);
+    const got = bulk.fillNormal(new Float64Array(n));
+    assert.deepEqual(got, Float64Array.from({ length: n }, () => single.normal()), `${n} draws`);
+    assert.deepEqual(bulk.getState(), single.getState());
+    assert.ok(got.every(Number.isFinite), "no log(0)");
+  }
+});
+
+test("fillStandardNormal leaves to normal() whatever its pairs kernel does not write", () => {
+  // a kernel that writes nothing (as the native one does before a u = 0 pair): every value comes from normal()
+  const none = (): number => 0;
+  for (const [seed, spareFirst, n] of [[4, false, 5], [4, true, 6], [9, true, 1], [9, false, 0]] as const) {
+    const a = new Rng(seed);
+    const b = new Rng(seed);
+    if (spareFirst) {
+      a.normal();
+      b.normal();
+    }
+    assert.deepEqual(a.fillStandardNormal(new Float32Array(n), none), Float32Array.from(b.fillNormal(new Float64Array(n))));
+    assert.deepEqual(a.getState(), b.getState());
+  }
+  // the kernel gets the pairs after the spare: start 1, floor((6 − 1) / 2) = 2 pairs
+  const calls: number[][] = [];
+  const r = new Rng(1);
+  r.normal();
+  r.fillStandardNormal(new Float32Array(6), (_s, _o, start, pairs) => (calls.push([start, pairs]), 0));
+  assert.deepEqual(calls, [[1, 2]]);
+});
