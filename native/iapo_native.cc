@@ -1428,18 +1428,29 @@ napi_value TanhGaussianSample(napi_env env, napi_callback_info info) {
   float* x = reinterpret_cast<float*>(heap + static_cast<size_t>(x_off));
   const double half_log_2pi = 0.5 * std::log(2 * M_PI), ln2 = std::log(2.0);
   for (size_t p = 0; p < ba; p++) sigma[p] = std::exp(static_cast<double>(log_std[p]));
-  for (int r = 0; r < rows; r++) {
-    const size_t s = static_cast<size_t>(r % B) * A, e0 = static_cast<size_t>(r) * A;
-    double lp = 0;
-    for (int i = 0; i < A; i++) {
-      const double z = eps[e0 + i];
-      const double u = mean[s + i] + sigma[s + i] * z;
-      const double e = std::exp(-2 * std::fabs(u));
-      const double t = (1 - e) / (1 + e);
-      lp += -(0.5 * z * z + log_std[s + i] + half_log_2pi) - 2 * (ln2 - u - (std::log1p(e) + std::max(-2 * u, 0.0)));
-      x[e0 + i] = static_cast<float>(u < 0 ? -t : t);
+  // Rows are independent (an exp and a log1p per element, ~4% of an N = 10 update on one thread): on both threads
+  // in chunks where there are two and enough of them.
+  auto chunk = [&](int c, int chunks) {
+    for (int r = static_cast<int>(static_cast<int64_t>(rows) * c / chunks); r < static_cast<int>(static_cast<int64_t>(rows) * (c + 1) / chunks); r++) {
+      const size_t s = static_cast<size_t>(r % B) * A, e0 = static_cast<size_t>(r) * A;
+      double lp = 0;
+      for (int i = 0; i < A; i++) {
+        const double z = eps[e0 + i];
+        const double u = mean[s + i] + sigma[s + i] * z;
+        const double e = std::exp(-2 * std::fabs(u));
+        const double t = (1 - e) / (1 + e);
+        lp += -(0.5 * z * z + log_std[s + i] + half_log_2pi) - 2 * (ln2 - u - (std::log1p(e) + std::max(-2 * u, 0.0)));
+        x[e0 + i] = static_cast<float>(u < 0 ? -t : t);
+      }
+      log_pi[r] = lp;
     }
-    log_pi[r] = lp;
+  };
+  constexpr size_t kParallelElements = 4096;  // ~100 µs of work
+  constexpr int kChunks = 8;
+  if (g_threads >= 2 && ra >= kParallelElements) {
+    Team::Get()->Run(kChunks, [&](int c) { chunk(c, kChunks); });
+  } else {
+    chunk(0, 1);
   }
   return nullptr;
 }

@@ -79,6 +79,30 @@ test("tanhGaussianSample: a hand-computed sample, and every row against the text
   }
 });
 
+test("tanhGaussianSample: the same bits on one thread and two (J's size at N = 10: rows run in chunks on both)", { skip }, async () => {
+  await useBackend("wasm-native");
+  if (!native.ok) return;
+  const rng = new Rng(43);
+  const B = 256;
+  const A = 6;
+  const mean = Float32Array.from(rng.fillUniform(new Float32Array(B * A), -2, 2));
+  const logStd = Float32Array.from(rng.fillUniform(new Float32Array(B * A), -3, 1));
+  const eps = rng.fillNormal(new Float32Array(10 * B * A)) as Float32Array;
+  const threads = native.addon.blasInfo().threads;
+  try {
+    native.addon.setThreads(1);
+    const one = sample(B, A, mean, logStd, eps);
+    native.addon.setThreads(2);
+    const two = sample(B, A, mean, logStd, eps);
+    assert.deepEqual(two, one);
+    const r = 10 * B - 1; // the last row: written by the last chunk
+    const want = logDensity(Array.from(mean.subarray((r % B) * A, (r % B) * A + A)), Array.from(logStd.subarray((r % B) * A, (r % B) * A + A)), Array.from(eps.subarray(r * A, r * A + A)));
+    assert.ok(Math.abs(two.logPi[r] - want) <= 1e-9 * Math.max(1, Math.abs(want)));
+  } finally {
+    native.addon.setThreads(threads);
+  }
+});
+
 test("tanhGaussianGrad: ∇λ of Σ w·x + c·log π against central differences", { skip }, async () => {
   await useBackend("wasm-native");
   if (!native.ok) return;
