@@ -65,3 +65,13 @@ export function prepareBlasEnv(env: NodeJS.ProcessEnv = process.env, flags: Read
   }
   return { coreType: env.OPENBLAS_CORETYPE ?? null, coreTypeSource, threads, threadsSource };
 }
+
+/**
+ * The threads for the backend report: "2 threads (cores; training runs move between 1 and 2 by their update times)",
+ * or "1 thread (IAPO_THREADS)" where the count is fixed.
+ */
+export function describeThreads(blas: Pick<BlasEnv, "threads" | "threadsSource">): string {
+  const count = `${blas.threads} thread${blas.threads === 1 ? "" : "s"}`;
+  if (blas.threadsSource === "cores" && blas.threads >= 2) return `${count} (cores; training runs move between 1 and 2 by their update times)`;
+  return `${count} (${blas.threadsSource})`;
+}

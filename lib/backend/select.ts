@@ -10,6 +10,7 @@
 import { tf } from "./tf";
 import { ConfigError } from "../core/errors";
 import { loadNative } from "./native";
+import { describeThreads } from "./blas-env";
 import { installWasmKernels } from "./wasm-kernels";
 
 /** Every backend the library can run on; AUTO_ORDER is the subset tried automatically, fastest first. */
@@ -80,7 +81,7 @@ async function start(name: BackendName): Promise<{ tfjsBackend: string; blas?: s
       requireOptional("@tensorflow/tfjs-backend-wasm");
       await activate("wasm");
       installWasmKernels("native", native.addon);
-      return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${native.blas.threads} thread(s) (${native.blas.threadsSource})` };
+      return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${describeThreads(native.blas)}` };
     }
     case "wasm-js":
     case "wasm-stock":

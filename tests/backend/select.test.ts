@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { initBackend, useBackend, AUTO_ORDER } from "../../lib/backend/select";
 import { loadNative } from "../../lib/backend/native";
-import { coreTypeForFlags, prepareBlasEnv } from "../../lib/backend/blas-env";
+import { coreTypeForFlags, describeThreads, prepareBlasEnv } from "../../lib/backend/blas-env";
 import { ConfigError } from "../../lib/core/errors";
 
 test("IAPO_BACKEND with an unknown name is an error that lists the known ones", async () => {
@@ -45,6 +45,12 @@ test("OPENBLAS_CORETYPE comes from the CPU flags unless already set", () => {
   assert.equal(prepareBlasEnv({}, new Set(), 1).threads, 1, "one core: one thread");
   assert.throws(() => prepareBlasEnv({ IAPO_THREADS: "two" }, new Set(), 2), /IAPO_THREADS must be a whole number >= 1, got "two"/);
   assert.equal(prepareBlasEnv({}, new Set()).coreTypeSource, "left to OpenBLAS");
+});
+
+test("the backend report says whether training runs tune the thread count", () => {
+  assert.equal(describeThreads({ threads: 2, threadsSource: "cores" }), "2 threads (cores; training runs move between 1 and 2 by their update times)");
+  assert.equal(describeThreads({ threads: 2, threadsSource: "IAPO_THREADS" }), "2 threads (IAPO_THREADS)");
+  assert.equal(describeThreads({ threads: 1, threadsSource: "cores" }), "1 thread (cores)");
 });
 
 test("the addon's OpenBLAS runs the core type chosen for this CPU", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {
