@@ -37,7 +37,7 @@ export interface ThreadTunerOptions {
 
 /**
  * Defaults: a first probe (1 + 7 updates) after 64 updates, then at most every 512 on one thread (~4 s of direct
- * updates; the host's slow spells last tens of seconds or more). Two threads well ahead of one are probed only every
+ * updates; the host's slow spells come and go over seconds to minutes). Two threads well ahead of one are probed only every
  * 2048 updates (~0.2% of a quiet run's time at a direct update's 1.8x).
  */
 export const DEFAULT_THREAD_TUNER_OPTIONS: Readonly<ThreadTunerOptions> = {
