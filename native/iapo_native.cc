@@ -565,6 +565,18 @@ class Team {
   const std::function<void(int)>* task_ = nullptr;  // likewise
 };
 
+// Runs fn(begin, end) over [0, items): in one call, or, where there are two threads and at least `parallel_from`
+// items, in 8 consecutive ranges shared by this thread and the worker. For loops whose items are independent, so
+// the result never depends on the thread count.
+void InChunks(size_t items, size_t parallel_from, const std::function<void(size_t, size_t)>& fn) {
+  constexpr int kChunks = 8;
+  if (g_threads >= 2 && items >= parallel_from) {
+    Team::Get()->Run(kChunks, [&](int c) { fn(items * c / kChunks, items * (c + 1) / kChunks); });
+  } else {
+    fn(0, items);
+  }
+}
+
 constexpr int kMaxDepth = 8;
 constexpr int kPassHead = 9;   // rows, depth, input, base, baseRows, split, dOut, dInput, accumulate
 // Per layer: w, b, k, n, act, out, dw, db, then for a normalised / highway layer (-1 where it has none):
@@ -1429,10 +1441,10 @@ napi_value TanhGaussianSample(napi_env env, napi_callback_info info) {
   const double half_log_2pi = 0.5 * std::log(2 * M_PI), ln2 = std::log(2.0);
   for (size_t p = 0; p < ba; p++) sigma[p] = std::exp(static_cast<double>(log_std[p]));
   // Rows are independent (an exp and a log1p per element, ~4% of an N = 10 update on one thread): on both threads
-  // in chunks where there are two and enough of them.
-  auto chunk = [&](int c, int chunks) {
-    for (int r = static_cast<int>(static_cast<int64_t>(rows) * c / chunks); r < static_cast<int>(static_cast<int64_t>(rows) * (c + 1) / chunks); r++) {
-      const size_t s = static_cast<size_t>(r % B) * A, e0 = static_cast<size_t>(r) * A;
+  // from ~100 µs of work.
+  InChunks(static_cast<size_t>(rows), (4096 + A - 1) / static_cast<size_t>(A), [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; r++) {
+      const size_t s = (r % B) * A, e0 = r * A;
       double lp = 0;
       for (int i = 0; i < A; i++) {
         const double z = eps[e0 + i];
@@ -1444,14 +1456,7 @@ napi_value TanhGaussianSample(napi_env env, napi_callback_info info) {
       }
       log_pi[r] = lp;
     }
-  };
-  constexpr size_t kParallelElements = 4096;  // ~100 µs of work
-  constexpr int kChunks = 8;
-  if (g_threads >= 2 && ra >= kParallelElements) {
-    Team::Get()->Run(kChunks, [&](int c) { chunk(c, kChunks); });
-  } else {
-    chunk(0, 1);
-  }
+  });
   return nullptr;
 }
 
@@ -1581,22 +1586,16 @@ napi_value NormalPairs(napi_env env, napi_callback_info info) {
   }
   float* o = out + begin;
   const double* uv = uniforms.data();
-  auto chunk = [o, uv, done](int c, int chunks) {
-    for (size_t p = done * c / chunks; p < done * (c + 1) / chunks; p++) {
+  // from 2048 pairs (~50 µs of work): below it a hand-off costs more than it saves
+  InChunks(done, 2048, [o, uv](size_t first, size_t end) {
+    for (size_t p = first; p < end; p++) {
       const double r = std::sqrt(-2 * std::log(uv[2 * p]));
       double sin_a, cos_a;
       sincos(2 * M_PI * uv[2 * p + 1], &sin_a, &cos_a);
       o[2 * p] = static_cast<float>(0.0 + r * cos_a);
       o[2 * p + 1] = static_cast<float>(0.0 + r * sin_a);
     }
-  };
-  constexpr size_t kParallelPairs = 2048;  // ~50 µs of work: below it a hand-off costs more than it saves
-  constexpr int kChunks = 8;
-  if (g_threads >= 2 && done >= kParallelPairs) {
-    Team::Get()->Run(kChunks, [&](int c) { chunk(c, kChunks); });
-  } else {
-    chunk(0, 1);
-  }
+  });
   st[0] = s0, st[1] = s1, st[2] = s2, st[3] = s3;
   napi_value result;
   CHECK(napi_create_double(env, static_cast<double>(done), &result));
