@@ -66,12 +66,17 @@ export function prepareBlasEnv(env: NodeJS.ProcessEnv = process.env, flags: Read
   return { coreType: env.OPENBLAS_CORETYPE ?? null, coreTypeSource, threads, threadsSource };
 }
 
+/** Whether training runs tune the thread count (thread-tuner.ts): two from the core count, not fixed by IAPO_THREADS. */
+export function threadsTuned(blas: Pick<BlasEnv, "threads" | "threadsSource">): boolean {
+  return blas.threadsSource === "cores" && blas.threads >= 2;
+}
+
 /**
  * The threads for the backend report: "2 threads (cores; training runs move between 1 and 2 by their update times)",
  * or "1 thread (IAPO_THREADS)" where the count is fixed.
  */
 export function describeThreads(blas: Pick<BlasEnv, "threads" | "threadsSource">): string {
   const count = `${blas.threads} thread${blas.threads === 1 ? "" : "s"}`;
-  if (blas.threadsSource === "cores" && blas.threads >= 2) return `${count} (cores; training runs move between 1 and 2 by their update times)`;
+  if (threadsTuned(blas)) return `${count} (cores; training runs move between 1 and 2 by their update times)`;
   return `${count} (${blas.threadsSource})`;
 }

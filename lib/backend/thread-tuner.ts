@@ -11,6 +11,7 @@
 import { median } from "../core/stats";
 import { ConfigError } from "../core/errors";
 import { loadNative, type NativeLoad } from "./native";
+import { threadsTuned } from "./blas-env";
 
 /** What the tuner drives: the addon's setThreads. */
 export interface ThreadSetter {
@@ -170,6 +171,6 @@ export class ThreadTuner {
  * has two cores (not forced by IAPO_THREADS, which fixes the count). Otherwise null, and threads stay as they are.
  */
 export function autoThreadTuner(load: NativeLoad = loadNative(), options: Partial<ThreadTunerOptions> = {}): ThreadTuner | null {
-  if (!load.ok || load.blas.threadsSource !== "cores" || load.blas.threads < 2) return null;
+  if (!load.ok || !threadsTuned(load.blas)) return null;
   return new ThreadTuner(load.addon, 2, options);
 }

@@ -158,7 +158,7 @@ interface Queue {
 
 export class FusedSacUpdate {
   private readonly native: FusedKernels;
-  /** J's standard normals, as Rng.fillNormal draws them, in C++ (~4x faster; ~5% of an update at N = 10). */
+  /** J's standard normals, as Rng.fillNormal draws them, in C++ (~1.7x faster on one thread, ~3x on two). */
   private readonly normalPairs: NormalPairsKernel;
   private readonly backend: WasmBackend;
   private readonly q: [HeapMlp, HeapMlp];
