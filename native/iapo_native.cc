@@ -3,6 +3,8 @@
 // addressed by byte offsets, so no tensor is ever copied between JavaScript and C.
 #include <node_api.h>
 
+#include "packed_gemm.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -607,6 +609,9 @@ struct PassLayer {
   float* dnbias = nullptr;
   float* dgate_w = nullptr;
   float* dgate_b = nullptr;
+  // Weights packed for this call (packed_gemm.h), or nullptr where sgemm or a thin kernel runs the product:
+  // w for the forward's x·w, wᵀ (the rows past `split` in the first layer) for the backward's dz·wᵀ.
+  const iapo::PackedB* packed = nullptr;
   bool Rich() const { return gain || gate_w; }
 };
 
@@ -849,10 +854,17 @@ void ForwardBlock(const Pass& p, int r0, int m, float alpha) {
       if (L.n == 1) {
         CountMacs(static_cast<double>(m) * L.k);
         DotRows(y, x, L.w, m, L.k);
+      } else if (L.packed) {
+        CountMacs(static_cast<double>(m) * L.n * L.k);
+        iapo::Epilogue e;
+        e.bias = L.b;
+        e.relu = act == kRelu;
+        iapo::GemmPacked(y, L.n, x, L.k, m, *L.packed, e);
+        if (act != kRelu && act != kLinear) BiasActivate(y, m, L.n, nullptr, false, act, alpha);
       } else {
         Sgemm(false, false, m, L.n, L.k, x, L.w, 0.f, y);
       }
-      if (L.b || act != kLinear) BiasActivate(y, m, L.n, L.b, false, act, alpha);
+      if (!L.packed && (L.b || act != kLinear)) BiasActivate(y, m, L.n, L.b, false, act, alpha);
     }
     if (rich) RichForward(L, x, y, r0, m, alpha, s->a.data());
   }
@@ -978,12 +990,22 @@ void BackwardBlock(const Pass& p, int r0, int m, float alpha, Reduction* red) {
     }
     if (i == 0 && !p.d_input) break;
     float* dx = i == 0 ? p.d_input + static_cast<size_t>(r0) * kx : (dy == s->a.data() ? s->b.data() : s->a.data());
-    // A one-output layer's outer product also applies the ReLU slope of the layer below, from its output x.
+    // A one-output layer's outer product, and the packed product, also apply the ReLU slope of the layer below,
+    // from its output x (not through a highway gate, whose paths are added to dx afterwards).
     const PassLayer* below = i > 0 ? &p.layers[i - 1] : nullptr;
-    slope_applied = L.n == 1 && !L.Rich() && below && below->act == kRelu && !below->Rich();
-    if (slope_applied) {
+    const bool fold_slope = !L.gate_w && below && below->act == kRelu && !below->Rich();
+    slope_applied = fold_slope && (L.n == 1 || L.packed);
+    if (L.n == 1 && slope_applied) {
       CountMacs(static_cast<double>(m) * kx);
       OuterRows(dx, dz, w, x, m, kx, true);
+    } else if (L.packed) {
+      CountMacs(static_cast<double>(m) * L.n * kx);
+      iapo::Epilogue e;
+      if (slope_applied) {
+        e.mask = x;
+        e.ldm = kx;
+      }
+      iapo::GemmPacked(dx, kx, dz, L.n, m, *L.packed, e);
     } else {
       DenseDx(dx, dz, w, m, L.n, kx);
     }
@@ -1019,6 +1041,33 @@ constexpr int kMaxPasses = 8;
 // The second halves' weight gradients, per pass slot and layer (resized on the calling thread only, before the
 // worker is given tasks). Like the rest of the addon's state, this assumes JavaScript calls in from one thread.
 std::vector<float> g_second_dw[kMaxPasses][kMaxDepth], g_second_dgate_w[kMaxPasses][kMaxDepth];
+
+// Whether mlpPasses runs its products on weights packed once per call (packed_gemm.h); setPackedGemm turns it off
+// (tests compare both paths). Per pass slot and layer, the packed weights of the call in progress.
+bool g_packed_gemm = iapo::PackedGemmSupported();
+iapo::PackedB g_packed[kMaxPasses][kMaxDepth];
+
+// Packs the weights of the products the packed GEMM runs in these passes, on the calling thread before any task
+// starts (~10-25 µs per 256x256). Not the first layer's forward on a precomputed base (beta = 1 onto the base rows)
+// nor one-output layers or thin action columns, which have kernels of their own.
+void PackWeights(std::vector<Pass>* passes, bool backward) {
+  for (size_t i = 0; i < passes->size(); i++) {
+    Pass& p = (*passes)[i];
+    for (int j = 0; j < p.depth; j++) {
+      PassLayer& L = p.layers[j];
+      if (L.n == 1) continue;
+      if (!backward) {
+        if (j == 0 && p.base) continue;
+        g_packed[i][j].Pack(L.w, L.k, L.n, false);
+      } else {
+        const int kx = j == 0 ? L.k - p.split : L.k;
+        if ((j == 0 && !p.d_input) || kx <= kSmallK) continue;
+        g_packed[i][j].Pack(L.w + (j == 0 ? static_cast<size_t>(p.split) * L.n : 0), L.n, kx, true);
+      }
+      L.packed = &g_packed[i][j];
+    }
+  }
+}
 
 IAPO_MULTIVERSION
 void AddInto(float* __restrict to, const float* __restrict from, size_t count) {
@@ -1131,6 +1180,7 @@ napi_value MlpPasses(napi_env env, napi_callback_info info) {
   }
   std::vector<Pass> passes;
   if (!ReadPasses(env, heap, heap_len, static_cast<const double*>(data), length, count, backward, &passes)) return nullptr;
+  if (g_packed_gemm) PackWeights(&passes, backward);
   std::vector<PassRun> runs;
   std::vector<std::pair<int, int>> tasks;  // (run, half)
   int rows = 0;
@@ -1614,8 +1664,21 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// setPackedGemm(on): whether mlpPasses uses the packed GEMM (packed_gemm.h) where this CPU runs it; returns
+// whether it now does.
+napi_value SetPackedGemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 1)) return nullptr;
+  bool on = false;
+  napi_get_value_bool(env, a.argv[0], &on);
+  g_packed_gemm = on && iapo::PackedGemmSupported();
+  napi_value result;
+  CHECK(napi_get_boolean(env, g_packed_gemm, &result));
+  return result;
+}
+
 // blasInfo(): { coreName, config, blasThreads } as OpenBLAS reports them, and iapo's own threads (coreName shows whether
-// OPENBLAS_CORETYPE took effect).
+// OPENBLAS_CORETYPE took effect), and whether mlpPasses uses the packed GEMM (packedGemm).
 napi_value BlasInfo(napi_env env, napi_callback_info) {
   napi_value out, core, config, blas_threads, threads;
   CHECK(napi_create_object(env, &out));
@@ -1627,6 +1690,9 @@ napi_value BlasInfo(napi_env env, napi_callback_info) {
   CHECK(napi_set_named_property(env, out, "blasThreads", blas_threads));
   CHECK(napi_set_named_property(env, out, "config", config));
   CHECK(napi_set_named_property(env, out, "threads", threads));
+  napi_value packed;
+  CHECK(napi_get_boolean(env, g_packed_gemm, &packed));
+  CHECK(napi_set_named_property(env, out, "packedGemm", packed));
   return out;
 }
 
@@ -1643,6 +1709,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"normalPairs", nullptr, NormalPairs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemmSeconds", nullptr, SgemmSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setPackedGemm", nullptr, SetPackedGemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"macCount", nullptr, MacCount, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blasInfo", nullptr, BlasInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

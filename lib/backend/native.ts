@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { prepareBlasEnv, type BlasEnv } from "./blas-env";
+import { ConfigError } from "../core/errors";
 
 /** Activation codes of the addon (enum Act in native/iapo_native.cc). */
 export const ACTIVATION_CODES = {
@@ -86,12 +87,17 @@ export interface NativeAddon {
   macCount(): number;
   /** Threads mlpPasses may use (at most 2: two networks at once, or one network's two halves of the rows). */
   setThreads(n: number): void;
-  /** OpenBLAS's core and threads, and the threads set by setThreads. */
-  blasInfo(): { coreName: string; config: string; blasThreads: number; threads: number };
+  /**
+   * Whether mlpPasses runs its products on iapo's own AVX-512 GEMM, weights packed once per call (native/packed_gemm.h),
+   * where the CPU has AVX-512; returns whether it now does. Optional: an addon built from older sources lacks it.
+   */
+  setPackedGemm?(on: boolean): boolean;
+  /** OpenBLAS's core and threads, the threads set by setThreads, and whether the packed GEMM is on. */
+  blasInfo(): { coreName: string; config: string; blasThreads: number; threads: number; packedGemm?: boolean };
 }
 
 export type NativeLoad =
-  | { ok: true; addon: NativeAddon; path: string; blas: BlasEnv; coreName: string }
+  | { ok: true; addon: NativeAddon; path: string; blas: BlasEnv; coreName: string; packedGemm: PackedGemmState }
   | { ok: false; why: string };
 
 /** Where native/build.js puts the addon: native/build/Release under the package root (this file runs from
@@ -100,6 +106,27 @@ export function addonPath(): string {
   const tail = ["native", "build", "Release", "iapo_native.node"];
   const candidates = [path.resolve(__dirname, "..", "..", ...tail), path.resolve(__dirname, "..", "..", "..", ...tail)];
   return candidates.find((c) => fs.existsSync(c)) ?? candidates[candidates.length - 1];
+}
+
+/** Whether network passes run on iapo's packed GEMM, and why (or why not). */
+export interface PackedGemmState {
+  on: boolean;
+  why: string;
+}
+
+/** `IAPO_PACKED_GEMM`: unset or 1 uses the packed GEMM where the CPU runs it, 0 keeps OpenBLAS (comparisons). */
+export function packedGemmWanted(env: NodeJS.ProcessEnv): boolean {
+  const v = env.IAPO_PACKED_GEMM;
+  if (v !== undefined && v !== "0" && v !== "1") throw new ConfigError(`IAPO_PACKED_GEMM must be 0 or 1, got "${v}"`);
+  return v !== "0";
+}
+
+/** Sets the addon's packed GEMM as wanted and says which GEMM the network passes use. */
+function choosePackedGemm(addon: NativeAddon, wanted: boolean): PackedGemmState {
+  if (typeof addon.setPackedGemm !== "function") return { on: false, why: "addon built from older sources (rebuild: node native/build.js)" };
+  const on = addon.setPackedGemm(wanted);
+  if (!wanted) return { on, why: "IAPO_PACKED_GEMM=0" };
+  return on ? { on, why: "CPU has AVX-512" } : { on, why: "CPU lacks AVX-512" };
 }
 
 let loaded: NativeLoad | undefined;
@@ -116,11 +143,12 @@ export function loadNative(env: NodeJS.ProcessEnv = process.env): NativeLoad {
     return (loaded = { ok: false, why: `addon not built (${file} missing; run \`node native/build.js\`)` });
   }
   const blas = prepareBlasEnv(env);
+  const packed = packedGemmWanted(env);
   try {
     const addon = require(file) as NativeAddon;
     addon.setThreads(blas.threads);
     const info = addon.blasInfo();
-    return (loaded = { ok: true, addon, path: file, blas, coreName: info.coreName });
+    return (loaded = { ok: true, addon, path: file, blas, coreName: info.coreName, packedGemm: choosePackedGemm(addon, packed) });
   } catch (err) {
     return (loaded = { ok: false, why: `addon failed to load: ${err instanceof Error ? err.message : String(err)}` });
   }

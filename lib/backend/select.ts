@@ -81,7 +81,8 @@ async function start(name: BackendName): Promise<{ tfjsBackend: string; blas?: s
       requireOptional("@tensorflow/tfjs-backend-wasm");
       await activate("wasm");
       installWasmKernels("native", native.addon);
-      return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${describeThreads(native.blas)}` };
+      const passes = native.packedGemm.on ? "network passes on iapo's packed AVX-512 GEMM" : `network passes on OpenBLAS (${native.packedGemm.why})`;
+      return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${describeThreads(native.blas)}, ${passes}` };
     }
     case "wasm-js":
     case "wasm-stock":
@@ -137,6 +138,7 @@ export async function initBackend(env: NodeJS.ProcessEnv = process.env): Promise
       const reason = skipped.length === 0 ? "fastest in the order" : `fastest that works (${skipped.map((s) => s.name).join(", ")} unavailable)`;
       return (current = { name, ...started, reason, skipped });
     } catch (err) {
+      if (err instanceof ConfigError) throw err; // a setting to fix (IAPO_THREADS, IAPO_PACKED_GEMM), not a missing backend
       skipped.push({ name, why: message(err) });
     }
   }

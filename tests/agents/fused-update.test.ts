@@ -106,17 +106,31 @@ function assertMatches(c: HeapCase, what: string, dwScale = 1): void {
 }
 
 // Shapes that take each kernel: small layers; many rows in several cache blocks with a one-output layer after a
-// ReLU (its outer product applies that ReLU's slope); a few inputs (k <= 16: row dot products) under ELU.
+// ReLU (its outer product applies that ReLU's slope); a few inputs (k <= 16: row dot products) under ELU. For the
+// packed GEMM: widths that leave part of a 64-column panel or of a 16-lane vector (300, 50, 72, 3), reductions
+// that leave part of a 16 x 16 transpose tile (40, 50), rows that leave part of a 6-row tile, and a ReLU slope
+// folded into the backward product (72 -> 50 after a ReLU).
 const HEAP_CASES: Array<{ sizes: number[]; rows: number; acts: Act[] }> = [
   { sizes: [7, 16, 16, 3], rows: 9, acts: ["relu", "tanh", "linear"] },
   { sizes: [40, 300, 1], rows: 300, acts: ["relu", "linear"] },
   { sizes: [5, 64, 64, 1], rows: 700, acts: ["elu", "relu", "linear"] },
+  { sizes: [20, 72, 50, 1], rows: 301, acts: ["relu", "relu", "linear"] },
 ];
 
-test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs cpu", { skip }, async () => {
-  for (const [n, { sizes, rows, acts }] of HEAP_CASES.entries()) {
+// The network passes' two GEMMs (native/packed_gemm.h where the CPU has AVX-512, and OpenBLAS): each is checked.
+const packedSettings = (): boolean[] => {
+  const addon = activeAddon();
+  if (!addon?.setPackedGemm) return [false];
+  const on = addon.setPackedGemm(true);
+  return on ? [true, false] : [false];
+};
+
+test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs cpu, with either GEMM", { skip }, async () => {
+  await useBackend("wasm-native");
+  for (const packed of packedSettings()) for (const [n, { sizes, rows, acts }] of HEAP_CASES.entries()) {
     const c = await heapCase(3 + n, sizes, rows, acts);
-    const what = `[${sizes.join(", ")}] x ${rows} rows`;
+    activeAddon()?.setPackedGemm?.(packed);
+    const what = `[${sizes.join(", ")}] x ${rows} rows, ${packed ? "packed GEMM" : "OpenBLAS"}`;
     c.mlp.forward(c.trace);
     c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false });
     assertMatches(c, what);
@@ -127,6 +141,7 @@ test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs 
     assertMatches(c, `${what}, accumulated`, 2);
     c.dispose();
   }
+  activeAddon()?.setPackedGemm?.(true);
 });
 
 test("two networks' passes in one call (on two threads where there are two cores) equal each run alone", { skip }, async () => {

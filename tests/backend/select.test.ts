@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { initBackend, useBackend, AUTO_ORDER } from "../../lib/backend/select";
-import { loadNative } from "../../lib/backend/native";
+import { loadNative, packedGemmWanted } from "../../lib/backend/native";
 import { coreTypeForFlags, describeThreads, prepareBlasEnv } from "../../lib/backend/blas-env";
 import { ConfigError } from "../../lib/core/errors";
 
@@ -51,6 +51,13 @@ test("the backend report says whether training runs tune the thread count", () =
   assert.equal(describeThreads({ threads: 2, threadsSource: "cores" }), "2 threads (cores; training runs move between 1 and 2 by their update times)");
   assert.equal(describeThreads({ threads: 2, threadsSource: "IAPO_THREADS" }), "2 threads (IAPO_THREADS)");
   assert.equal(describeThreads({ threads: 1, threadsSource: "cores" }), "1 thread (cores)");
+});
+
+test("IAPO_PACKED_GEMM chooses the network passes' GEMM and refuses other values", () => {
+  assert.equal(packedGemmWanted({}), true);
+  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "1" }), true);
+  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "0" }), false);
+  assert.throws(() => packedGemmWanted({ IAPO_PACKED_GEMM: "off" }), /IAPO_PACKED_GEMM must be 0 or 1, got "off"/);
 });
 
 test("the addon's OpenBLAS runs the core type chosen for this CPU", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {

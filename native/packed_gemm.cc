@@ -1,0 +1,188 @@
+// See packed_gemm.h. A tile of up to 6 rows x 64 columns is summed in 24 AVX-512 registers: per k, four loads of
+// the packed B row and one broadcast per row of A (rows read in place, ~6 KB, from L1), 24 fused multiply-adds.
+// Measured against 12 x 32 and 14 x 32 tiles (28 registers, one B vector pair per k): 6 x 64 loads fewer values
+// per multiply-add and ran ~10% faster (2560x256x256, one core: ~3.4 / 3.0 / 2.6 ms).
+#include "packed_gemm.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_ps(), which -Wmaybe-uninitialized reports at every
+// inlined use (GCC bug 105593); nothing here reads an uninitialised value.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define IAPO_HAS_AVX512_PATH 1
+#define IAPO_AVX512 __attribute__((target("avx512f")))
+#else
+#define IAPO_HAS_AVX512_PATH 0
+#endif
+
+namespace iapo {
+
+#if IAPO_HAS_AVX512_PATH
+namespace {
+
+// Transposes the 16x16 floats in r (row i becomes column i): pairs of rows interleaved as floats, then as
+// float pairs, then 128-bit lanes gathered twice.
+IAPO_AVX512 inline void Transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // u[4i + c] holds, in its 128-bit lane L, column 4L + c of rows 4i..4i+3.
+  for (int c = 0; c < 4; c++) {
+    const __m512 a0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), a1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);
+    const __m512 b0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), b1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+    r[c] = _mm512_shuffle_f32x4(a0, b0, 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(a0, b0, 0xdd);
+    r[4 + c] = _mm512_shuffle_f32x4(a1, b1, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(a1, b1, 0xdd);
+  }
+}
+
+// dst[kk·kPanel + j] = b[(c0 + j)·k + kk] for j < 16·groups, kk < 16·(k / 16): whole 16x16 tiles of a panel.
+// A scalar loop with either index inner ran ~120 µs per 256x256 (strided accesses); this ~11 µs.
+IAPO_AVX512 void TransposeTiles(float* dst, const float* b, int k, int c0, int groups) {
+  for (int g = 0; g < groups; g++) {
+    for (int kk = 0; kk + 16 <= k; kk += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(b + static_cast<size_t>(c0 + 16 * g + i) * k + kk);
+      Transpose16(r);
+      for (int i = 0; i < 16; i++) _mm512_store_ps(dst + static_cast<size_t>(kk + i) * PackedB::kPanel + 16 * g, r[i]);
+    }
+  }
+}
+
+}  // namespace
+#endif
+
+void PackedB::Pack(const float* b, int k, int n, bool transposed) {
+  k_ = k;
+  n_ = n;
+  const int panels = (n + kPanel - 1) / kPanel;
+  const size_t floats = static_cast<size_t>(panels) * k * kPanel;
+  if (storage_.size() < floats + 16) storage_.resize(floats + 16);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(storage_.data());
+  data_ = reinterpret_cast<float*>((at + 63) & ~static_cast<uintptr_t>(63));
+  for (int p = 0; p < panels; p++) {
+    float* dst = data_ + static_cast<size_t>(p) * k * kPanel;
+    const int c0 = p * kPanel;
+    const int valid = n - c0 < kPanel ? n - c0 : kPanel;
+    if (!transposed) {
+      for (int kk = 0; kk < k; kk++) {
+        float* row = dst + static_cast<size_t>(kk) * kPanel;
+        std::memcpy(row, b + static_cast<size_t>(kk) * n + c0, sizeof(float) * valid);
+        std::memset(row + valid, 0, sizeof(float) * (kPanel - valid));
+      }
+      continue;
+    }
+    // b [n, k]: column j of the panel is row c0 + j of b. Whole 16x16 tiles in registers, the rest one by one.
+    int tiled_j = 0, tiled_k = 0;
+#if IAPO_HAS_AVX512_PATH
+    if (PackedGemmSupported()) {
+      tiled_j = valid / 16 * 16;
+      tiled_k = k / 16 * 16;
+      TransposeTiles(dst, b, k, c0, valid / 16);
+    }
+#endif
+    for (int j = 0; j < valid; j++) {
+      const float* src = b + static_cast<size_t>(c0 + j) * k;
+      for (int kk = j < tiled_j ? tiled_k : 0; kk < k; kk++) dst[static_cast<size_t>(kk) * kPanel + j] = src[kk];
+    }
+    for (int kk = 0; valid < kPanel && kk < k; kk++) {
+      std::memset(dst + static_cast<size_t>(kk) * kPanel + valid, 0, sizeof(float) * (kPanel - valid));
+    }
+  }
+}
+
+#if IAPO_HAS_AVX512_PATH
+
+bool PackedGemmSupported() {
+  static const bool supported = __builtin_cpu_supports("avx512f");
+  return supported;
+}
+
+namespace {
+
+// One tile: C[MR, 16·NV] at C (row stride ldc) from A's MR rows and one panel; `last` masks the tile's last
+// 16 columns (the panel's padding). bias and mask point at the tile's first column (mask at its first row).
+template <int MR, int NV>
+IAPO_AVX512 void Tile(float* C, int ldc, const float* A, int lda, const float* panel, int k, __mmask16 last, const float* bias,
+                      bool relu, const float* mask, int ldm) {
+  __m512 acc[MR][NV];
+  for (int r = 0; r < MR; r++) {
+    for (int q = 0; q < NV; q++) acc[r][q] = _mm512_setzero_ps();
+  }
+  for (int kk = 0; kk < k; kk++) {
+    const float* brow = panel + static_cast<size_t>(kk) * PackedB::kPanel;
+    __m512 b[NV];
+    for (int q = 0; q < NV; q++) b[q] = _mm512_load_ps(brow + 16 * q);
+    for (int r = 0; r < MR; r++) {
+      const __m512 a = _mm512_set1_ps(A[static_cast<size_t>(r) * lda + kk]);
+      for (int q = 0; q < NV; q++) acc[r][q] = _mm512_fmadd_ps(a, b[q], acc[r][q]);
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int q = 0; q < NV; q++) {
+    const __mmask16 cols = q == NV - 1 ? last : static_cast<__mmask16>(0xFFFF);
+    const __m512 bq = bias ? _mm512_maskz_loadu_ps(cols, bias + 16 * q) : zero;
+    for (int r = 0; r < MR; r++) {
+      __m512 v = acc[r][q];
+      if (bias) v = _mm512_add_ps(v, bq);
+      if (relu) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLT_UQ), v);  // as std::max(v, 0.f): NaN stays
+      if (mask) {
+        const __m512 y = _mm512_maskz_loadu_ps(cols, mask + static_cast<size_t>(r) * ldm + 16 * q);
+        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ), v);  // as ReluSlope: y > 0 ? v : 0
+      }
+      _mm512_mask_storeu_ps(C + static_cast<size_t>(r) * ldc + 16 * q, cols, v);
+    }
+  }
+}
+
+using TileFn = void (*)(float*, int, const float*, int, const float*, int, __mmask16, const float*, bool, const float*, int);
+
+template <int MR>
+constexpr TileFn kTiles[4] = {Tile<MR, 1>, Tile<MR, 2>, Tile<MR, 3>, Tile<MR, 4>};
+constexpr const TileFn* kTileTable[6] = {kTiles<1>, kTiles<2>, kTiles<3>, kTiles<4>, kTiles<5>, kTiles<6>};
+
+}  // namespace
+
+void GemmPacked(float* C, int ldc, const float* A, int lda, int m, const PackedB& B, const Epilogue& e) {
+  const int n = B.n(), k = B.k();
+  const int panels = (n + PackedB::kPanel - 1) / PackedB::kPanel;
+  // Rows outer, panels inner: a row group of A stays in L1 while the panels stream from L2.
+  for (int r0 = 0; r0 < m; r0 += 6) {
+    const int mr = m - r0 < 6 ? m - r0 : 6;
+    for (int p = 0; p < panels; p++) {
+      const int c0 = p * PackedB::kPanel;
+      const int valid = n - c0 < PackedB::kPanel ? n - c0 : PackedB::kPanel;
+      const int nv = (valid + 15) / 16;
+      const int tail = valid - 16 * (nv - 1);
+      const __mmask16 last = static_cast<__mmask16>((1u << tail) - 1u);
+      const float* mask = e.mask ? e.mask + static_cast<size_t>(r0) * e.ldm + c0 : nullptr;
+      kTileTable[mr - 1][nv - 1](C + static_cast<size_t>(r0) * ldc + c0, ldc, A + static_cast<size_t>(r0) * lda, lda, B.Panel(p), k, last,
+                                 e.bias ? e.bias + c0 : nullptr, e.relu, mask, e.ldm);
+    }
+  }
+}
+
+#else
+
+bool PackedGemmSupported() { return false; }
+
+void GemmPacked(float*, int, const float*, int, int, const PackedB&, const Epilogue&) { std::abort(); }
+
+#endif
+
+}  // namespace iapo

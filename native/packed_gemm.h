@@ -1,0 +1,49 @@
+// iapo's own GEMM for network passes whose weights are packed once per call: C = A·B (+ bias, ReLU, mask).
+//
+// Why not OpenBLAS here: sgemm packs B again for every call, and mlpPasses calls it per 256-row block, ten
+// times per weight matrix in a 2560-row pass (perf: packing ~20% of sgemm's time); a beta = 0 product also
+// clears C first, and bias, ReLU and the backward's ReLU slope each took another pass over the block. Packing
+// the weights once per mlpPasses call and adding bias, ReLU and slope while the tile is still in registers ran a
+// 2560x256x256 forward at ~125 GFLOP/s on one core here against ~90 for sgemm + bias/ReLU (docs/backend.md).
+//
+// AVX-512 only; PackedGemmSupported() says whether this CPU runs it, and mlpPasses keeps sgemm elsewhere.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace iapo {
+
+// B [k, n] laid out in panels of kPanel columns: panel p holds B[kk][p·kPanel + j] at (p·k + kk)·kPanel + j,
+// the last panel zero-padded. 64-byte aligned. Grows, never shrinks (one per mlpPasses pass slot and layer).
+class PackedB {
+ public:
+  static constexpr int kPanel = 64;
+  // From b [k, n] row-major, or with `transposed` from b [n, k] row-major (B = bᵀ: a layer's backward dz·wᵀ).
+  void Pack(const float* b, int k, int n, bool transposed);
+  int k() const { return k_; }
+  int n() const { return n_; }
+  const float* Panel(int p) const { return data_ + static_cast<size_t>(p) * k_ * kPanel; }
+
+ private:
+  std::vector<float> storage_;
+  float* data_ = nullptr;
+  int k_ = 0, n_ = 0;
+};
+
+bool PackedGemmSupported();
+
+// What is applied to each element of A·B before it is stored, in this order.
+struct Epilogue {
+  const float* bias = nullptr;  // [n] added per column, or nullptr
+  bool relu = false;            // max(·, 0)
+  const float* mask = nullptr;  // [m, n] with row stride ldm: the element is kept where mask > 0, else 0
+  int ldm = 0;                  //   (the ReLU slope of the layer below, read from its output), or nullptr
+};
+
+// C[m, n] (row stride ldc) = epilogue(A[m, k] (row stride lda) · B). Each element sums its k products in order
+// of k with fused multiply-adds, so a row's values depend on nothing but that row (not on blocks or threads).
+// Only where PackedGemmSupported().
+void GemmPacked(float* C, int ldc, const float* A, int lda, int m, const PackedB& B, const Epilogue& e);
+
+}  // namespace iapo
