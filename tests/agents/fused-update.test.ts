@@ -35,6 +35,8 @@ interface HeapCase {
   grads: GradOffsets[];
   /** tfjs cpu's values: output, d input, dw per layer, db per layer (of Σ dOut ⊙ f(x)). */
   want: { out: Float32Array; dx: Float32Array; dw: Float32Array[]; db: Float32Array[] };
+  /** The weights and biases, [k, n] row-major per layer. */
+  params: { w: Float32Array[]; b: Float32Array[] };
   dispose(): void;
 }
 
@@ -85,6 +87,7 @@ async function heapCase(seed: number, sizes: number[], rows: number, acts: Act[]
   return {
     mlp, trace, dOut, dInput, grads,
     want: { out: got[0], dx: got[1], dw: got.slice(2, 2 + L), db: got.slice(2 + L) },
+    params: { w: host.w, b: host.b },
     dispose: () => {
       block.dispose();
       tf.dispose([...ws, ...bs]);
@@ -115,7 +118,28 @@ const HEAP_CASES: Array<{ sizes: number[]; rows: number; acts: Act[] }> = [
   { sizes: [40, 300, 1], rows: 300, acts: ["relu", "linear"] },
   { sizes: [5, 64, 64, 1], rows: 700, acts: ["elu", "relu", "linear"] },
   { sizes: [20, 72, 50, 1], rows: 301, acts: ["relu", "relu", "linear"] },
+  { sizes: [9, 70, 64, 1], rows: 250, acts: ["relu", "relu", "linear"] },
 ];
+
+/**
+ * A one-output last layer's values as DotRows sums them (native/iapo_native.cc Dot16: 16 float32 partial sums by
+ * column mod 16, multiply then add, in column order; then the partials in order; then the bias), from the trace's
+ * values of the layer below: a fixed order, so the values are the same on every CPU the addon runs on.
+ */
+function dot16Outputs(c: HeapCase): Float32Array {
+  const L = c.params.w.length;
+  const k = c.params.w[L - 1].length;
+  const h = heapView(c.trace.outputs[L - 2], c.trace.rows * k);
+  const w = c.params.w[L - 1];
+  const bias = c.params.b[L - 1][0];
+  return Float32Array.from({ length: c.trace.rows }, (_, r) => {
+    const part = new Float32Array(16);
+    for (let j = 0; j < k; j++) part[j % 16] = Math.fround(part[j % 16] + Math.fround(h[r * k + j] * w[j]));
+    let sum = 0;
+    for (let l = 0; l < 16; l++) sum = Math.fround(sum + part[l]);
+    return Math.fround(sum + bias);
+  });
+}
 
 // The network passes' two GEMMs (native/packed_gemm.h where the CPU has AVX-512, and OpenBLAS): each is checked.
 const packedSettings = (): boolean[] => {
@@ -132,6 +156,9 @@ test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs 
     activeAddon()?.setPackedGemm?.(packed);
     const what = `[${sizes.join(", ")}] x ${rows} rows, ${packed ? "packed GEMM" : "OpenBLAS"}`;
     c.mlp.forward(c.trace);
+    if (sizes[sizes.length - 1] === 1) {
+      assert.deepEqual(heapView(c.trace.outputs[sizes.length - 2], rows), dot16Outputs(c), `${what}: the last layer's row sums, bit for bit`);
+    }
     c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false });
     assertMatches(c, what);
     // accumulate adds; a dx-only pass leaves the weight gradients alone.
