@@ -1047,10 +1047,24 @@ std::vector<float> g_second_dw[kMaxPasses][kMaxDepth], g_second_dgate_w[kMaxPass
 bool g_packed_gemm = iapo::PackedGemmSupported();
 iapo::PackedB g_packed[kMaxPasses][kMaxDepth];
 
-// Packs the weights of the products the packed GEMM runs in these passes, on the calling thread before any task
-// starts (~10-25 µs per 256x256). Not the first layer's forward on a precomputed base (beta = 1 onto the base rows)
-// nor one-output layers or thin action columns, which have kernels of their own.
+// Floats below which per-tensor work (packing, Adam, Polyak, Σ g²) stays on the calling thread: a hand-off costs
+// more than it saves.
+constexpr uint64_t kParallelFloats = 32768;
+
+// Packs the weights of the products the packed GEMM runs in these passes before any pass task starts (~11 µs
+// per 256x256 either way), one matrix per task on both threads when there are several. Not the first layer's
+// forward on a precomputed base (beta = 1 onto the base rows) nor one-output layers or thin action columns,
+// which have kernels of their own.
 void PackWeights(std::vector<Pass>* passes, bool backward) {
+  struct Job {
+    iapo::PackedB* to;
+    const float* from;
+    int k, n;
+    bool transposed;
+  };
+  Job jobs[kMaxPasses * kMaxDepth];
+  int count = 0;
+  size_t floats = 0;
   for (size_t i = 0; i < passes->size(); i++) {
     Pass& p = (*passes)[i];
     for (int j = 0; j < p.depth; j++) {
@@ -1058,14 +1072,21 @@ void PackWeights(std::vector<Pass>* passes, bool backward) {
       if (L.n == 1) continue;
       if (!backward) {
         if (j == 0 && p.base) continue;
-        g_packed[i][j].Pack(L.w, L.k, L.n, false);
+        jobs[count++] = {&g_packed[i][j], L.w, L.k, L.n, false};
       } else {
         const int kx = j == 0 ? L.k - p.split : L.k;
         if ((j == 0 && !p.d_input) || kx <= kSmallK) continue;
-        g_packed[i][j].Pack(L.w + (j == 0 ? static_cast<size_t>(p.split) * L.n : 0), L.n, kx, true);
+        jobs[count++] = {&g_packed[i][j], L.w + (j == 0 ? static_cast<size_t>(p.split) * L.n : 0), L.n, kx, true};
       }
+      floats += static_cast<size_t>(L.k) * L.n;
       L.packed = &g_packed[i][j];
     }
+  }
+  const std::function<void(int)> pack = [&jobs](int t) { jobs[t].to->Pack(jobs[t].from, jobs[t].k, jobs[t].n, jobs[t].transposed); };
+  if (g_threads >= 2 && count >= 2 && floats >= kParallelFloats) {
+    Team::Get()->Run(count, pack);
+  } else {
+    for (int t = 0; t < count; t++) pack(t);
   }
 }
 
@@ -1225,7 +1246,6 @@ const uint32_t* TableArg(napi_env env, const Args& a, const char* what, size_t w
 // (a Q-network's Adam step is ~140k floats). Sums are kept per piece and added in piece order afterwards, so Σ g²
 // is the same whichever thread ran which piece, and Adam's and sumSquares's agree exactly.
 constexpr uint32_t kPiece = 16384;             // a multiple of SumSquaresRow's 8 lanes
-constexpr uint64_t kParallelFloats = 32768;    // below this a hand-off costs more than it saves
 
 struct Piece {
   size_t row;
