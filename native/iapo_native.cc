@@ -468,6 +468,9 @@ napi_value DenseGrad(napi_env env, napi_callback_info info) {
 // cores that halves their time without the per-product thread hand-offs of a threaded sgemm.
 
 int g_threads = 1;  // setThreads: 2 lets mlpPasses and the per-tensor kernels share work with the worker thread (Team)
+// Which packed-GEMM kernels mlpPasses runs its products on (packed_gemm.h), kNone for sgemm; setPackedGemm
+// chooses (tests compare them).
+iapo::Isa g_gemm_isa = iapo::BestIsa();
 
 // The calling thread and one persistent worker share a job's tasks, each claiming tasks as it is free. On a
 // shared VM a vCPU can be descheduled for milliseconds (steal time); with fixed halves the caller would wait for
@@ -859,7 +862,7 @@ void ForwardBlock(const Pass& p, int r0, int m, float alpha) {
         iapo::Epilogue e;
         e.bias = L.b;
         e.relu = act == kRelu;
-        iapo::GemmPacked(y, L.n, x, L.k, m, *L.packed, e);
+        iapo::GemmPacked(g_gemm_isa, y, L.n, x, L.k, m, *L.packed, e);
         if (act != kRelu && act != kLinear) BiasActivate(y, m, L.n, nullptr, false, act, alpha);
       } else {
         Sgemm(false, false, m, L.n, L.k, x, L.w, 0.f, y);
@@ -1005,7 +1008,7 @@ void BackwardBlock(const Pass& p, int r0, int m, float alpha, Reduction* red) {
         e.mask = x;
         e.ldm = kx;
       }
-      iapo::GemmPacked(dx, kx, dz, L.n, m, *L.packed, e);
+      iapo::GemmPacked(g_gemm_isa, dx, kx, dz, L.n, m, *L.packed, e);
     } else {
       DenseDx(dx, dz, w, m, L.n, kx);
     }
@@ -1042,9 +1045,7 @@ constexpr int kMaxPasses = 8;
 // worker is given tasks). Like the rest of the addon's state, this assumes JavaScript calls in from one thread.
 std::vector<float> g_second_dw[kMaxPasses][kMaxDepth], g_second_dgate_w[kMaxPasses][kMaxDepth];
 
-// Whether mlpPasses runs its products on weights packed once per call (packed_gemm.h); setPackedGemm turns it off
-// (tests compare both paths). Per pass slot and layer, the packed weights of the call in progress.
-bool g_packed_gemm = iapo::PackedGemmSupported();
+// Per pass slot and layer, the packed weights of the call in progress.
 iapo::PackedB g_packed[kMaxPasses][kMaxDepth];
 
 // Floats below which per-tensor work (packing, Adam, Polyak, Σ g²) stays on the calling thread: a hand-off costs
@@ -1082,7 +1083,7 @@ void PackWeights(std::vector<Pass>* passes, bool backward) {
       L.packed = &g_packed[i][j];
     }
   }
-  const std::function<void(int)> pack = [&jobs](int t) { jobs[t].to->Pack(jobs[t].from, jobs[t].k, jobs[t].n, jobs[t].transposed); };
+  const std::function<void(int)> pack = [&jobs](int t) { jobs[t].to->Pack(jobs[t].from, jobs[t].k, jobs[t].n, jobs[t].transposed, g_gemm_isa); };
   if (g_threads >= 2 && count >= 2 && floats >= kParallelFloats) {
     Team::Get()->Run(count, pack);
   } else {
@@ -1201,7 +1202,7 @@ napi_value MlpPasses(napi_env env, napi_callback_info info) {
   }
   std::vector<Pass> passes;
   if (!ReadPasses(env, heap, heap_len, static_cast<const double*>(data), length, count, backward, &passes)) return nullptr;
-  if (g_packed_gemm) PackWeights(&passes, backward);
+  if (g_gemm_isa != iapo::Isa::kNone) PackWeights(&passes, backward);
   std::vector<PassRun> runs;
   std::vector<std::pair<int, int>> tasks;  // (run, half)
   int rows = 0;
@@ -1684,21 +1685,45 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// setPackedGemm(on): whether mlpPasses uses the packed GEMM (packed_gemm.h) where this CPU runs it; returns
-// whether it now does.
+// setPackedGemm(mode): which kernels mlpPasses runs its products on: "best" (the widest this CPU runs, else sgemm),
+// "avx512", "avx2" (a CPU without them is a RangeError) or "off" (sgemm). Returns the one in effect: "avx512",
+// "avx2" or "off".
 napi_value SetPackedGemm(napi_env env, napi_callback_info info) {
   Args a;
   if (!GetArgs(env, info, &a, 1)) return nullptr;
-  bool on = false;
-  napi_get_value_bool(env, a.argv[0], &on);
-  g_packed_gemm = on && iapo::PackedGemmSupported();
+  char mode[16] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, a.argv[0], mode, sizeof(mode), &len) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "iapo_native: setPackedGemm needs \"best\", \"avx512\", \"avx2\" or \"off\"");
+    return nullptr;
+  }
+  const std::string m(mode, len);
+  const iapo::Isa best = iapo::BestIsa();
+  iapo::Isa isa;
+  if (m == "best") {
+    isa = best;
+  } else if (m == "off") {
+    isa = iapo::Isa::kNone;
+  } else if (m == "avx512" || m == "avx2") {
+    isa = m == "avx512" ? iapo::Isa::kAvx512 : iapo::Isa::kAvx2;
+    if (static_cast<int>(isa) > static_cast<int>(best)) {
+      const std::string why = "iapo_native: setPackedGemm: this CPU cannot run the " + m + " kernels";
+      napi_throw_range_error(env, nullptr, why.c_str());
+      return nullptr;
+    }
+  } else {
+    const std::string why = "iapo_native: setPackedGemm: unknown mode \"" + m + "\" (best, avx512, avx2, off)";
+    napi_throw_range_error(env, nullptr, why.c_str());
+    return nullptr;
+  }
+  g_gemm_isa = isa;
   napi_value result;
-  CHECK(napi_get_boolean(env, g_packed_gemm, &result));
+  CHECK(napi_create_string_utf8(env, iapo::IsaName(isa), NAPI_AUTO_LENGTH, &result));
   return result;
 }
 
 // blasInfo(): { coreName, config, blasThreads } as OpenBLAS reports them, and iapo's own threads (coreName shows whether
-// OPENBLAS_CORETYPE took effect), and whether mlpPasses uses the packed GEMM (packedGemm).
+// OPENBLAS_CORETYPE took effect), and the packed GEMM's kernels in use (packedGemm: "avx512", "avx2" or "off").
 napi_value BlasInfo(napi_env env, napi_callback_info) {
   napi_value out, core, config, blas_threads, threads;
   CHECK(napi_create_object(env, &out));
@@ -1711,7 +1736,7 @@ napi_value BlasInfo(napi_env env, napi_callback_info) {
   CHECK(napi_set_named_property(env, out, "config", config));
   CHECK(napi_set_named_property(env, out, "threads", threads));
   napi_value packed;
-  CHECK(napi_get_boolean(env, g_packed_gemm, &packed));
+  CHECK(napi_create_string_utf8(env, iapo::IsaName(g_gemm_isa), NAPI_AUTO_LENGTH, &packed));
   CHECK(napi_set_named_property(env, out, "packedGemm", packed));
   return out;
 }

@@ -88,12 +88,13 @@ export interface NativeAddon {
   /** Threads mlpPasses may use (at most 2: two networks at once, or one network's two halves of the rows). */
   setThreads(n: number): void;
   /**
-   * Whether mlpPasses runs its products on iapo's own AVX-512 GEMM, weights packed once per call (native/packed_gemm.h),
-   * where the CPU has AVX-512; returns whether it now does. Optional: an addon built from older sources lacks it.
+   * Which kernels mlpPasses runs its products on: iapo's own GEMM on weights packed once per call
+   * (native/packed_gemm.h) for AVX-512 or AVX2, or OpenBLAS ("off"). "best" picks the widest this CPU runs; asking
+   * for one it cannot run throws. Returns the kernels in effect. Optional: an addon built from older sources lacks it.
    */
-  setPackedGemm?(on: boolean): boolean;
-  /** OpenBLAS's core and threads, the threads set by setThreads, and whether the packed GEMM is on. */
-  blasInfo(): { coreName: string; config: string; blasThreads: number; threads: number; packedGemm?: boolean };
+  setPackedGemm?(mode: PackedGemmMode): PackedGemmKernels;
+  /** OpenBLAS's core and threads, the threads set by setThreads, and the packed GEMM's kernels in use. */
+  blasInfo(): { coreName: string; config: string; blasThreads: number; threads: number; packedGemm?: PackedGemmKernels };
 }
 
 export type NativeLoad =
@@ -108,25 +109,43 @@ export function addonPath(): string {
   return candidates.find((c) => fs.existsSync(c)) ?? candidates[candidates.length - 1];
 }
 
-/** Whether network passes run on iapo's packed GEMM, and why (or why not). */
+/** The packed GEMM's kernels network passes run on; "off": OpenBLAS. */
+export type PackedGemmKernels = "avx512" | "avx2" | "off";
+/** What may be asked of setPackedGemm: a kernel set, or "best" (the widest the CPU runs). */
+export type PackedGemmMode = PackedGemmKernels | "best";
+
+/** Which GEMM network passes run on, and why. */
 export interface PackedGemmState {
-  on: boolean;
+  kernels: PackedGemmKernels;
   why: string;
 }
 
-/** `IAPO_PACKED_GEMM`: unset or 1 uses the packed GEMM where the CPU runs it, 0 keeps OpenBLAS (comparisons). */
-export function packedGemmWanted(env: NodeJS.ProcessEnv): boolean {
+const PACKED_GEMM_SETTINGS: Record<string, PackedGemmMode> = { "1": "best", "0": "off", avx512: "avx512", avx2: "avx2" };
+
+/**
+ * `IAPO_PACKED_GEMM`: unset or 1 runs network passes on the packed GEMM's widest kernels the CPU runs, 0 keeps
+ * OpenBLAS, avx2 / avx512 ask for those kernels (comparisons).
+ */
+export function packedGemmWanted(env: NodeJS.ProcessEnv): PackedGemmMode {
   const v = env.IAPO_PACKED_GEMM;
-  if (v !== undefined && v !== "0" && v !== "1") throw new ConfigError(`IAPO_PACKED_GEMM must be 0 or 1, got "${v}"`);
-  return v !== "0";
+  if (v === undefined) return "best";
+  const mode = PACKED_GEMM_SETTINGS[v];
+  if (!mode) throw new ConfigError(`IAPO_PACKED_GEMM must be 0, 1, avx2 or avx512, got "${v}"`);
+  return mode;
 }
 
 /** Sets the addon's packed GEMM as wanted and says which GEMM the network passes use. */
-function choosePackedGemm(addon: NativeAddon, wanted: boolean): PackedGemmState {
-  if (typeof addon.setPackedGemm !== "function") return { on: false, why: "addon built from older sources (rebuild: node native/build.js)" };
-  const on = addon.setPackedGemm(wanted);
-  if (!wanted) return { on, why: "IAPO_PACKED_GEMM=0" };
-  return on ? { on, why: "CPU has AVX-512" } : { on, why: "CPU lacks AVX-512" };
+function choosePackedGemm(addon: NativeAddon, wanted: PackedGemmMode): PackedGemmState {
+  if (typeof addon.setPackedGemm !== "function") return { kernels: "off", why: "addon built from older sources (rebuild: node native/build.js)" };
+  let kernels: PackedGemmKernels;
+  try {
+    kernels = addon.setPackedGemm(wanted);
+  } catch (err) {
+    throw new ConfigError(`IAPO_PACKED_GEMM=${wanted}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (wanted === "off") return { kernels, why: "IAPO_PACKED_GEMM=0" };
+  if (wanted !== "best") return { kernels, why: `IAPO_PACKED_GEMM=${wanted}` };
+  return { kernels, why: kernels === "off" ? "CPU has neither AVX-512 nor AVX2 with FMA" : `widest this CPU runs` };
 }
 
 let loaded: NativeLoad | undefined;
@@ -150,6 +169,7 @@ export function loadNative(env: NodeJS.ProcessEnv = process.env): NativeLoad {
     const info = addon.blasInfo();
     return (loaded = { ok: true, addon, path: file, blas, coreName: info.coreName, packedGemm: choosePackedGemm(addon, packed) });
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     return (loaded = { ok: false, why: `addon failed to load: ${err instanceof Error ? err.message : String(err)}` });
   }
 }

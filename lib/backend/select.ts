@@ -81,7 +81,8 @@ async function start(name: BackendName): Promise<{ tfjsBackend: string; blas?: s
       requireOptional("@tensorflow/tfjs-backend-wasm");
       await activate("wasm");
       installWasmKernels("native", native.addon);
-      const passes = native.packedGemm.on ? "network passes on iapo's packed AVX-512 GEMM" : `network passes on OpenBLAS (${native.packedGemm.why})`;
+      const { kernels, why } = native.packedGemm;
+      const passes = kernels === "off" ? `network passes on OpenBLAS (${why})` : `network passes on iapo's packed GEMM, ${kernels === "avx512" ? "AVX-512" : "AVX2"} (${why})`;
       return { tfjsBackend: "wasm", blas: `OpenBLAS core ${native.coreName} (OPENBLAS_CORETYPE ${native.blas.coreType ?? "unset"}: ${native.blas.coreTypeSource}), ${describeThreads(native.blas)}, ${passes}` };
     }
     case "wasm-js":

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { useBackend } from "../../lib/backend/select";
-import { loadNative } from "../../lib/backend/native";
+import { loadNative, type PackedGemmKernels } from "../../lib/backend/native";
 import { HeapBlock, HeapMlp, blockSize, runMlpPasses, type GradOffsets, type MlpTrace } from "../../lib/backend/heap-mlp";
 import { asWasmBackend, heapOf } from "../../lib/backend/wasm-heap";
 import { activeAddon } from "../../lib/backend/wasm-kernels";
@@ -141,34 +141,46 @@ function dot16Outputs(c: HeapCase): Float32Array {
   });
 }
 
-// The network passes' two GEMMs (native/packed_gemm.h where the CPU has AVX-512, and OpenBLAS): each is checked.
-const packedSettings = (): boolean[] => {
+// The network passes' GEMMs (native/packed_gemm.h's AVX-512 and AVX2 kernels where the CPU runs them, and
+// OpenBLAS): each is checked.
+const gemmSettings = (): PackedGemmKernels[] => {
   const addon = activeAddon();
-  if (!addon?.setPackedGemm) return [false];
-  const on = addon.setPackedGemm(true);
-  return on ? [true, false] : [false];
+  if (!addon?.setPackedGemm) return ["off"];
+  const best = addon.setPackedGemm("best");
+  return best === "avx512" ? ["avx512", "avx2", "off"] : best === "avx2" ? ["avx2", "off"] : ["off"];
 };
 
 test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs cpu, with either GEMM", { skip }, async () => {
   await useBackend("wasm-native");
-  for (const packed of packedSettings()) for (const [n, { sizes, rows, acts }] of HEAP_CASES.entries()) {
-    const c = await heapCase(3 + n, sizes, rows, acts);
-    activeAddon()?.setPackedGemm?.(packed);
-    const what = `[${sizes.join(", ")}] x ${rows} rows, ${packed ? "packed GEMM" : "OpenBLAS"}`;
-    c.mlp.forward(c.trace);
-    if (sizes[sizes.length - 1] === 1) {
-      assert.deepEqual(heapView(c.trace.outputs[sizes.length - 2], rows), dot16Outputs(c), `${what}: the last layer's row sums, bit for bit`);
+  const values = new Map<number, Float32Array[]>(); // per case, the first packed kernels' results
+  try {
+    for (const kernels of gemmSettings()) for (const [n, { sizes, rows, acts }] of HEAP_CASES.entries()) {
+      const c = await heapCase(3 + n, sizes, rows, acts);
+      activeAddon()?.setPackedGemm?.(kernels);
+      const what = `[${sizes.join(", ")}] x ${rows} rows, ${kernels === "off" ? "OpenBLAS" : `packed GEMM, ${kernels}`}`;
+      c.mlp.forward(c.trace);
+      if (sizes[sizes.length - 1] === 1) {
+        assert.deepEqual(heapView(c.trace.outputs[sizes.length - 2], rows), dot16Outputs(c), `${what}: the last layer's row sums, bit for bit`);
+      }
+      c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false });
+      assertMatches(c, what);
+      if (kernels !== "off") {
+        // The AVX-512 and AVX2 kernels sum in the same order: the same values bit for bit.
+        const got = [...c.trace.outputs.map((o, i) => heapView(o, rows * sizes[i + 1])), heapView(c.dInput, rows * sizes[0])].map((v) => Float32Array.from(v));
+        const first = values.get(n);
+        if (first) got.forEach((v, i) => assert.deepEqual(v, first[i], `${what}: same values as the other packed kernels (output ${i})`));
+        else values.set(n, got);
+      }
+      // accumulate adds; a dx-only pass leaves the weight gradients alone.
+      c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: -1, accumulate: true });
+      heapView(c.dInput, c.want.dx.length).fill(0);
+      c.mlp.backward(c.trace, { dOut: c.dOut, grads: null, dInput: c.dInput, accumulate: false });
+      assertMatches(c, `${what}, accumulated`, 2);
+      c.dispose();
     }
-    c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false });
-    assertMatches(c, what);
-    // accumulate adds; a dx-only pass leaves the weight gradients alone.
-    c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: -1, accumulate: true });
-    heapView(c.dInput, c.want.dx.length).fill(0);
-    c.mlp.backward(c.trace, { dOut: c.dOut, grads: null, dInput: c.dInput, accumulate: false });
-    assertMatches(c, `${what}, accumulated`, 2);
-    c.dispose();
+  } finally {
+    activeAddon()?.setPackedGemm?.("best");
   }
-  activeAddon()?.setPackedGemm?.(true);
 });
 
 test("two networks' passes in one call (on two threads where there are two cores) equal each run alone", { skip }, async () => {

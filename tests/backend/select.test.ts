@@ -54,10 +54,29 @@ test("the backend report says whether training runs tune the thread count", () =
 });
 
 test("IAPO_PACKED_GEMM chooses the network passes' GEMM and refuses other values", () => {
-  assert.equal(packedGemmWanted({}), true);
-  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "1" }), true);
-  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "0" }), false);
-  assert.throws(() => packedGemmWanted({ IAPO_PACKED_GEMM: "off" }), /IAPO_PACKED_GEMM must be 0 or 1, got "off"/);
+  assert.equal(packedGemmWanted({}), "best");
+  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "1" }), "best");
+  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "0" }), "off");
+  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "avx2" }), "avx2");
+  assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "avx512" }), "avx512");
+  assert.throws(() => packedGemmWanted({ IAPO_PACKED_GEMM: "off" }), /IAPO_PACKED_GEMM must be 0, 1, avx2 or avx512, got "off"/);
+});
+
+test("setPackedGemm names the kernels in effect and refuses unknown modes", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {
+  const native = loadNative();
+  assert.ok(native.ok);
+  const addon = native.addon;
+  assert.ok(addon.setPackedGemm, "the addon has setPackedGemm");
+  const before = addon.blasInfo().packedGemm;
+  assert.equal(before, native.packedGemm.kernels);
+  assert.equal(addon.setPackedGemm("off"), "off");
+  assert.equal(addon.blasInfo().packedGemm, "off");
+  const best = addon.setPackedGemm("best");
+  assert.ok(["avx512", "avx2", "off"].includes(best));
+  if (best === "avx512") assert.equal(addon.setPackedGemm("avx2"), "avx2", "AVX-512 CPUs run the AVX2 kernels too");
+  if (best !== "avx512") assert.throws(() => addon.setPackedGemm?.("avx512"), /cannot run the avx512 kernels/);
+  assert.throws(() => addon.setPackedGemm?.("sse" as never), /unknown mode "sse"/);
+  addon.setPackedGemm(before ?? "best");
 });
 
 test("the addon's OpenBLAS runs the core type chosen for this CPU", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {
