@@ -165,8 +165,13 @@ test("HeapMlp forward and backward (dx, dw, db; accumulate; dx only) match tfjs 
       c.mlp.backward(c.trace, { dOut: c.dOut, grads: c.grads, dInput: c.dInput, accumulate: false });
       assertMatches(c, what);
       if (kernels !== "off") {
-        // The AVX-512 and AVX2 kernels sum in the same order: the same values bit for bit.
-        const got = [...c.trace.outputs.map((o, i) => heapView(o, rows * sizes[i + 1])), heapView(c.dInput, rows * sizes[0])].map((v) => Float32Array.from(v));
+        // The AVX-512 and AVX2 kernels sum in the same order: the same values bit for bit (outputs, d input; dw
+        // comes from sgemm under both).
+        const got = [
+          ...c.trace.outputs.map((o, i) => heapView(o, rows * sizes[i + 1])),
+          heapView(c.dInput, rows * sizes[0]),
+          ...c.grads.map((g, i) => heapView(g.w, sizes[i] * sizes[i + 1])),
+        ].map((v) => Float32Array.from(v));
         const first = values.get(n);
         if (first) got.forEach((v, i) => assert.deepEqual(v, first[i], `${what}: same values as the other packed kernels (output ${i})`));
         else values.set(n, got);
