@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(IAPO_NO_X86_KERNELS)  // the define checks the portable build here
 #include <immintrin.h>
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_ps(), which -Wmaybe-uninitialized reports at every
 // inlined use (GCC bug 105593); nothing here reads an uninitialised value.
