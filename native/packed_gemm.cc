@@ -205,6 +205,13 @@ template <int MR>
 constexpr TileFn kTiles[4] = {Tile<MR, 1>, Tile<MR, 2>, Tile<MR, 3>, Tile<MR, 4>};
 constexpr const TileFn* kTileTable[6] = {kTiles<1>, kTiles<2>, kTiles<3>, kTiles<4>, kTiles<5>, kTiles<6>};
 
+// One row of an AVX2 tile at one k: lo/hi += a·(b0, b1).
+IAPO_AVX2 __attribute__((always_inline)) inline void AddRow(const float* a, __m256 b0, __m256 b1, __m256& lo, __m256& hi) {
+  const __m256 x = _mm256_broadcast_ss(a);
+  lo = _mm256_fmadd_ps(x, b0, lo);
+  hi = _mm256_fmadd_ps(x, b1, hi);
+}
+
 // An AVX2 tile: C[mr, 16] (mr <= 6) from A's mr rows and 16 columns of a panel (`slice` = the panel + 16·s). A
 // slice with fewer than 16 valid columns (the panel's padding) finishes in scalar code with the same operations.
 // The twelve accumulators are named variables: with arrays indexed by row, GCC kept them on the stack inside the
@@ -218,24 +225,12 @@ IAPO_AVX2 void Tile8(int mr, float* C, int ldc, const float* A, int lda, const f
   for (int kk = 0; kk < k; kk++) {
     const float* brow = slice + static_cast<size_t>(kk) * PackedB::kPanel;
     const __m256 b0 = _mm256_load_ps(brow), b1 = _mm256_load_ps(brow + 8);
-    __m256 x = _mm256_broadcast_ss(a[0] + kk);
-    c00 = _mm256_fmadd_ps(x, b0, c00);
-    c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a[1] + kk);
-    c10 = _mm256_fmadd_ps(x, b0, c10);
-    c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a[2] + kk);
-    c20 = _mm256_fmadd_ps(x, b0, c20);
-    c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a[3] + kk);
-    c30 = _mm256_fmadd_ps(x, b0, c30);
-    c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a[4] + kk);
-    c40 = _mm256_fmadd_ps(x, b0, c40);
-    c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a[5] + kk);
-    c50 = _mm256_fmadd_ps(x, b0, c50);
-    c51 = _mm256_fmadd_ps(x, b1, c51);
+    AddRow(a[0] + kk, b0, b1, c00, c01);
+    AddRow(a[1] + kk, b0, b1, c10, c11);
+    AddRow(a[2] + kk, b0, b1, c20, c21);
+    AddRow(a[3] + kk, b0, b1, c30, c31);
+    AddRow(a[4] + kk, b0, b1, c40, c41);
+    AddRow(a[5] + kk, b0, b1, c50, c51);
   }
   alignas(32) float out[6][16];
   const __m256 sums[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
