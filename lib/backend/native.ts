@@ -120,7 +120,7 @@ export interface PackedGemmState {
   why: string;
 }
 
-const PACKED_GEMM_SETTINGS: Record<string, PackedGemmMode> = { "1": "best", "0": "off", avx512: "avx512", avx2: "avx2" };
+const PACKED_GEMM_SETTINGS = new Map<string, PackedGemmMode>([["1", "best"], ["0", "off"], ["avx512", "avx512"], ["avx2", "avx2"]]);
 
 /**
  * `IAPO_PACKED_GEMM`: unset or 1 runs network passes on the packed GEMM's widest kernels the CPU runs, 0 keeps
@@ -129,7 +129,7 @@ const PACKED_GEMM_SETTINGS: Record<string, PackedGemmMode> = { "1": "best", "0":
 export function packedGemmWanted(env: NodeJS.ProcessEnv): PackedGemmMode {
   const v = env.IAPO_PACKED_GEMM;
   if (v === undefined) return "best";
-  const mode = PACKED_GEMM_SETTINGS[v];
+  const mode = PACKED_GEMM_SETTINGS.get(v);
   if (!mode) throw new ConfigError(`IAPO_PACKED_GEMM must be 0, 1, avx2 or avx512, got "${v}"`);
   return mode;
 }

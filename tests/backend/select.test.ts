@@ -60,6 +60,7 @@ test("IAPO_PACKED_GEMM chooses the network passes' GEMM and refuses other values
   assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "avx2" }), "avx2");
   assert.equal(packedGemmWanted({ IAPO_PACKED_GEMM: "avx512" }), "avx512");
   assert.throws(() => packedGemmWanted({ IAPO_PACKED_GEMM: "off" }), /IAPO_PACKED_GEMM must be 0, 1, avx2 or avx512, got "off"/);
+  assert.throws(() => packedGemmWanted({ IAPO_PACKED_GEMM: "constructor" }), /got "constructor"/, "not an object's inherited key");
 });
 
 test("setPackedGemm names the kernels in effect and refuses unknown modes", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {
