@@ -371,10 +371,37 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// One row of C = base + a·B for a short a (k values): the products added to the base in order of k.
+// AddRowProducts for a fixed k: each 16-lane chunk of the row is summed in a register over all k products
+// (base + a0·w0 + a1·w1 + …, multiply then add, the order of the loop below), so c is written once instead of
+// being read and written k + 2 times. Measured against that loop, alternating in-process blocks of iterative
+// N = 10 updates: 146 against 154 ms median on two threads (faster in 8 of 10), 269 against 289 on one (6 of 6).
+template <int K>
+__attribute__((always_inline)) inline void AddRowProductsK(float* __restrict c, const float* __restrict base, const float* __restrict a,
+                                                            const float* __restrict B, int n, bool relu) {
+  for (int j = 0; j < n; j++) {
+    float v = base[j];
+    for (int kk = 0; kk < K; kk++) v += a[kk] * B[static_cast<size_t>(kk) * n + j];
+    c[j] = relu ? std::max(v, 0.f) : v;
+  }
+}
+
+// One row of C = base + a·B for a short a (k values): the products added to the base in order of k. Up to 8
+// (every paper task's action count) through AddRowProductsK, inlined into each of this function's CPU versions;
+// the same values either way.
 IAPO_MULTIVERSION
 void AddRowProducts(float* __restrict c, const float* __restrict base, const float* __restrict a, const float* __restrict B, int n, int k,
                     bool relu) {
+  switch (k) {
+    case 1: return AddRowProductsK<1>(c, base, a, B, n, relu);
+    case 2: return AddRowProductsK<2>(c, base, a, B, n, relu);
+    case 3: return AddRowProductsK<3>(c, base, a, B, n, relu);
+    case 4: return AddRowProductsK<4>(c, base, a, B, n, relu);
+    case 5: return AddRowProductsK<5>(c, base, a, B, n, relu);
+    case 6: return AddRowProductsK<6>(c, base, a, B, n, relu);
+    case 7: return AddRowProductsK<7>(c, base, a, B, n, relu);
+    case 8: return AddRowProductsK<8>(c, base, a, B, n, relu);
+    default: break;
+  }
   for (int j = 0; j < n; j++) c[j] = base[j];
   for (int kk = 0; kk < k; kk++) {
     const float s = a[kk];

@@ -316,8 +316,8 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
   const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
   const backend = asWasmBackend(tf.backend());
   const rng = new Rng(4);
-  // Few varying inputs take the row-products kernel, many take sgemm.
-  for (const [fixed, varying, hidden, states] of [[5, 2, 8, 3], [6, 20, 40, 150]]) {
+  // Few varying inputs take the row-products kernel (up to 8 with a fixed count, up to 16 with any), many sgemm.
+  for (const [fixed, varying, hidden, states] of [[5, 2, 8, 3], [4, 11, 24, 20], [6, 20, 40, 150]]) {
     const rows = 2 * states; // sample-major repeats of the states, as J's rows
     const ws = [tf.variable(tf.randomNormal([fixed + varying, hidden], 0, 0.5, "float32", 1)), tf.variable(tf.randomNormal([hidden, 1], 0, 0.5, "float32", 2))];
     const bs = [tf.variable(tf.randomNormal([hidden], 0, 0.5, "float32", 3)), tf.variable(tf.randomNormal([1], 0, 0.5, "float32", 4))];
@@ -340,6 +340,18 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
     const base = { offset: baseOff, rows: states, split: fixed };
     runMlpPasses(addon, backend, false, [mlp.forwardPass(split, rows, base)]);
     assert.ok(relativeError(heapView(split.outputs[1], rows), heapView(whole.outputs[1], rows)) <= 1e-5, `outputs (${varying} varying inputs)`);
+    if (varying <= 16) {
+      // The row products: base + a0·w0 + a1·w1 + … in float32, multiply then add, in order; then the ReLU.
+      const w = ws[0].dataSync() as Float32Array;
+      const baseRows = heapView(baseOff, states * hidden);
+      const want = Float32Array.from({ length: rows * hidden }, (_, e) => {
+        const [r, j] = [Math.floor(e / hidden), e % hidden];
+        let v = baseRows[(r % states) * hidden + j];
+        for (let i = 0; i < varying; i++) v = Math.fround(v + Math.fround(a[r * varying + i] * w[(fixed + i) * hidden + j]));
+        return v < 0 ? 0 : v; // std::max(v, 0.f)
+      });
+      assert.deepEqual(heapView(split.outputs[0], rows * hidden), want, `first layer on the base, ${varying} varying inputs: exact`);
+    }
     mlp.backward(whole, { dOut, grads: null, dInput: dWhole, accumulate: false });
     const wantVarying = Array.from({ length: rows * varying }, (_, i) => heapView(dWhole, rows * (fixed + varying))[Math.floor(i / varying) * (fixed + varying) + fixed + (i % varying)]);
     mlp.backward(split, { dOut, grads: null, dInput: dSplit, accumulate: false, base });
