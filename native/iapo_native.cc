@@ -1726,20 +1726,14 @@ napi_value SetPackedGemm(napi_env env, napi_callback_info info) {
   }
   const std::string m(mode, len);
   const iapo::Isa best = iapo::BestIsa();
-  iapo::Isa isa;
-  if (m == "best") {
-    isa = best;
-  } else if (m == "off") {
-    isa = iapo::Isa::kNone;
-  } else if (m == "avx512" || m == "avx2") {
-    isa = m == "avx512" ? iapo::Isa::kAvx512 : iapo::Isa::kAvx2;
-    if (static_cast<int>(isa) > static_cast<int>(best)) {
-      const std::string why = "iapo_native: setPackedGemm: this CPU cannot run the " + m + " kernels";
-      napi_throw_range_error(env, nullptr, why.c_str());
-      return nullptr;
-    }
-  } else {
+  iapo::Isa isa = best;
+  if (m != "best" && !iapo::ParseIsa(m.c_str(), &isa)) {
     const std::string why = "iapo_native: setPackedGemm: unknown mode \"" + m + "\" (best, avx512, avx2, off)";
+    napi_throw_range_error(env, nullptr, why.c_str());
+    return nullptr;
+  }
+  if (static_cast<int>(isa) > static_cast<int>(best)) {
+    const std::string why = "iapo_native: setPackedGemm: this CPU cannot run the " + m + " kernels";
     napi_throw_range_error(env, nullptr, why.c_str());
     return nullptr;
   }

@@ -114,18 +114,27 @@ Isa BestIsa() {
 
 const char* IsaName(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : isa == Isa::kAvx2 ? "avx2" : "off"; }
 
+bool ParseIsa(const char* name, Isa* isa) {
+  for (Isa candidate : {Isa::kNone, Isa::kAvx2, Isa::kAvx512}) {
+    if (std::strcmp(name, IsaName(candidate)) == 0) {
+      *isa = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
 void PackedB::Pack(const float* b, int k, int n, bool transposed, Isa isa) {
   k_ = k;
   n_ = n;
-  const int panels = (n + kPanel - 1) / kPanel;
-  const size_t floats = static_cast<size_t>(panels) * k * kPanel;
+  const size_t floats = static_cast<size_t>(panels()) * k * kPanel;
   if (storage_.size() < floats + 16) storage_.resize(floats + 16);
   const uintptr_t at = reinterpret_cast<uintptr_t>(storage_.data());
   data_ = reinterpret_cast<float*>((at + 63) & ~static_cast<uintptr_t>(63));
-  for (int p = 0; p < panels; p++) {
+  for (int p = 0; p < panels(); p++) {
     float* dst = data_ + static_cast<size_t>(p) * k * kPanel;
     const int c0 = p * kPanel;
-    const int valid = n - c0 < kPanel ? n - c0 : kPanel;
+    const int valid = width(p);
     if (!transposed) {
       for (int kk = 0; kk < k; kk++) {
         float* row = dst + static_cast<size_t>(kk) * kPanel;
@@ -267,14 +276,13 @@ IAPO_AVX2 void Tile8(int mr, float* C, int ldc, const float* A, int lda, const f
 
 void GemmPacked(Isa isa, float* C, int ldc, const float* A, int lda, int m, const PackedB& B, const Epilogue& e) {
   if (isa == Isa::kNone) std::abort();  // the caller runs sgemm instead
-  const int n = B.n(), k = B.k();
-  const int panels = (n + PackedB::kPanel - 1) / PackedB::kPanel;
+  const int k = B.k();
   // Rows outer, panels inner: a row group of A stays in L1 while the panels stream from L2.
   for (int r0 = 0; r0 < m; r0 += 6) {
     const int mr = m - r0 < 6 ? m - r0 : 6;
-    for (int p = 0; p < panels; p++) {
+    for (int p = 0; p < B.panels(); p++) {
       const int c0 = p * PackedB::kPanel;
-      const int valid = n - c0 < PackedB::kPanel ? n - c0 : PackedB::kPanel;
+      const int valid = B.width(p);
       const int nv = (valid + 15) / 16;
       const float* mask = e.mask ? e.mask + static_cast<size_t>(r0) * e.ldm + c0 : nullptr;
       float* c = C + static_cast<size_t>(r0) * ldc + c0;

@@ -22,6 +22,7 @@ namespace iapo {
 enum class Isa { kNone = 0, kAvx2 = 1, kAvx512 = 2 };
 Isa BestIsa();  // the widest this CPU runs (kNone: neither)
 const char* IsaName(Isa isa);  // "off", "avx2", "avx512"
+bool ParseIsa(const char* name, Isa* isa);  // IsaName's inverse; false for any other name
 
 class PackedB {
  public:
@@ -31,6 +32,8 @@ class PackedB {
   void Pack(const float* b, int k, int n, bool transposed, Isa isa);
   int k() const { return k_; }
   int n() const { return n_; }
+  int panels() const { return (n_ + kPanel - 1) / kPanel; }
+  int width(int p) const { return n_ - p * kPanel < kPanel ? n_ - p * kPanel : kPanel; }  // panel p's columns (the rest padding)
   const float* Panel(int p) const { return data_ + static_cast<size_t>(p) * k_ * kPanel; }
 
  private:
