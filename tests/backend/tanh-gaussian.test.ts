@@ -29,6 +29,12 @@ function logDensity(mean: number[], logStd: number[], eps: number[]): number {
   return lp;
 }
 
+/** logDensity of sample row r (row r = n·B + s): state s's mean and log σ, and row r's ε. */
+function rowLogDensity(r: number, B: number, A: number, mean: Float32Array | Float64Array, logStd: Float32Array | Float64Array, eps: Float32Array): number {
+  const s = r % B;
+  return logDensity(Array.from(mean.subarray(s * A, s * A + A)), Array.from(logStd.subarray(s * A, s * A + A)), Array.from(eps.subarray(r * A, r * A + A)));
+}
+
 interface Samples {
   x: Float32Array;
   sigma: Float64Array;
@@ -73,7 +79,7 @@ test("tanhGaussianSample: a hand-computed sample, and every row against the text
     const m = Array.from(mean.subarray(s * A, s * A + A));
     const l = Array.from(logStd.subarray(s * A, s * A + A));
     const e = Array.from(eps.subarray(r * A, r * A + A));
-    const want = logDensity(m, l, e);
+    const want = rowLogDensity(r, B, A, mean, logStd, eps);
     assert.ok(Math.abs(got.logPi[r] - want) <= 1e-9 * Math.max(1, Math.abs(want)), `row ${r}: log π ${got.logPi[r]} against ${want}`);
     for (let i = 0; i < A; i++) assert.equal(got.x[r * A + i], Math.fround(Math.tanh(m[i] + Math.exp(l[i]) * e[i])), `row ${r}, action ${i}`);
   }
@@ -96,7 +102,7 @@ test("tanhGaussianSample: the same bits on one thread and two (J's size at N = 1
     const two = sample(B, A, mean, logStd, eps);
     assert.deepEqual(two, one);
     const r = 10 * B - 1; // the last row: written by the last chunk
-    const want = logDensity(Array.from(mean.subarray((r % B) * A, (r % B) * A + A)), Array.from(logStd.subarray((r % B) * A, (r % B) * A + A)), Array.from(eps.subarray(r * A, r * A + A)));
+    const want = rowLogDensity(r, B, A, mean, logStd, eps);
     assert.ok(Math.abs(two.logPi[r] - want) <= 1e-9 * Math.max(1, Math.abs(want)));
   } finally {
     native.addon.setThreads(threads);
@@ -123,7 +129,7 @@ test("tanhGaussianGrad: ∇λ of Σ w·x + c·log π against central differences
     for (let r = 0; r < rows; r++) {
       const s = r % B;
       const e = Array.from(eps.subarray(r * A, r * A + A));
-      total += c * logDensity(Array.from(m.subarray(s * A, s * A + A)), Array.from(l.subarray(s * A, s * A + A)), e);
+      total += c * rowLogDensity(r, B, A, m, l, eps);
       for (let i = 0; i < A; i++) total += (w1[r * A + i] + w2[r * A + i]) * Math.tanh(m[s * A + i] + Math.exp(l[s * A + i]) * e[i]);
     }
     return total;
