@@ -1102,12 +1102,22 @@ void PackWeights(std::vector<Pass>* passes, bool backward) {
       if (L.n == 1) continue;
       if (!backward) {
         if (j == 0 && p.base) continue;
-        jobs[count++] = {&g_packed[i][j], L.w, L.k, L.n, false};
+        jobs[count] = {&g_packed[i][j], L.w, L.k, L.n, false};
       } else {
         const int kx = j == 0 ? L.k - p.split : L.k;
         if ((j == 0 && !p.d_input) || kx <= kSmallK) continue;
-        jobs[count++] = {&g_packed[i][j], L.w + (j == 0 ? static_cast<size_t>(p.split) * L.n : 0), L.n, kx, true};
+        jobs[count] = {&g_packed[i][j], L.w + (j == 0 ? static_cast<size_t>(p.split) * L.n : 0), L.n, kx, true};
       }
+      // The same matrix in another pass of this call (a network applied to two inputs: a direct policy on s' and
+      // on s) is packed once.
+      const Job& job = jobs[count];
+      int same = 0;
+      while (same < count && (jobs[same].from != job.from || jobs[same].k != job.k || jobs[same].n != job.n || jobs[same].transposed != job.transposed)) same++;
+      if (same < count) {
+        L.packed = jobs[same].to;
+        continue;
+      }
+      count++;
       floats += static_cast<size_t>(L.k) * L.n;
       L.packed = &g_packed[i][j];
     }

@@ -218,6 +218,38 @@ test("two networks' passes in one call (on two threads where there are two cores
   b.dispose();
 });
 
+test("one network on two inputs in one call (its weights packed once) equals each input run alone", { skip }, async () => {
+  // Widths past one 64-column panel and a 16-lane tail, so both the forward's and the backward's packed products run.
+  const c = await heapCase(13, [11, 80, 72, 5], 260, ["relu", "relu", "linear"]);
+  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+  const backend = asWasmBackend(tf.backend());
+  const rows = c.trace.rows;
+  const block = new HeapBlock(backend, blockSize([rows * 11, ...c.mlp.activationFloats(rows), rows * 5, rows * 11]));
+  const other = c.mlp.makeTrace(block, rows, block.take(rows * 11));
+  const otherDOut = block.take(rows * 5);
+  const otherDInput = block.take(rows * 11);
+  const rng = new Rng(14);
+  heapView(other.input, rows * 11).set(rng.fillNormal(new Float32Array(rows * 11)));
+  heapView(otherDOut, rows * 5).set(rng.fillNormal(new Float32Array(rows * 5)));
+  const out = (t: MlpTrace): Float32Array => Float32Array.from(heapView(t.outputs[2], rows * 5));
+  const dx = (off: number): Float32Array => Float32Array.from(heapView(off, rows * 11));
+  const backward = (t: MlpTrace, dOut: number, dInput: number): Float64Array => c.mlp.backwardPass(t, { dOut, grads: null, dInput, accumulate: false });
+  const alone: Float32Array[] = [];
+  for (const [t, dOut, dInput] of [[c.trace, c.dOut, c.dInput], [other, otherDOut, otherDInput]] as const) {
+    runMlpPasses(addon, backend, false, [c.mlp.forwardPass(t)]);
+    runMlpPasses(addon, backend, true, [backward(t, dOut, dInput)]);
+    alone.push(out(t), dx(dInput));
+  }
+  for (const off of [c.trace.outputs[2], other.outputs[2], c.dInput, otherDInput]) heapView(off, rows * (off === c.dInput || off === otherDInput ? 11 : 5)).fill(0);
+  runMlpPasses(addon, backend, false, [c.mlp.forwardPass(c.trace), c.mlp.forwardPass(other)]);
+  runMlpPasses(addon, backend, true, [backward(c.trace, c.dOut, c.dInput), backward(other, otherDOut, otherDInput)]);
+  const together = [out(c.trace), dx(c.dInput), out(other), dx(otherDInput)];
+  together.forEach((v, i) => assert.deepEqual(v, alone[i], `${["output", "d input"][i % 2]} of input ${i >> 1}: bit-identical`));
+  assert.ok(relativeError(together[0], c.want.out) <= 1e-4 && relativeError(together[1], c.want.dx) <= 1e-4, "and the first matches tfjs cpu");
+  block.dispose();
+  c.dispose();
+});
+
 test("many calls of varied sizes, back to back, give the same values on two threads as on one", { skip }, async () => {
   // Exercises the caller/worker hand-off (a worker waking late for one call must not touch the next one), both
   // with the worker still spinning from the call before and, every tenth call, after 5 ms idle (it spins for 3 ms,
