@@ -9,8 +9,8 @@ lib/agents/sac/fused-update.ts) at the shapes of lib/cli/bench/updates.ts:
   training: 1 direct, 2.5 iterative; iterative optimizer: 5 iterations (training and target run), lambda0 = (0, log 1),
   inputs layer-normalised per example ("layer"), gated update with log sigma clipped to [-20, 2].
 
-Three variants: "direct SAC update", "iterative update (5 it., N=1)", "iterative update (5 it., N=10)". After one
-warm-up update, the median of --repeats timed updates (each on its own pre-sampled batch) is reported as one JSON
+Three variants: "direct SAC update", "iterative update (5 it., N=1)", "iterative update (5 it., N=10)". After 2 s of
+warm-up updates (as the TypeScript side), the median of --repeats timed updates (each on its own pre-sampled batch) is reported as one JSON
 document on stdout. --selftest checks the maths instead (see selftest()).
 
 OPENBLAS_CORETYPE is set from /proc/cpuinfo before torch loads, as lib/backend/blas-env.ts does (a value already set
@@ -88,7 +88,7 @@ def prepare_blas_env(threads):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog=SCRIPT, description="ms per full SAC update in PyTorch at iapo's bench shapes")
     p.add_argument("--threads", type=int, default=1, help="torch and OpenBLAS threads (default 1)")
-    p.add_argument("--repeats", type=int, default=None, help="timed updates per variant, median reported (default 10)")
+    p.add_argument("--repeats", type=int, default=None, help="timed updates per variant, median reported (default 30)")
     p.add_argument("--quick", action="store_true", help="3 timed updates per variant")
     p.add_argument("--only", choices=["direct", "iterative1", "iterative10"], action="append",
                    help="measure only these variants (repeatable)")
@@ -99,7 +99,7 @@ def parse_args(argv):
     if a.threads < 1:
         p.error("--threads must be >= 1")
     if a.repeats is None:
-        a.repeats = 3 if a.quick else 10
+        a.repeats = 3 if a.quick else 30
     if a.repeats < 1:
         p.error("--repeats must be >= 1")
     return a
@@ -408,7 +408,7 @@ VARIANTS = [
 ]
 
 
-def measure(repeats, only, full_first_layer):
+def measure(repeats, only, full_first_layer, quick):
     torch.manual_seed(0)
     buffer = replay()
     figures = []
@@ -417,7 +417,13 @@ def measure(repeats, only, full_first_layer):
             continue
         agent = Sac(optimizer, samples, full_first_layer)
         batches = [sample(buffer) for _ in range(repeats + 1)]
-        agent.update(batches[0])  # warm-up: allocator, Adam state
+        # warm-up as the TypeScript side's (lib/cli/bench/updates.ts): allocator, Adam state, and whatever settles
+        # over the first updates, for 2 s (at least one update, at most 500)
+        warm_start = time.perf_counter()
+        for n in range(500):
+            if n > 0 and time.perf_counter() - warm_start > (0.5 if quick else 2.0):
+                break
+            agent.update(batches[0])
         times = []
         for b in batches[1:]:
             t0 = time.perf_counter()
@@ -565,7 +571,7 @@ def main():
         checks = selftest()
         print(json.dumps({"torch": torch.__version__, "selftest": "passed", "checks": len(checks)}))
         return
-    figures = measure(ARGS.repeats, ARGS.only, ARGS.full_first_layer)
+    figures = measure(ARGS.repeats, ARGS.only, ARGS.full_first_layer, ARGS.quick)
     print(json.dumps({
         "torch": torch.__version__,
         "threads": ARGS.threads,

@@ -9,6 +9,7 @@ import { envsSuite } from "./envs";
 import { backendSuite } from "./backend";
 import { pytorchSuite } from "./pytorch";
 import { trainingSuite } from "./training";
+import { readCpuTimes, stealPercent } from "./steal";
 
 /** Every suite, in the order they run. Each module adds itself here. */
 export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite];
@@ -59,7 +60,12 @@ export async function runBench(argv: string[]): Promise<number> {
   const started = Date.now();
   for (const suite of suites) {
     if (!args.json) console.error(`bench: ${suite.name}: ${suite.description}`);
+    const before = readCpuTimes();
     figures.push(...(await suite.run({ quick: args.quick })));
+    const steal = stealPercent(before, readCpuTimes());
+    if (steal !== null) {
+      figures.push({ suite: suite.name, name: "CPU time taken by the hypervisor (steal)", variant: "during this suite", value: steal, unit: "%", note: "other guests on the host; timings above lose it" });
+    }
   }
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", node: process.version };
   if (args.json) {

@@ -14,6 +14,7 @@ import { Q_ARCHITECTURES } from "../../nn/architectures";
 import { normalizedSize } from "../../policy/input-normalization";
 import { fusedSacUpdatesEnabled, setFusedSacUpdates } from "../../agents/sac/fused-update";
 import { activeAddon } from "../../backend/wasm-kernels";
+import { readCpuTimes, stealPercent } from "./steal";
 
 const OBS = 17;
 const ACT = 6;
@@ -115,9 +116,18 @@ function variants(): Array<{ name: string; config: SacConfig }> {
   ];
 }
 
+/** One variant's figure: median ms per update, its FLOPs, and the hypervisor's share of CPU time while it ran. */
+export interface UpdateTiming {
+  name: string;
+  msPerUpdate: number;
+  flops: number;
+  /** Percent of CPU time stolen by the host during the timed blocks (./steal.ts); null off Linux. */
+  stealPercent: number | null;
+}
+
 /** ms per full update for each variant on the active backend (call initBackend first), and its FLOPs. */
-export async function measureUpdates(options: { quick: boolean }): Promise<Array<{ name: string; msPerUpdate: number; flops: number }>> {
-  const out: Array<{ name: string; msPerUpdate: number; flops: number }> = [];
+export async function measureUpdates(options: { quick: boolean }): Promise<UpdateTiming[]> {
+  const out: UpdateTiming[] = [];
   const rng = new Rng(0);
   const buffer = new ReplayBuffer(4 * BATCH, OBS, ACT);
   for (let i = 0; i < 4 * BATCH; i++) {
@@ -130,9 +140,10 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
   // direct updates took 14.4–21.5 ms alternating and 7.4–7.8 ms in blocks; one-thread ones 13.5–14.5 and 13.0–13.9.
   // Blocks continue up to `maxBlocks`, or until `budgetMs` has passed with at least one block each (the stock
   // backends take seconds per update).
-  const maxBlocks = options.quick ? 1 : 5;
+  const maxBlocks = options.quick ? 1 : 20;
   const perBlock = options.quick ? 3 : 6;
   const budgetMs = options.quick ? 5_000 : 30_000;
+  const warmMs = options.quick ? 500 : 2_000;
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
@@ -140,11 +151,16 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
-    // Warm-up: kernels, weight caches, Adam slots, and V8 optimising the update's JavaScript (a fresh agent's
-    // first ~40 direct updates ran at 11 ms, later ones at 7.2–7.4 ms); up to 20 updates or 2 s.
+    // Warm-up: kernels, weight caches, Adam slots, and V8 optimising the update's JavaScript, which takes updates,
+    // not time: a fresh agent's direct updates ran (medians of 25 in a row) at 12.8 ms, then 6.6–6.7 ms up to the
+    // 100th, 5.6–6.1 ms after; its iterative ones (N = 1) at 45 ms for 10, then 25–29 ms. 20 updates, as this bench
+    // warmed up before, left half of the timed direct updates in the 6.7 ms stretch (7.19 ms reported where 6.0
+    // was steady). Training runs at the steady figure, so warm up for `warmMs` (at most 500 updates, at least one:
+    // the stock backends take seconds per update).
     const warmStart = performance.now();
-    for (let n = 0; n < 20 && (n === 0 || performance.now() - warmStart < 2000); n++) agent.update(buffer.sample(BATCH, rng));
+    for (let n = 0; n < 500 && (n === 0 || performance.now() - warmStart < warmMs); n++) agent.update(buffer.sample(BATCH, rng));
     const times: number[][] = settings.map(() => []);
+    const cpuBefore = readCpuTimes();
     const start = performance.now();
     for (let block = 0; block < maxBlocks && (block === 0 || performance.now() - start < budgetMs); block++) {
       settings.forEach((setting, k) => {
@@ -157,11 +173,12 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Array
         }
       });
     }
+    const steal = stealPercent(cpuBefore, readCpuTimes());
     agent.dispose();
     setFusedSacUpdates(wasEnabled);
     addon?.setThreads(threadsBefore);
     settings.forEach((setting, k) => {
-      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: updateFlops(config) });
+      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: updateFlops(config), stealPercent: steal });
     });
     await tf.nextFrame();
   }
