@@ -218,6 +218,28 @@ test("two networks' passes in one call (on two threads where there are two cores
   b.dispose();
 });
 
+test("a forward pass of 256-512 rows (run as four tasks) gives the same values on one thread and two", { skip }, async () => {
+  // 301 rows: quarters of 75 and 76 rows, none a whole number of 6-row tiles.
+  const c = await heapCase(14, [9, 70, 64, 1], 301, ["relu", "relu", "linear"]);
+  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
+  const backend = asWasmBackend(tf.backend());
+  const threads = addon.blasInfo().threads;
+  const outputs = (): Float32Array[] => c.trace.outputs.map((o, i) => Float32Array.from(heapView(o, 301 * [70, 64, 1][i])));
+  try {
+    const runs = [1, 2].map((t) => {
+      addon.setThreads(t);
+      c.trace.outputs.forEach((o, i) => heapView(o, 301 * [70, 64, 1][i]).fill(Number.NaN));
+      runMlpPasses(addon, backend, false, [c.mlp.forwardPass(c.trace)]);
+      return outputs();
+    });
+    runs[1].forEach((v, i) => assert.deepEqual(v, runs[0][i], `layer ${i}: two threads bit-identical to one`));
+    assert.ok(relativeError(runs[1][2], c.want.out) <= 1e-4, "the output matches tfjs cpu");
+  } finally {
+    addon.setThreads(threads);
+    c.dispose();
+  }
+});
+
 test("one network on two inputs in one call (its weights packed once) equals each input run alone", { skip }, async () => {
   // Widths past one 64-column panel and a 16-lane tail, so both the forward's and the backward's packed products run.
   const c = await heapCase(13, [11, 80, 72, 5], 260, ["relu", "relu", "linear"]);
