@@ -16,8 +16,10 @@ for arg in "$@"; do
 done
 
 # --- Debian packages (PyPI is not reachable, so Jupyter comes from Debian) ---
+# redis-server, slurm and munge: the sweep executors' tests start real ones on loopback; chromium: the report's
+# browser test (driven by playwright-core, which downloads no browser of its own).
 debs=(python3 python3-nbconvert python3-nbclient python3-nbformat python3-ipykernel jupyter-client jupyter-core
-      jupyter-notebook libopenblas-dev fonts-dejavu-core)
+      jupyter-notebook libopenblas-dev fonts-dejavu-core redis-server slurmctld slurmd slurm-client munge chromium)
 if ((with_pytorch)); then debs+=(python3-torch); fi
 missing=()
 for pkg in "${debs[@]}"; do
