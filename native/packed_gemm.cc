@@ -1,8 +1,8 @@
 // See packed_gemm.h. With AVX-512 a tile of up to 6 rows x 64 columns is summed in 24 registers: per k, four
 // loads of the packed B row and one broadcast per row of A (rows read in place, ~6 KB, from L1), 24 fused
-// multiply-adds. Measured against 12 x 32 and 14 x 32 tiles (28 registers, one B vector pair per k): 6 x 64 loads
-// fewer values per multiply-add and ran ~10% faster (2560x256x256, one core: ~3.4 / 3.0 / 2.6 ms). With AVX2 (16
-// registers of 8 floats) a tile is 6 rows x 16 columns in 12 registers, four per panel.
+// multiply-adds. Against 12 x 32 and 14 x 32 tiles (28 registers, one B vector pair per k), 6 x 64 loads fewer
+// values per multiply-add, and runs faster. With AVX2 (16 registers of 8 floats) a tile is 6 rows x 16 columns in
+// 12 registers, four per panel.
 #include "packed_gemm.h"
 
 #include <algorithm>
@@ -55,7 +55,7 @@ IAPO_AVX512 inline void Transpose16(__m512 r[16]) {
 }
 
 // dst[kk·kPanel + j] = b[(c0 + j)·k + kk] for j < 16·groups, kk < 16·(k / 16): whole 16x16 tiles of a panel.
-// A scalar loop with either index inner ran ~120 µs per 256x256 (strided accesses); this ~11 µs.
+// A scalar loop with either index inner is ten times slower (strided accesses).
 IAPO_AVX512 void TransposeTiles(float* dst, const float* b, int k, int c0, int groups) {
   for (int g = 0; g < groups; g++) {
     for (int kk = 0; kk + 16 <= k; kk += 16) {

@@ -9,7 +9,7 @@
  */
 import { tf } from "./tf";
 import { IapoError } from "../core/errors";
-import { ACTIVATION_CODES, type NativeAddon } from "./native";
+import { ACTIVATION_CODES, type NativeAddon, type PassLayout } from "./native";
 import { LEAKY_RELU_ALPHA } from "./ops";
 import { heapOf, offsetOf, type WasmBackend } from "./wasm-heap";
 import type { DenseLayer } from "./ops";
@@ -118,30 +118,26 @@ export interface BackwardSpec {
   base?: FirstLayerBase;
 }
 
-/** Values per pass head and per layer in a mlpPasses table (kPassHead, kPassLayer in native/iapo_native.cc). */
-const PASS_HEAD = 9;
-const PASS_LAYER = 21;
-
 /**
  * Runs whole-network passes (HeapMlp.forwardPass / backwardPass descriptors) in one native call; two passes run
  * at the same time on two threads where the addon has them (SAC's two Q-networks). The passes must not write
  * to each other's regions.
  */
 export function runMlpPasses(native: NativeAddon, backend: WasmBackend, backward: boolean, passes: Float64Array[]): void {
-  const mlpPasses = native.mlpPasses;
-  if (!mlpPasses) throw new IapoError("the native addon has no mlpPasses (rebuild it: node native/build.js)");
   const table = passes.length === 1 ? passes[0] : new Float64Array(passes.reduce((n, p) => n + p.length, 0));
   if (passes.length > 1) passes.reduce((at, p) => (table.set(p, at), at + p.length), 0);
-  mlpPasses.call(native, heapOf(backend), backward, table, passes.length, LEAKY_RELU_ALPHA);
+  native.mlpPasses(heapOf(backend), backward, table, passes.length, LEAKY_RELU_ALPHA);
 }
 
 /**
  * A plain chain of dense layers evaluated on the wasm heap, forward and backward, each pass one native call
- * (rows in cache-sized blocks through all layers; see mlpPasses in native/iapo_native.cc).
+ * (rows in cache-sized blocks through all layers; see mlpPasses in native/mlp_passes.cc). Its tables are written
+ * by field name, at the positions the addon's passLayout gives.
  */
 export class HeapMlp {
   readonly inputSize: number;
   readonly outputSize: number;
+  private readonly layout: PassLayout;
 
   constructor(
     private readonly native: NativeAddon,
@@ -149,12 +145,17 @@ export class HeapMlp {
     readonly layers: HeapLayer[],
   ) {
     if (layers.length === 0) throw new IapoError("HeapMlp needs at least one layer");
-    if (layers.length > 8) throw new IapoError(`HeapMlp supports up to 8 layers, got ${layers.length}`);
+    this.layout = native.passLayout;
+    if (layers.length > this.layout.maxDepth) throw new IapoError(`HeapMlp supports up to ${this.layout.maxDepth} layers, got ${layers.length}`);
     this.inputSize = dims(layers[0])[0];
     this.outputSize = dims(layers[layers.length - 1])[1];
   }
 
-  /** Whether the addon has the whole-network passes this class runs on (an addon built from older sources does not). */
+  /**
+   * Whether the addon has the whole-network passes this class runs on: always, for an addon loadNative accepted
+   * (its version check refuses one built from other sources).
+   * @deprecated loadNative's version check makes this test redundant; callers can drop it.
+   */
   static supported(native: NativeAddon): boolean {
     return typeof native.mlpPasses === "function";
   }
@@ -204,9 +205,22 @@ export class HeapMlp {
     const l = this.layers[0];
     const n = dims(l)[1];
     if (!(split >= 1 && split <= dims(l)[0])) throw new IapoError(`HeapMlp: a first-layer base needs 1..${dims(l)[0]} fixed inputs, got ${split}`);
-    const t = new Float64Array(PASS_HEAD + PASS_LAYER).fill(-1);
-    t.set([rows, 1, fixed, -1, 0, 0, -1, -1, 0]);
-    t.set([offsetOf(this.backend, l.w), offsetOf(this.backend, l.b), split, n, ACTIVATION_CODES.linear, base, -1, -1, -1, -1, 0], PASS_HEAD);
+    const { pass: P, layer: L, widths } = this.layout;
+    const t = new Float64Array(widths.pass + widths.layer).fill(-1);
+    t[P.rows] = rows;
+    t[P.depth] = 1;
+    t[P.input] = fixed;
+    t[P.baseRows] = 0;
+    t[P.split] = 0;
+    t[P.accumulate] = 0;
+    const at = widths.pass;
+    t[at + L.w] = offsetOf(this.backend, l.w);
+    t[at + L.b] = offsetOf(this.backend, l.b);
+    t[at + L.k] = split;
+    t[at + L.n] = n;
+    t[at + L.act] = ACTIVATION_CODES.linear;
+    t[at + L.out] = base;
+    t[at + L.epsilon] = 0;
     return t;
   }
 
@@ -231,23 +245,44 @@ export class HeapMlp {
 
   private pass(trace: MlpTrace, rows: number, base: FirstLayerBase | undefined, spec: BackwardSpec | null): Float64Array {
     if (rows > trace.rows) throw new IapoError(`HeapMlp: ${rows} rows asked of a trace made for ${trace.rows}`);
-    const t = new Float64Array(PASS_HEAD + PASS_LAYER * this.layers.length);
-    t.set([rows, this.layers.length, trace.input, base ? base.offset : -1, base ? base.rows : 0, base ? base.split : 0]);
-    t.set([spec ? spec.dOut : -1, spec ? spec.dInput : -1, spec?.accumulate ? 1 : 0], 6);
+    const { pass: P, layer: L, widths } = this.layout;
+    const t = new Float64Array(widths.pass + widths.layer * this.layers.length);
+    t[P.rows] = rows;
+    t[P.depth] = this.layers.length;
+    t[P.input] = trace.input;
+    t[P.base] = base ? base.offset : -1;
+    t[P.baseRows] = base ? base.rows : 0;
+    t[P.split] = base ? base.split : 0;
+    t[P.dOut] = spec ? spec.dOut : -1;
+    t[P.dInput] = spec ? spec.dInput : -1;
+    t[P.accumulate] = spec?.accumulate ? 1 : 0;
     const off = (v: tf.Variable | undefined): number => (v ? offsetOf(this.backend, v) : -1);
     this.layers.forEach((l, i) => {
       const [k, n] = dims(l);
       const g = spec?.grads ? spec.grads[i] : null;
       const kept = trace.kept[i];
-      t.set(
-        [
-          off(l.w), off(l.b), k, n, ACTIVATION_CODES[l.activation], trace.outputs[i], g ? g.w : -1, g ? g.b : -1,
-          off(l.norm?.gain), off(l.norm?.bias), l.norm?.epsilon ?? 0, off(l.gate?.w), off(l.gate?.b),
-          kept?.xhat ?? -1, kept?.rstd ?? -1, kept?.f ?? -1, kept?.g ?? -1,
-          g?.gain ?? -1, g?.normBias ?? -1, g?.gateW ?? -1, g?.gateB ?? -1,
-        ],
-        PASS_HEAD + PASS_LAYER * i,
-      );
+      const at = widths.pass + widths.layer * i;
+      t[at + L.w] = off(l.w);
+      t[at + L.b] = off(l.b);
+      t[at + L.k] = k;
+      t[at + L.n] = n;
+      t[at + L.act] = ACTIVATION_CODES[l.activation];
+      t[at + L.out] = trace.outputs[i];
+      t[at + L.dw] = g ? g.w : -1;
+      t[at + L.db] = g ? g.b : -1;
+      t[at + L.gain] = off(l.norm?.gain);
+      t[at + L.normBias] = off(l.norm?.bias);
+      t[at + L.epsilon] = l.norm?.epsilon ?? 0;
+      t[at + L.gateW] = off(l.gate?.w);
+      t[at + L.gateB] = off(l.gate?.b);
+      t[at + L.xhat] = kept?.xhat ?? -1;
+      t[at + L.rstd] = kept?.rstd ?? -1;
+      t[at + L.f] = kept?.f ?? -1;
+      t[at + L.g] = kept?.g ?? -1;
+      t[at + L.dGain] = g?.gain ?? -1;
+      t[at + L.dNormBias] = g?.normBias ?? -1;
+      t[at + L.dGateW] = g?.gateW ?? -1;
+      t[at + L.dGateB] = g?.gateB ?? -1;
     });
     return t;
   }

@@ -1,7 +1,7 @@
 /**
  * Adam that updates variables in place on the wasm heap with one native call per step, giving the values
  * tf.train.adam gives (same float32 operations in the same order) without its ~15 kernels per variable.
- * Subnormal moments are flushed to zero (see `adam` in native/iapo_native.cc: they are slow to compute with
+ * Subnormal moments are flushed to zero (see `adam` in native/optimizer_kernels.cc: they are slow to compute with
  * and move no weight).
  *
  * In-place writes are only safe where no one else sees the old values:
@@ -34,8 +34,8 @@ export class NativeAdam extends tf.Optimizer {
   private readonly moments = new Map<string, Moments>();
   private table = new Uint32Array(0);
   /**
-   * Σ g² over the gradients of the last step, in double (NaN before the first step or from an addon built from
-   * older sources): a learner's global gradient norm without a second pass over the gradients.
+   * Σ g² over the gradients of the last step, in double (NaN before the first step): a learner's global gradient
+   * norm without a second pass over the gradients.
    */
   gradSumSquares = NaN;
 
@@ -84,8 +84,7 @@ export class NativeAdam extends tf.Optimizer {
     this.table.set(rows);
     const oneMinusAcc1 = Math.fround(1 - this.accBeta(this.beta1));
     const oneMinusAcc2 = Math.fround(1 - this.accBeta(this.beta2));
-    const sumSquares = this.addon.adam(heapOf(backend), this.table, updated.length, this.learningRate, this.beta1, this.beta2, this.epsilon, oneMinusAcc1, oneMinusAcc2);
-    this.gradSumSquares = typeof sumSquares === "number" ? sumSquares : NaN;
+    this.gradSumSquares = this.addon.adam(heapOf(backend), this.table, updated.length, this.learningRate, this.beta1, this.beta2, this.epsilon, oneMinusAcc1, oneMinusAcc2);
     for (const v of updated) renewWasmId(backend, v);
     this.incrementIterations();
   }

@@ -8,16 +8,15 @@ import { tf } from "../../lib/backend/tf";
 import { createAdam } from "../../lib/backend/adam";
 import { NativeAdam } from "../../lib/backend/native-adam";
 import { dense } from "../../lib/backend/ops";
-import { loadNative } from "../../lib/backend/native";
 import { installWasmKernels } from "../../lib/backend/wasm-kernels";
 import { useBackend } from "../../lib/backend/select";
 import { ConfigError } from "../../lib/core/errors";
 import { Rng } from "../../lib/core/rng";
 import { asWasmBackend, heapOf, offsetOf } from "../../lib/backend/wasm-heap";
 import { randomHost, relativeError, toTensor, type HostTensor } from "./compare";
+import { nativeForTests } from "./native-available";
 
-const native = loadNative();
-const skip = native.ok ? false : `native addon unavailable: ${native.why}`;
+const { native, skip } = nativeForTests();
 
 /** Trains variables of the given shapes for `steps` steps on the given per-step gradients; returns final values. */
 function train(opt: tf.Optimizer, start: HostTensor[], grads: HostTensor[][], prefix: string): Float32Array[] {

@@ -3,14 +3,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { dense, type Activation } from "../../lib/backend/ops";
-import { loadNative } from "../../lib/backend/native";
 import { wasmKernelMode } from "../../lib/backend/wasm-kernels";
 import { IapoError } from "../../lib/core/errors";
 import { Rng } from "../../lib/core/rng";
 import { randomHost, relativeError, runOn, toTensor } from "./compare";
+import { nativeForTests } from "./native-available";
 
-const native = loadNative();
-const skipNative = native.ok ? false : `native addon unavailable: ${native.why}`;
+const { skip: skipNative } = nativeForTests();
 const ACTIVATIONS: Activation[] = ["linear", "relu", "elu", "leakyrelu", "sigmoid", "tanh"];
 
 /** Value and gradients (x, w, b) of sum(dense(x, w, b) * r) on one backend. */

@@ -5,13 +5,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
-import { loadNative } from "../../lib/backend/native";
 import { Rng } from "../../lib/core/rng";
 import { randomHost, relativeError, runOn, toTensor, type HostTensor } from "./compare";
 import type { BackendName } from "../../lib/backend/select";
+import { nativeForTests } from "./native-available";
 
-const native = loadNative();
-const skipNative = native.ok ? false : `native addon unavailable: ${native.why}`;
+const { native, skip: skipNative } = nativeForTests();
 const ACTIVATIONS = ["linear", "relu", "relu6", "elu", "leakyrelu", "sigmoid", "tanh"] as const;
 type Act = (typeof ACTIVATIONS)[number];
 const TOL = 1e-4;

@@ -4,15 +4,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadNative } from "../../lib/backend/native";
 import { Rng, type NormalPairsKernel } from "../../lib/core/rng";
+import { nativeForTests } from "./native-available";
 
-const native = loadNative();
-const skip = native.ok ? false : `native addon unavailable: ${native.why}`;
+const { native, skip } = nativeForTests();
 
 function kernel(): NormalPairsKernel {
-  if (!native.ok || !native.addon.normalPairs) throw new Error("the addon lacks normalPairs (rebuild: node native/build.js)");
-  const addon = native.addon as Required<typeof native.addon>;
+  if (!native.ok) throw new Error(native.why);
+  const addon = native.addon;
   return (state, out, start, pairs) => addon.normalPairs(state, out, start, pairs);
 }
 

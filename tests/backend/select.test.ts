@@ -6,6 +6,7 @@ import { initBackend, useBackend, AUTO_ORDER } from "../../lib/backend/select";
 import { loadNative, packedGemmWanted } from "../../lib/backend/native";
 import { coreTypeForFlags, describeThreads, prepareBlasEnv } from "../../lib/backend/blas-env";
 import { ConfigError } from "../../lib/core/errors";
+import { nativeForTests } from "./native-available";
 
 test("IAPO_BACKEND with an unknown name is an error that lists the known ones", async () => {
   await assert.rejects(initBackend({ IAPO_BACKEND: "tpu" }), (err: unknown) => err instanceof ConfigError && /known: .*wasm-native/.test(err.message));
@@ -63,11 +64,10 @@ test("IAPO_PACKED_GEMM chooses the network passes' GEMM and refuses other values
   assert.throws(() => packedGemmWanted({ IAPO_PACKED_GEMM: "constructor" }), /got "constructor"/, "not an object's inherited key");
 });
 
-test("setPackedGemm names the kernels in effect and refuses unknown modes", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {
+test("setPackedGemm names the kernels in effect and refuses unknown modes", { skip: nativeForTests().skip }, () => {
   const native = loadNative();
   assert.ok(native.ok);
   const addon = native.addon;
-  assert.ok(addon.setPackedGemm, "the addon has setPackedGemm");
   const before = addon.blasInfo().packedGemm;
   assert.equal(before, native.packedGemm.kernels);
   assert.equal(addon.setPackedGemm("off"), "off");
@@ -75,12 +75,12 @@ test("setPackedGemm names the kernels in effect and refuses unknown modes", { sk
   const best = addon.setPackedGemm("best");
   assert.ok(["avx512", "avx2", "off"].includes(best));
   if (best === "avx512") assert.equal(addon.setPackedGemm("avx2"), "avx2", "AVX-512 CPUs run the AVX2 kernels too");
-  if (best !== "avx512") assert.throws(() => addon.setPackedGemm?.("avx512"), /cannot run the avx512 kernels/);
-  assert.throws(() => addon.setPackedGemm?.("sse" as never), /unknown mode "sse"/);
-  addon.setPackedGemm(before ?? "best");
+  if (best !== "avx512") assert.throws(() => addon.setPackedGemm("avx512"), /cannot run the avx512 kernels/);
+  assert.throws(() => addon.setPackedGemm("sse" as never), /unknown mode "sse"/);
+  addon.setPackedGemm(before);
 });
 
-test("the addon's OpenBLAS runs the core type chosen for this CPU", { skip: loadNative().ok ? false : "native addon unavailable" }, () => {
+test("the addon's OpenBLAS runs the core type chosen for this CPU", { skip: nativeForTests().skip }, () => {
   const native = loadNative();
   assert.ok(native.ok);
   if (native.blas.coreType) assert.equal(native.coreName.toLowerCase(), native.blas.coreType.toLowerCase());

@@ -6,13 +6,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
-import { loadNative } from "../../lib/backend/native";
 import { useBackend } from "../../lib/backend/select";
 import { asWasmBackend, heapOf, offsetOf } from "../../lib/backend/wasm-heap";
 import { Rng } from "../../lib/core/rng";
+import { nativeForTests } from "./native-available";
 
-const native = loadNative();
-const skip = native.ok ? false : `native addon unavailable: ${native.why}`;
+const { native, skip } = nativeForTests();
 
 /**
  * log π of one tanh-squashed sample row, the textbook way: Σ_i log N(u_i; μ_i, σ_i) − log(1 − tanh² u_i)
