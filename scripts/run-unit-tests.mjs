@@ -1,5 +1,6 @@
 // Runs the compiled tests (dist/tests/**/*.test.js) with node's test runner.
-// Arguments filter test files by substring: `npm run test:unit -- rng notebooks`.
+// Arguments filter test files by substring: `npm run test:unit -- rng notebooks`. Output is node's spec reporter
+// with each file's time listed before the runner's closing summary (scripts/test-times-reporter.mjs).
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -22,5 +23,10 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(", ")}`);
   process.exit(2);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], { stdio: "inherit", cwd: root });
+const reporter = join(root, "scripts", "test-times-reporter.mjs");
+const result = spawnSync(process.execPath, ["--test", `--test-reporter=${reporter}`, "--test-reporter-destination=stdout", ...files], {
+  stdio: "inherit",
+  cwd: root,
+  env: { ...process.env, IAPO_TEST_TIMES_ROOT: testsDir },
+});
 process.exit(result.status ?? 1);

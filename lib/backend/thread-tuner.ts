@@ -3,8 +3,8 @@
  *
  * Two threads make a direct SAC update ~1.8x faster on a quiet two-core machine, but on a shared host that
  * steals CPU time from the VM the worker thread's core is often taken away mid-task, and the caller waits for it:
- * measured here, two-thread updates ran at 7.8, 20.5 and 9.7 ms in blocks a minute apart while one-thread ones
- * held at 13–14 ms. So a run keeps timing its updates, now and then tries the other setting for a few updates,
+ * then two threads can take longer than one (within a minute, and back again), while one thread's time holds
+ * steady. So a run keeps timing its updates, now and then tries the other setting for a few updates,
  * and keeps whichever had the lower median. The addon's values never depend on the thread count (its tests
  * check bit-identical results on one and two threads), so switching changes speed only, never a number a run logs.
  */

@@ -11,8 +11,9 @@ commands:
   notebooks [names...] [--all] [--scale smoke|quick|paper] [--out DIR] [--timeout S]
       execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/
   train --env NAME ...   train one SAC agent into data/runs (see below)
-  bench [--json] [--quick] [--only suite,...]
-      measure speed (backends, environments, training) and print a table, or JSON with --json
+  bench [--json] [--quick] [--only suite,...] [--save]
+      measure speed (backends, environments, training) and print a table, or JSON with --json;
+      --save also writes the run (date, commit, machine, steal, every figure) to bench/results/
 
 ${TRAIN_USAGE}`;
 

@@ -19,8 +19,9 @@ import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 const CANDIDATES: BackendName[] = ["node-gpu", "node", "wasm-native", "wasm-js", "wasm-stock"];
 
 /**
- * Targets from issue #3, set on the reference 2-core machine (sgemm 160-220 GFLOP/s per core), where PyTorch 1.13
- * (one thread) took 9.5, 66 and 326 ms; the pytorch suite measures PyTorch here, side by side.
+ * The project's speed goals, set on a reference 2-core machine (sgemm 160-220 GFLOP/s per core) where PyTorch 1.13
+ * (one thread) takes 9.5, 66 and 326 ms: about 0.6x, 0.5x and 0.5x PyTorch's time. On another machine compare with
+ * the pytorch suite's figures from the same run.
  */
 const NOTES: Record<string, string> = {
   "direct SAC update": "target <= 6 (reference machine)",

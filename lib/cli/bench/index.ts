@@ -1,6 +1,7 @@
 /**
- * `iapo bench [--json] [--quick] [--only suite,...]`: runs every benchmark suite in one process and prints
- * a table for people, or (with --json) one JSON document for scripts. Suites register in SUITES below.
+ * `iapo bench [--json] [--quick] [--only suite,...] [--save]`: runs every benchmark suite in one process and
+ * prints a table for people, or (with --json) one JSON document for scripts; --save also keeps the run as a record
+ * in bench/results/ (./save.ts). Suites register in SUITES below.
  */
 import * as os from "node:os";
 import { IapoError } from "../../core/errors";
@@ -10,6 +11,7 @@ import { backendSuite } from "./backend";
 import { pytorchSuite } from "./pytorch";
 import { trainingSuite } from "./training";
 import { readCpuTimes, stealPercent } from "./steal";
+import { makeBenchRecord, saveBenchRecord } from "./save";
 
 /** Every suite, in the order they run. Each module adds itself here. */
 export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite];
@@ -17,19 +19,21 @@ export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trai
 interface BenchArgs extends BenchOptions {
   json: boolean;
   only: string[] | null;
+  save: boolean;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { json: false, quick: false, only: null };
+  const args: BenchArgs = { json: false, quick: false, only: null, save: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") args.json = true;
     else if (a === "--quick") args.quick = true;
+    else if (a === "--save") args.save = true;
     else if (a === "--only") {
       const v = argv[++i];
       if (!v) throw new IapoError("--only needs a comma-separated list of suites");
       args.only = v.split(",").map((s) => s.trim());
-    } else throw new IapoError(`unknown option ${a} for "iapo bench"; options: --json --quick --only suite,...`);
+    } else throw new IapoError(`unknown option ${a} for "iapo bench"; options: --json --quick --only suite,... --save`);
   }
   const known = SUITES.map((s) => s.name);
   for (const s of args.only ?? []) {
@@ -57,7 +61,8 @@ export async function runBench(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const suites = SUITES.filter((s) => args.only === null || args.only.includes(s.name));
   const figures: BenchFigure[] = [];
-  const started = Date.now();
+  const started = new Date();
+  const cpuAtStart = readCpuTimes();
   for (const suite of suites) {
     if (!args.json) console.error(`bench: ${suite.name}: ${suite.description}`);
     const before = readCpuTimes();
@@ -69,10 +74,14 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", node: process.version };
   if (args.json) {
-    console.log(JSON.stringify({ machine, seconds: (Date.now() - started) / 1000, figures }, null, 2));
+    console.log(JSON.stringify({ machine, seconds: (Date.now() - started.getTime()) / 1000, figures }, null, 2));
   } else {
     console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}`);
     console.log(formatTable(figures));
+  }
+  if (args.save) {
+    const record = makeBenchRecord(argv, started, new Date(), figures, stealPercent(cpuAtStart, readCpuTimes()));
+    console.error(`bench: saved ${saveBenchRecord(record)}`);
   }
   return 0;
 }

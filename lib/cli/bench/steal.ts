@@ -1,8 +1,8 @@
 /**
  * The share of CPU time a hypervisor took from this machine (Linux's "steal": time a virtual CPU was ready to
- * run but the host ran something else). On a shared VM it decides how far timings move from run to run: this
- * project's 2-core VM showed 2–32% over runs of a few seconds, and two-thread updates lose most when one of the
- * two virtual CPUs is taken. The bench prints it per suite, so a reader can tell a slow machine from slow code.
+ * run but the host ran something else). On a shared VM it decides how far timings move from run to run: it can
+ * take a third of the CPU over a few seconds, and two-thread updates lose most when one of the two virtual CPUs
+ * is taken. The bench prints it per suite, so a reader can tell a slow machine from slow code.
  */
 import * as fs from "node:fs";
 

@@ -17,7 +17,7 @@ const TARGETS: Record<string, string> = { direct: "target >= 120", iterative: "t
 
 /**
  * Updates before the timed window: V8 optimises the update's JavaScript over its first few dozen calls (a fresh
- * agent's first ~40 direct updates ran ~1.5x slower than later ones), and a training run spends all but its
+ * agent's first few dozen direct updates run ~1.5x slower than later ones), and a training run spends all but its
  * first minute past that.
  */
 const WARM_UPDATES = 100;
@@ -68,7 +68,7 @@ function threadNote(s: ThreadTunerStats | null): string {
 
 async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const info = await initBackend();
-  // 500 steps (5 s direct, ~15 s iterative) average out a shared machine's minute-to-minute load; 100 varied by ±15%
+  // 500 steps (5 s direct, ~15 s iterative) average out a shared machine's minute-to-minute load (100 steps move by ~15% from run to run)
   const timed = options.quick ? 20 : 500;
   const warmup = Math.max(3, Math.ceil(300 / timed)) * timed; // >= batch size, a multiple of the window
   const figures: BenchFigure[] = [];

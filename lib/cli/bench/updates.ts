@@ -134,11 +134,9 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
     buffer.add(rng.fillNormal(new Float32Array(OBS)), rng.fillUniform(new Float32Array(ACT), -1, 1), rng.normal(), rng.fillNormal(new Float32Array(OBS)), false);
   }
   // Blocks of consecutive updates per thread setting, the first of each block not timed: training runs at one
-  // setting, and alternating update by update (as this bench did) timed every two-thread update just after a
-  // one-thread one, which leaves the native worker thread asleep (it sleeps after 3 ms without work) and woken
-  // where the scheduler likes, often on the caller's core. Measured in one process, medians of 30: two-thread
-  // direct updates took 14.4–21.5 ms alternating and 7.4–7.8 ms in blocks; one-thread ones 13.5–14.5 and 13.0–13.9.
-  // Blocks continue up to `maxBlocks`, or until `budgetMs` has passed with at least one block each (the stock
+  // setting, and alternating update by update would time every two-thread update just after a one-thread one, with
+  // the native worker thread asleep (it sleeps after 3 ms without work) and woken where the scheduler likes, often
+  // on the caller's core: about twice a two-thread update's steady time. Blocks continue up to `maxBlocks`, or until `budgetMs` has passed with at least one block each (the stock
   // backends take seconds per update).
   const maxBlocks = options.quick ? 1 : 20;
   const perBlock = options.quick ? 3 : 6;
@@ -152,11 +150,10 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
     // Warm-up: kernels, weight caches, Adam slots, and V8 optimising the update's JavaScript, which takes updates,
-    // not time: a fresh agent's direct updates ran (medians of 25 in a row) at 12.8 ms, then 6.6–6.7 ms up to the
-    // 100th, 5.6–6.1 ms after; its iterative ones (N = 1) at 45 ms for 10, then 25–29 ms. 20 updates, as this bench
-    // warmed up before, left half of the timed direct updates in the 6.7 ms stretch (7.19 ms reported where 6.0
-    // was steady). Training runs at the steady figure, so warm up for `warmMs` (at most 500 updates, at least one:
-    // the stock backends take seconds per update).
+    // not time: a fresh agent's direct updates run about twice their steady time at first and ~10% above it up to
+    // about the 100th; a few dozen warm-up updates would leave the timed ones in that stretch. Training runs at the
+    // steady figure, so warm up for `warmMs` (at most 500 updates, at least one: the stock backends take seconds
+    // per update).
     const warmStart = performance.now();
     for (let n = 0; n < 500 && (n === 0 || performance.now() - warmStart < warmMs); n++) agent.update(buffer.sample(BATCH, rng));
     const times: number[][] = settings.map(() => []);

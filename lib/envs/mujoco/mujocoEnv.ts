@@ -108,7 +108,9 @@ export class MujocoEnv implements Env {
     const contact = spec.contactWeight > 0 && this.options.computeContactCost;
     if (contact) mj.mj_rnePostConstraint(m, d);
     v = this.views.fresh();
-    // gym reads d.xpos right after stepping, without another forward pass (it lags qpos by a substep)
+    // gym reads d.xpos right after stepping, without another forward pass: under RK4 (Ant) it holds the kinematics
+    // of the last Runge-Kutta stage, close to but not exactly the stepped qpos's; reading it the same way keeps Ant's
+    // forward reward gym v2's
     this.torsoX = v.xpos[3 * this.torsoBody];
     const xAfter = spec.forward === "rootx" ? v.qpos[0] : this.torsoX;
 
@@ -188,7 +190,7 @@ export class MujocoEnv implements Env {
     this.torsoX = state.memo[0];
   }
 
-  /** Current geoms; calls mj_kinematics so poses match qpos exactly (stepping leaves them a substep behind). */
+  /** Current geoms; calls mj_kinematics so poses match qpos exactly (after stepping they hold an intermediate stage's). */
   scene(view: SceneView = this.spec.render.view): Scene {
     const d = this.d;
     this.mj.mj_kinematics(this.model, d);
