@@ -10,7 +10,8 @@ import { estimatorNames } from "../analysis/registry";
 import { initBackend } from "../backend/select";
 import { IapoError } from "../core/errors";
 import { analyzeRun, resolveEstimators } from "../train/analyses";
-import { integer, parseSetting, terminalProgress } from "./train";
+import { eachArgument, integer, parseSetting } from "./args";
+import { terminalProgress } from "./train";
 
 export const ANALYZE_USAGE = `iapo analyze RUN_DIR --estimator NAME[,NAME...] [--every N] [--set setting=value ...]
       runs estimators on the snapshots a run kept (known: ${estimatorNames().join(", ") || "none"});
@@ -26,13 +27,7 @@ interface AnalyzeArgs {
 export function parseAnalyzeArgs(argv: string[]): AnalyzeArgs {
   let runDir: string | undefined;
   const a: Omit<AnalyzeArgs, "runDir"> = { estimators: [], settings: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
-      return v;
-    };
+  eachArgument(argv, (flag, value) => {
     switch (flag) {
       case "--estimator": a.estimators.push(...value().split(",")); break;
       case "--every": a.every = integer(flag, value(), 1); break;
@@ -45,7 +40,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeArgs {
         if (flag.startsWith("--") || runDir !== undefined) throw new IapoError(`unknown option ${flag} for "iapo analyze"\nusage: ${ANALYZE_USAGE}`);
         runDir = path.resolve(flag);
     }
-  }
+  });
   if (runDir === undefined) throw new IapoError(`RUN_DIR is required\nusage: ${ANALYZE_USAGE}`);
   if (a.estimators.length === 0) throw new IapoError(`--estimator is required\nusage: ${ANALYZE_USAGE}`);
   return { runDir, ...a };

@@ -8,6 +8,7 @@
  */
 import * as path from "node:path";
 import { IapoError } from "../core/errors";
+import { eachArgument, integer, parseSetting } from "./args";
 import { defaultRunsDir } from "../core/paths";
 import { formatProgressLine, type Progress } from "../core/progress";
 import { activeScale, parseScale } from "../core/scale";
@@ -43,21 +44,9 @@ interface TrainArgs {
   analyzeEvery?: number;
 }
 
-export function integer(flag: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new IapoError(`${flag} must be an integer >= ${min}, got "${v}"`);
-  return n;
-}
-
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const a: TrainArgs = { optimizer: "iterative", seed: 0, scale: activeScale(), experiment: "cli", runsDir: defaultRunsDir(), resume: false, overrides: {}, schedule: {}, analyze: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
-      return v;
-    };
+  eachArgument(argv, (flag, value) => {
     switch (flag) {
       case "--env": a.env = value(); break;
       case "--optimizer": a.optimizer = value(); break;
@@ -83,22 +72,10 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       default:
         throw new IapoError(`unknown option ${flag} for "iapo train"\nusage: ${TRAIN_USAGE}`);
     }
-  }
+  });
   if (!a.env) throw new IapoError(`--env is required\nusage: ${TRAIN_USAGE}`);
   if (a.analyzeEvery !== undefined && a.analyze.length === 0) throw new IapoError(`--analyze-every needs --analyze NAME`);
   return a;
-}
-
-/** `field=value` with the value read as JSON, or as a string when it is a bare word (e.g. qArchitecture=B). */
-export function parseSetting(flag: string, kv: string): [string, unknown] {
-  const eq = kv.indexOf("=");
-  if (eq <= 0) throw new IapoError(`${flag} expects field=value, got "${kv}"`);
-  const raw = kv.slice(eq + 1);
-  try {
-    return [kv.slice(0, eq), JSON.parse(raw)];
-  } catch {
-    return [kv.slice(0, eq), raw];
-  }
 }
 
 /** A progress line redrawn in place on a terminal, or printed every 10 s to a log. */
