@@ -23,7 +23,10 @@ export interface RunSchedule {
   logEvery: number;
   /** Checkpoint (everything, for exact resume) every this many steps, at the end and on Ctrl-C. */
   checkpointEvery: number;
-  /** Keep an agent-only snapshot (networks and α, for analyses over training) every this many steps; 0: none. */
+  /**
+   * Keep an agent-only snapshot (networks and α, for analyses over training) every this many steps and at the
+   * end; 0: none (analysed steps still keep theirs).
+   */
   snapshotEvery: number;
 }
 
