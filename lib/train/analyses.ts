@@ -13,6 +13,7 @@ import { listSnapshots } from "../runs/agent-snapshots";
 import { AnalysisLog, canonicalJson } from "../runs/analysis-log";
 import { loadSnapshotAgent } from "./agent-snapshot";
 import type { TrainConfig } from "./config";
+import { isScheduledStep } from "./schedule";
 import { loadTrainRun } from "./trained-agent";
 
 /** Estimators by name ("policy-change", or a comma-separated list), each with `settings` applied. */
@@ -54,11 +55,6 @@ export async function runAnalysesAt(log: AnalysisLog, estimators: readonly Estim
   return written;
 }
 
-/** True at the steps analysed every `every` steps (and at the end of the run). */
-export function isAnalysisStep(step: number, every: number, totalSteps: number): boolean {
-  return step % every === 0 || step === totalSteps;
-}
-
 export interface AnalyzeOptions {
   /** Analyse the snapshots at multiples of this many steps (and the last step of the run); default: every kept one. */
   every?: number;
@@ -81,7 +77,7 @@ export async function analyzeRun(runDir: string, estimators: readonly Estimator[
   if (every !== undefined && (!Number.isInteger(every) || every < 1)) throw new ConfigError(`every must be a positive integer, got ${every}`);
   const config: TrainConfig = loadTrainRun(runDir).config;
   const kept = listSnapshots(runDir);
-  const steps = every === undefined ? kept : kept.filter((s) => isAnalysisStep(s, every, config.schedule.totalSteps));
+  const steps = every === undefined ? kept : kept.filter((s) => isScheduledStep(s, every, config.schedule.totalSteps));
   if (steps.length === 0) {
     throw new IapoError(`${runDir} kept no snapshots${every === undefined ? "" : ` at multiples of ${every}`} (kept: ${kept.join(", ") || "none"})`);
   }

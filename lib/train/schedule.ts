@@ -59,6 +59,11 @@ export function defaultSchedule(scale: Scale, totalSteps?: number): RunSchedule 
   };
 }
 
+/** True at the steps of something done every `every` steps and at the end of the run (snapshots, analyses). */
+export function isScheduledStep(step: number, every: number, totalSteps: number): boolean {
+  return step % every === 0 || step === totalSteps;
+}
+
 /** True for the name of a schedule field (how the CLI's `--set` tells schedule settings from agent ones). */
 export function isScheduleField(field: string): field is keyof RunSchedule {
   return (SCHEDULE_FIELDS as readonly string[]).includes(field);

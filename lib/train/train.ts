@@ -22,7 +22,8 @@ import type { MetricRow } from "../runs/metrics";
 import { initialLoop, runLoop, type LoopCheckpoint, type LoopHooks, type LoopOutcome } from "./loop";
 import { validateTrainConfig, type TrainConfig } from "./config";
 import { agentFromWeights, agentWeights } from "./agent-snapshot";
-import { analyzeRun, checkDistinct, isAnalysisStep, pendingAt, runAnalysesAt } from "./analyses";
+import { analyzeRun, checkDistinct, pendingAt, runAnalysesAt } from "./analyses";
+import { isScheduledStep } from "./schedule";
 import { loadTrainRun } from "./trained-agent";
 
 type Checkpoint = LoopCheckpoint<ReplayBufferSnapshot, AgentSnapshot>;
@@ -78,8 +79,8 @@ function analysisPeriod(config: TrainConfig, options: TrainOptions): number | nu
  */
 function snapshotObserver(config: TrainConfig, writer: RunWriter, analyses: readonly Estimator[], analyzeEvery: number | null, log: AnalysisLog | null, runDir: string): LoopHooks<unknown, AgentSnapshot>["observer"] {
   const { snapshotEvery, totalSteps } = config.schedule;
-  const snapshotDue = (step: number): boolean => snapshotEvery > 0 && isAnalysisStep(step, snapshotEvery, totalSteps);
-  const analysisDue = (step: number): boolean => analyzeEvery !== null && isAnalysisStep(step, analyzeEvery, totalSteps);
+  const snapshotDue = (step: number): boolean => snapshotEvery > 0 && isScheduledStep(step, snapshotEvery, totalSteps);
+  const analysisDue = (step: number): boolean => analyzeEvery !== null && isScheduledStep(step, analyzeEvery, totalSteps);
   return {
     due: (step) => snapshotDue(step) || analysisDue(step),
     observe: async (step, state) => {
