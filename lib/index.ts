@@ -1,7 +1,7 @@
 /**
  * iapo: the public API that notebooks and scripts import (`import { ... } from "iapo"`).
  * A reviewed list of exports, grouped in the order data flows:
- * core → backend → envs → nn → policy → agents → runs → train → analysis → plots.
+ * core → backend → envs → nn → policy → agents → runs → analysis → train → plots.
  */
 export * from "./core";
 export * from "./backend";
@@ -10,6 +10,6 @@ export * from "./nn";
 export * from "./policy";
 export * from "./agents";
 export * from "./runs";
-export * from "./train";
 export * from "./analysis";
+export * from "./train";
 export * from "./plots";

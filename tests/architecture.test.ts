@@ -18,8 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   policy: ["core", "backend", "nn"],
   agents: ["core", "backend", "envs", "nn", "policy"],
   runs: ["core"],
-  train: ["core", "backend", "envs", "nn", "policy", "agents", "runs"],
-  analysis: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train"],
+  analysis: ["core", "backend", "envs", "nn", "policy", "agents", "runs"],
+  train: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "analysis"],
   plots: ["core"],
   cli: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train", "analysis", "plots"],
 };

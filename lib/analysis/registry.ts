@@ -5,11 +5,14 @@
  */
 import { UnknownNameError } from "../core/errors";
 import type { Estimator } from "./estimator";
+import { POLICY_CHANGE, policyChange } from "./policy-change";
 
 /** Builds an estimator from user settings. */
 export type EstimatorFactory = (settings: Record<string, unknown>) => Estimator;
 
-const FACTORIES: Record<string, EstimatorFactory> = {};
+const FACTORIES: Record<string, EstimatorFactory> = {
+  [POLICY_CHANGE]: policyChange,
+};
 
 /** The registered estimator names, sorted. */
 export function estimatorNames(): string[] {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `iapo` command line: one subcommand per job. */
 import { IapoError } from "../core/errors";
+import { ANALYZE_USAGE, runAnalyzeCommand } from "./analyze";
 import { runBench } from "./bench";
 import { parseNotebookArgs, runNotebooks } from "./notebooks";
 import { runTrainCommand, TRAIN_USAGE } from "./train";
@@ -11,17 +12,21 @@ commands:
   notebooks [names...] [--all] [--scale smoke|quick|paper] [--out DIR] [--timeout S]
       execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/
   train --env NAME ...   train one SAC agent into data/runs (see below)
+  analyze RUN_DIR --estimator NAME ...   run estimators on the snapshots a run kept (see below)
   bench [--json] [--quick] [--only suite,...] [--save]
       measure speed (backends, environments, training) and print a table, or JSON with --json;
       --save also writes the run (date, commit, machine, steal, every figure) to bench/results/
 
-${TRAIN_USAGE}`;
+${TRAIN_USAGE}
+
+${ANALYZE_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
 const COMMANDS: Record<string, Command> = {
   notebooks: (argv) => runNotebooks(parseNotebookArgs(argv)),
   train: (argv) => runTrainCommand(argv),
+  analyze: (argv) => runAnalyzeCommand(argv),
   bench: (argv) => runBench(argv),
 };
 

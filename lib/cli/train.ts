@@ -1,20 +1,29 @@
 /**
- * `iapo train --env Hopper-v2 --optimizer iterative --iterations 5 --seed 0 --steps 1000000 [--resume]`
+ * `iapo train --env Hopper-v2 --optimizer iterative --iterations 5 --seed 0 --steps 1000000 [--resume]
+ *            [--analyze policy-change,... --analyze-every N]`
  *
  * Trains one SAC agent into data/runs/<experiment>/<run>/ with a progress bar on stderr. Ctrl-C checkpoints
  * and exits cleanly (a second Ctrl-C exits at once); `--resume` continues from the last checkpoint.
+ * `--analyze` runs the named estimators on the agent as it trains (rows in the run's analysis.jsonl).
  */
 import * as path from "node:path";
 import { IapoError } from "../core/errors";
+import { eachArgument, integer, parseSetting } from "./args";
 import { defaultRunsDir } from "../core/paths";
 import { formatProgressLine, type Progress } from "../core/progress";
 import { activeScale, parseScale } from "../core/scale";
-import { buildTrainConfig, type AgentOverrides } from "../train/config";
+import { estimatorNames } from "../analysis/registry";
+import { resolveEstimators } from "../train/analyses";
+import { buildTrainConfig, type AgentOverrides, type ScheduleOverrides } from "../train/config";
+import { isScheduleField } from "../train/schedule";
 import { train } from "../train/train";
 
 export const TRAIN_USAGE = `iapo train --env NAME [--optimizer direct|iterative] [--iterations N] [--seed S] [--steps N]
            [--scale smoke|quick|paper] [--experiment NAME] [--run NAME] [--runs-dir DIR] [--resume]
-           [--eval-every N] [--eval-episodes N] [--set agentField=value ...]`;
+           [--eval-every N] [--eval-episodes N] [--snapshot-every N] [--set field=value ...]
+           [--analyze NAME,... [--analyze-every N]]
+      --set changes an agent setting (e.g. betaTrain=2.5) or a schedule setting (e.g. bufferSize=100000)
+      --analyze runs estimators on the agent as it trains (known: ${estimatorNames().join(", ") || "none"})`;
 
 interface TrainArgs {
   env?: string;
@@ -30,23 +39,14 @@ interface TrainArgs {
   evalEvery?: number;
   evalEpisodes?: number;
   overrides: AgentOverrides;
-}
-
-function integer(flag: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new IapoError(`${flag} must be an integer >= ${min}, got "${v}"`);
-  return n;
+  schedule: ScheduleOverrides;
+  analyze: string[];
+  analyzeEvery?: number;
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
-  const a: TrainArgs = { optimizer: "iterative", seed: 0, scale: activeScale(), experiment: "cli", runsDir: defaultRunsDir(), resume: false, overrides: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
-      return v;
-    };
+  const a: TrainArgs = { optimizer: "iterative", seed: 0, scale: activeScale(), experiment: "cli", runsDir: defaultRunsDir(), resume: false, overrides: {}, schedule: {}, analyze: [] };
+  eachArgument(argv, (flag, value) => {
     switch (flag) {
       case "--env": a.env = value(); break;
       case "--optimizer": a.optimizer = value(); break;
@@ -60,30 +60,26 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       case "--resume": a.resume = true; break;
       case "--eval-every": a.evalEvery = integer(flag, value(), 1); break;
       case "--eval-episodes": a.evalEpisodes = integer(flag, value(), 1); break;
+      case "--snapshot-every": a.schedule.snapshotEvery = integer(flag, value(), 0); break;
+      case "--analyze": a.analyze.push(...value().split(",")); break;
+      case "--analyze-every": a.analyzeEvery = integer(flag, value(), 1); break;
       case "--set": {
-        const kv = value();
-        const eq = kv.indexOf("=");
-        if (eq <= 0) throw new IapoError(`--set expects field=value, got "${kv}"`);
-        const raw = kv.slice(eq + 1);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(raw);
-        } catch {
-          parsed = raw; // a bare word is a string, e.g. --set qArchitecture=B
-        }
-        a.overrides[kv.slice(0, eq)] = parsed;
+        const [field, parsed] = parseSetting(flag, value());
+        if (isScheduleField(field)) a.schedule[field] = parsed;
+        else a.overrides[field] = parsed;
         break;
       }
       default:
         throw new IapoError(`unknown option ${flag} for "iapo train"\nusage: ${TRAIN_USAGE}`);
     }
-  }
+  });
   if (!a.env) throw new IapoError(`--env is required\nusage: ${TRAIN_USAGE}`);
+  if (a.analyzeEvery !== undefined && a.analyze.length === 0) throw new IapoError(`--analyze-every needs --analyze NAME`);
   return a;
 }
 
 /** A progress line redrawn in place on a terminal, or printed every 10 s to a log. */
-function terminalProgress(): (p: Progress) => void {
+export function terminalProgress(): (p: Progress) => void {
   const tty = process.stderr.isTTY === true;
   let last = 0;
   return (p) => {
@@ -109,8 +105,10 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     iterations: a.iterations,
     evalEvery: a.evalEvery,
     evalEpisodes: a.evalEpisodes,
+    schedule: a.schedule,
     agent: a.overrides,
   });
+  const analyses = a.analyze.length > 0 ? resolveEstimators(a.analyze) : undefined;
   const runName = a.run ?? `${config.env}_${config.optimizer}_seed${config.seed}`;
   const runDir = path.join(a.runsDir, a.experiment, runName);
   const controller = new AbortController();
@@ -127,7 +125,9 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   process.on("SIGINT", onSigint);
   try {
     console.error(`run ${runDir}${a.resume ? " (resume)" : ""}`);
-    const result = await train(config, { runDir, ifExists: a.resume ? "resume" : "error", onProgress: terminalProgress(), signal: controller.signal });
+    const result = await train(config, {
+      runDir, ifExists: a.resume ? "resume" : "error", onProgress: terminalProgress(), signal: controller.signal, analyses, analyzeEvery: a.analyzeEvery,
+    });
     console.error(`${result.outcome} at step ${result.step}; last eval return ${result.lastEvalReturn?.toFixed(2) ?? "–"}; logs in ${result.runDir}`);
     return result.outcome === "interrupted" ? 130 : 0;
   } finally {

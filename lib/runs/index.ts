@@ -1,8 +1,10 @@
 export { writeFileAtomic } from "./atomic";
-export { writeSnapshot, readSnapshot } from "./snapshot-io";
+export { writeSnapshot, readSnapshot, replaceSnapshot } from "./snapshot-io";
 export { MetricsWriter, readMetricsFile, type MetricRow, type ReadMetricsResult } from "./metrics";
 export { collectProvenance, type Provenance } from "./provenance";
 export {
   RunWriter, createRun, resumeRun, loadRun, loadRuns, isRunDir, readLatestCheckpoint,
   type Run, type RunRecord, type RunState, type RunStatus, type Resumed,
 } from "./run-dir";
+export { listSnapshots, loadAgentSnapshot, writeAgentSnapshot } from "./agent-snapshots";
+export { AnalysisLog, readAnalysisRows, canonicalJson, ANALYSIS_FILE, type AnalysisLogRow } from "./analysis-log";

@@ -5,12 +5,16 @@
  *   metrics.jsonl   the logged rows (see metrics.ts)
  *   status.json     running | finished | interrupted | failed, with the step reached and any error
  *   checkpoints/    ckpt-<step>/ snapshots and latest.json pointing at the newest complete one
+ *   snapshots/      step-<n>/ agent-only snapshots kept over training (agent-snapshots.ts)
+ *   analysis.jsonl  the analyses' tidy rows (analysis-log.ts)
  * Writes are atomic (temp file + rename), and a checkpoint becomes "latest" only once it is complete,
  * so a run killed at any moment can resume from the last good checkpoint.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CorruptFileError, IapoError } from "../core/errors";
+import { removeSnapshotsAfter, writeAgentSnapshot } from "./agent-snapshots";
+import { asideFile, setAsideAnalysisAfter } from "./analysis-log";
 import { writeFileAtomic } from "./atomic";
 import { MetricsWriter, readMetricsFile, type MetricRow } from "./metrics";
 import type { Provenance } from "./provenance";
@@ -96,6 +100,11 @@ export class RunWriter {
     if (previous && previous.folder !== folder) fs.rmSync(path.join(root, previous.folder), { recursive: true, force: true });
   }
 
+  /** Keeps the agent-only snapshot of `step` (see agent-snapshots.ts). */
+  snapshot(step: number, state: unknown): void {
+    writeAgentSnapshot(this.dir, step, state);
+  }
+
   setStatus(state: RunState, step: number, error?: string): void {
     const status: RunStatus = { state, step, ...(error ? { error } : {}), updatedAt: new Date().toISOString() };
     writeFileAtomic(path.join(this.dir, FILES.status), JSON.stringify(status, null, 2));
@@ -153,7 +162,9 @@ export interface Resumed<S> {
 
 /**
  * Reopens a run to continue it from its newest checkpoint. Metrics rows logged after that checkpoint will be
- * produced again by the resumed run, so they are moved (not deleted) to `metrics.after-checkpoint-<n>.jsonl`.
+ * produced again by the resumed run, so they are moved (not deleted) to `metrics.after-checkpoint-<n>.jsonl`;
+ * analysis rows of later steps likewise to `analysis.after-checkpoint-<n>.jsonl`, and later snapshots are
+ * removed (the resumed run writes them again, identical).
  */
 export function resumeRun<S>(dir: string, provenance: Provenance, backend: string): Resumed<S> {
   if (!isRunDir(dir)) throw new IapoError(`no run to resume in ${dir} (no ${FILES.record})`);
@@ -172,11 +183,11 @@ export function resumeRun<S>(dir: string, provenance: Provenance, backend: strin
     throw new CorruptFileError(`${metricsFile}: ${lines.length} rows but the checkpoint at step ${pointer?.step} saw ${keepRows}`);
   }
   if (lines.length > keepRows || !text.endsWith("\n") && text.length > 0) {
-    let n = 1;
-    while (fs.existsSync(path.join(dir, `metrics.after-checkpoint-${n}.jsonl`))) n++;
-    fs.writeFileSync(path.join(dir, `metrics.after-checkpoint-${n}.jsonl`), lines.slice(keepRows).join("\n") + "\n");
+    fs.writeFileSync(asideFile(dir, "metrics"), lines.slice(keepRows).join("\n") + "\n");
     writeFileAtomic(metricsFile, lines.slice(0, keepRows).map((l) => l + "\n").join(""));
   }
+  setAsideAnalysisAfter(dir, checkpoint?.step ?? 0);
+  removeSnapshotsAfter(dir, checkpoint?.step ?? 0);
   record.provenance.push(provenance);
   record.backends.push(backend);
   writeFileAtomic(recordFile, JSON.stringify(record, null, 2));

@@ -98,6 +98,19 @@ export function writeSnapshot(dir: string, value: unknown): void {
   fsyncDir(dir);
 }
 
+/**
+ * Writes `value` as folder `dir` all at once: into a temporary sibling, then renamed into place (replacing any
+ * folder there), so a reader finds either no folder or a complete one — for snapshots that are kept, not pointed to.
+ */
+export function replaceSnapshot(dir: string, value: unknown): void {
+  const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.tmp-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  writeSnapshot(tmp, value);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  fsyncDir(path.dirname(dir));
+}
+
 /** Reads what `writeSnapshot` wrote; a damaged folder fails with CorruptFileError naming the file. */
 export function readSnapshot<T = unknown>(dir: string): T {
   const jsonFile = path.join(dir, "state.json");

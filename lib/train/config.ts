@@ -1,11 +1,13 @@
 /**
- * A training run's full configuration: task, optimizer, seed, how often to log and checkpoint, and the agent's
- * hyperparameters (`SacConfig`, which also holds the run length and evaluation schedule of each scale preset).
- * Written first into every run folder, so a run can always be reproduced from its run.json.
+ * A training run's full configuration: task, optimizer, seed, the run schedule (`RunSchedule`: length, warm-up,
+ * replay, evaluation, logging, checkpoints, snapshots) and the agent's hyperparameters (`SacConfig`: what one
+ * update computes and how the agent acts). Written first into every run folder, so a run can always be
+ * reproduced from its run.json; run.json files written before the schedule had its own record are migrated on read.
  */
 import { ConfigError } from "../core/errors";
 import type { Scale } from "../core/scale";
 import { defaultSacConfig, validateSacConfig, type SacConfig } from "../agents/sac/config";
+import { applyScheduleChanges, defaultSchedule, isScheduleField, SCHEDULE_FIELDS, validateSchedule, type RunSchedule } from "./schedule";
 
 export type AmortizedOptimizerKind = "direct" | "iterative";
 export const AMORTIZED_OPTIMIZERS: readonly AmortizedOptimizerKind[] = ["direct", "iterative"];
@@ -19,41 +21,35 @@ export interface TrainConfig {
   seed: number;
   /** The scale preset the config came from (recorded for the reader). */
   scale: Scale;
-  /** Write a row of train metrics (means since the last row) every this many steps. */
-  logEvery: number;
-  /** Checkpoint every this many steps (and at the end, and on Ctrl-C). */
-  checkpointEvery: number;
-  /** SAC and policy-optimizer hyperparameters (Tables 2-6, A.4), including totalSteps and the eval schedule. */
+  /** What the loop does when: run length, warm-up, updates per step, replay capacity, eval, logs, checkpoints. */
+  schedule: RunSchedule;
+  /** SAC and policy-optimizer hyperparameters (Tables 2-6, A.4). */
   agent: SacConfig;
 }
 
 /** Agent fields to change from the paper's defaults, e.g. { betaTrain: 2.5, qArchitecture: "B" }. */
 export type AgentOverrides = Record<string, unknown>;
+/** Schedule fields to change from the scale's defaults, e.g. { snapshotEvery: 5000, bufferSize: 100000 }. */
+export type ScheduleOverrides = Record<string, unknown>;
 
 export interface TrainConfigRequest {
   env: string;
   optimizer: string;
   seed?: number;
   scale: Scale;
-  /** Overrides the scale preset's run length. */
+  /** Overrides the scale preset's run length (the other periods shrink to fit; see `defaultSchedule`). */
   totalSteps?: number;
   /** Iterations of the iterative optimizer, for training and acting alike. */
   iterations?: number;
   evalEvery?: number;
   evalEpisodes?: number;
+  schedule?: ScheduleOverrides;
   agent?: AgentOverrides;
 }
 
-/** How often to log and checkpoint at each scale. */
-const LOGGING: Record<Scale, { logEvery: number; checkpointEvery: number }> = {
-  smoke: { logEvery: 50, checkpointEvery: 300 },
-  quick: { logEvery: 250, checkpointEvery: 5_000 },
-  paper: { logEvery: 1_000, checkpointEvery: 50_000 },
-};
-
 /**
- * The full config for a run: the paper's agent for (env, optimizer) at the scale, then the request's changes.
- * Unknown agent fields and bad values fail with a ConfigError naming them.
+ * The full config for a run: the paper's agent for (env, optimizer) and the scale's schedule, then the request's
+ * changes. Unknown fields and bad values fail with a ConfigError naming them.
  */
 export function buildTrainConfig(req: TrainConfigRequest): TrainConfig {
   if (!(AMORTIZED_OPTIMIZERS as readonly string[]).includes(req.optimizer)) {
@@ -63,37 +59,21 @@ export function buildTrainConfig(req: TrainConfigRequest): TrainConfig {
   const agent: SacConfig = defaultSacConfig(req.env, optimizer, req.scale);
   const known = Object.keys(agent);
   for (const [field, value] of Object.entries(req.agent ?? {})) {
+    if (isScheduleField(field)) throw new ConfigError(`"${field}" is a run schedule setting, not an agent setting: set schedule.${field}`);
     if (!known.includes(field)) throw new ConfigError(`unknown agent setting "${field}"; known: ${known.join(", ")}`);
     if (field === "optimizer") throw new ConfigError(`set the optimizer with the top-level "optimizer", not as an agent setting`);
     (agent as unknown as Record<string, unknown>)[field] = value;
   }
-  if (req.totalSteps !== undefined) {
-    agent.totalSteps = req.totalSteps;
-    // a short run still needs steps after the random phase: keep the random phase to at most a fifth of it
-    agent.initialRandomSteps = Math.min(agent.initialRandomSteps, Math.floor(req.totalSteps / 5));
-    agent.evalEvery = Math.min(agent.evalEvery, req.totalSteps);
-  }
   if (req.iterations !== undefined) agent.iterations = { train: req.iterations, act: req.iterations };
-  if (req.evalEvery !== undefined) agent.evalEvery = req.evalEvery;
-  if (req.evalEpisodes !== undefined) agent.evalEpisodes = req.evalEpisodes;
-  const logging = LOGGING[req.scale];
-  const config: TrainConfig = {
-    env: req.env,
-    optimizer,
-    seed: req.seed ?? 0,
-    scale: req.scale,
-    logEvery: Math.min(logging.logEvery, agent.totalSteps),
-    checkpointEvery: Math.min(logging.checkpointEvery, agent.totalSteps),
-    agent,
-  };
+  const schedule = defaultSchedule(req.scale, req.totalSteps);
+  if (req.evalEvery !== undefined) schedule.evalEvery = req.evalEvery;
+  if (req.evalEpisodes !== undefined) schedule.evalEpisodes = req.evalEpisodes;
+  applyScheduleChanges(schedule, req.schedule ?? {});
+  const config: TrainConfig = { env: req.env, optimizer, seed: req.seed ?? 0, scale: req.scale, schedule, agent };
   return validateTrainConfig(config);
 }
 
-function positiveInt(name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-}
-
-/** Checks every field (the agent's with its own validator); throws ConfigError naming the bad one. */
+/** Checks every field (the schedule's and the agent's with their own validators); throws ConfigError naming the bad one. */
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (typeof c.env !== "string" || c.env === "") throw new ConfigError(`env must be a task name, got ${JSON.stringify(c.env)}`);
   if (!(AMORTIZED_OPTIMIZERS as readonly string[]).includes(c.optimizer)) {
@@ -101,8 +81,35 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   }
   if (c.agent.optimizer !== c.optimizer) throw new ConfigError(`agent.optimizer (${c.agent.optimizer}) differs from optimizer (${c.optimizer})`);
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new ConfigError(`seed must be a non-negative integer, got ${JSON.stringify(c.seed)}`);
-  positiveInt("logEvery", c.logEvery);
-  positiveInt("checkpointEvery", c.checkpointEvery);
+  validateSchedule(c.schedule);
   validateSacConfig(c.agent);
   return c;
+}
+
+/**
+ * A config as read from a run.json, in today's shape. Runs written before the schedule had its own record kept
+ * `logEvery`/`checkpointEvery` at the top and the other schedule fields inside `agent`; those move to
+ * `schedule`, and `snapshotEvery` (which such runs did not have) gets the scale's default for the run's length.
+ */
+export function migrateTrainConfig(raw: unknown, source = "run.json"): TrainConfig {
+  if (typeof raw !== "object" || raw === null || typeof (raw as { agent?: unknown }).agent !== "object") {
+    throw new ConfigError(`${source}: not a training config (no "agent" record)`);
+  }
+  const old = raw as Record<string, unknown> & { agent: Record<string, unknown>; scale: Scale };
+  if (old.schedule !== undefined) return old as unknown as TrainConfig;
+  const agent: Record<string, unknown> = { ...old.agent };
+  const top: Record<string, unknown> = { ...old };
+  const moved: Partial<Record<keyof RunSchedule, unknown>> = {};
+  for (const field of SCHEDULE_FIELDS) {
+    for (const from of [agent, top]) {
+      if (field in from) {
+        moved[field] = from[field];
+        delete from[field];
+      }
+    }
+  }
+  if (typeof moved.totalSteps !== "number") throw new ConfigError(`${source}: a config of the earlier shape without agent.totalSteps`);
+  const schedule = { ...defaultSchedule(old.scale, moved.totalSteps), ...moved } as RunSchedule;
+  const { env, optimizer, seed, scale } = top as unknown as TrainConfig;
+  return { env, optimizer, seed, scale, schedule, agent: agent as unknown as SacConfig };
 }

@@ -1,5 +1,11 @@
 export { runLoop, initialLoop, evaluate, evalSeed, type Learner, type TransitionStore, type LoopSettings, type LoopCounters, type LoopCheckpoint, type LoopHooks, type LoopOutcome } from "./loop";
-export { buildTrainConfig, validateTrainConfig, AMORTIZED_OPTIMIZERS, type TrainConfig, type TrainConfigRequest, type AgentOverrides, type AmortizedOptimizerKind } from "./config";
+export {
+  buildTrainConfig, validateTrainConfig, migrateTrainConfig, AMORTIZED_OPTIMIZERS,
+  type TrainConfig, type TrainConfigRequest, type AgentOverrides, type ScheduleOverrides, type AmortizedOptimizerKind,
+} from "./config";
+export { defaultSchedule, validateSchedule, isScheduleField, SCHEDULE_FIELDS, SCHEDULE_PRESETS, type RunSchedule } from "./schedule";
+export { agentWeights, agentFromWeights, loadSnapshotAgent, type AgentWeights } from "./agent-snapshot";
+export { analyzeRun, resolveEstimators, type AnalyzeOptions, type AnalyzeResult } from "./analyses";
 export { train, type TrainOptions, type TrainResult } from "./train";
 export { trainSweep, sweepDir, type SweepSpec, type SweepOptions } from "./sweep";
-export { loadTrainedAgent, agentPolicy, type TrainedAgent } from "./trained-agent";
+export { loadTrainedAgent, loadTrainRun, agentPolicy, type TrainedAgent } from "./trained-agent";

@@ -100,6 +100,11 @@ export interface LoopHooks<BufferSnapshot, AgentSnapshot> {
    * thread count). Its current count is logged as `time/threads`. The caller creates it and calls its finish().
    */
   threads?: ThreadTuner | null;
+  /**
+   * Steps at which the caller receives the agent's state (kept snapshots, analyses): after the step's update, log
+   * and evaluation, before its checkpoint. It gets `getState()`, never the agent, so it cannot change training.
+   */
+  observer?: { due(step: number): boolean; observe(step: number, agent: AgentSnapshot): Promise<void> };
 }
 
 export type LoopOutcome = "finished" | "interrupted";
@@ -256,6 +261,8 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
         "eval/episodes": e.returns.length,
       });
     }
+
+    if (hooks.observer?.due(state.step)) await hooks.observer.observe(state.step, await agent.getState());
 
     if (state.step % settings.checkpointEvery === 0 || state.step === settings.totalSteps) {
       hooks.checkpoint(state.step, await snapshotState());

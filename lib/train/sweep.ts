@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { defaultRunsDir } from "../core/paths";
 import type { ProgressListener } from "../core/progress";
 import { activeScale, type Scale } from "../core/scale";
-import { buildTrainConfig, type AgentOverrides } from "./config";
+import type { Estimator } from "../analysis/estimator";
+import { buildTrainConfig, type AgentOverrides, type ScheduleOverrides } from "./config";
 import { train, type TrainResult } from "./train";
 
 export interface SweepSpec {
@@ -24,6 +25,8 @@ export interface SweepSpec {
   iterations?: number;
   /** Agent hyperparameters to override in every run. */
   agent?: AgentOverrides;
+  /** Run-schedule settings to override in every run (e.g. snapshotEvery). */
+  schedule?: ScheduleOverrides;
   /** Defaults to data/runs (or $IAPO_DATA_DIR/runs). */
   runsDir?: string;
 }
@@ -31,6 +34,9 @@ export interface SweepSpec {
 export interface SweepOptions {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /** Estimators every run analyses as it trains (reused runs: on their kept snapshots); see `TrainOptions`. */
+  analyses?: readonly Estimator[];
+  analyzeEvery?: number;
 }
 
 /** The experiment folder a sweep writes into. */
@@ -47,9 +53,10 @@ export async function trainSweep(spec: SweepSpec, options: SweepOptions = {}): P
     for (const optimizer of spec.optimizers) {
       for (const seed of spec.seeds) {
         const totalSteps = typeof spec.totalSteps === "number" ? spec.totalSteps : spec.totalSteps?.[env];
-        const config = buildTrainConfig({ env, optimizer, seed, scale, totalSteps, iterations: spec.iterations, agent: spec.agent });
+        const config = buildTrainConfig({ env, optimizer, seed, scale, totalSteps, iterations: spec.iterations, agent: spec.agent, schedule: spec.schedule });
         const runDir = path.join(dir, `${env}_${optimizer}_seed${seed}`);
-        results.push(await train(config, { runDir, ifExists: "reuse", onProgress: options.onProgress, signal: options.signal }));
+        const { onProgress, signal, analyses, analyzeEvery } = options;
+        results.push(await train(config, { runDir, ifExists: "reuse", onProgress, signal, analyses, analyzeEvery }));
         if (options.signal?.aborted) return results;
       }
     }

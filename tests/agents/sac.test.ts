@@ -12,8 +12,6 @@ test("default configs carry the paper's values (Tables 5-6, A.4)", () => {
   assert.equal(d.tau, 5e-3);
   assert.equal(d.learningRate, 3e-4);
   assert.equal(d.batchSize, 256);
-  assert.equal(d.bufferSize, 1e6);
-  assert.equal(d.initialRandomSteps, 5000);
   assert.equal(d.qArchitecture, "B");
   assert.equal(d.betaTrain, 1);
   assert.deepEqual(d.policyHiddenSizes, [256, 256]);

@@ -53,4 +53,7 @@ test("bad train arguments are refused with a clear message", () => {
   assert.match(run(["--env", "Pendulum-v1", "--set", "betta=2", "--scale", "smoke"]), /unknown agent setting "betta"/);
   assert.match(run(["--env", "Nope-v0", "--scale", "smoke", "--runs-dir", fs.mkdtempSync(path.join(os.tmpdir(), "iapo-cli-"))]), /unknown environment "Nope-v0"/);
   assert.match(run(["--env", "Pendulum-v1", "--frobnicate"]), /unknown option --frobnicate/);
+  assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--analyze", "policy-change,gapp"]), /unknown estimator "gapp"; known: .*policy-change/);
+  assert.match(run(["--env", "Pendulum-v1", "--analyze-every", "100"]), /--analyze-every needs --analyze NAME/);
+  assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--set", "snapshotEvery=-5"]), /schedule\.snapshotEvery must be an integer >= 0, got -5/);
 });

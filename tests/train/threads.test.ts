@@ -21,7 +21,7 @@ async function run(threads: (addon: { setThreads(n: number): void }) => ThreadTu
   await initBackend();
   if (!native.ok) throw new Error("unreachable");
   const config = buildTrainConfig({ env: "Pendulum-v1", optimizer: "direct", seed: 3, scale: "smoke", totalSteps: 260, evalEvery: 260, evalEpisodes: 0 });
-  const a = { ...config.agent, initialRandomSteps: 200, batchSize: 128, policyHiddenSizes: [32, 32] };
+  const a = { ...config.agent, batchSize: 128, policyHiddenSizes: [32, 32] };
   const env = await makeEnv(config.env);
   const evalEnv = await makeEnv(config.env);
   const agent = SacAgent.create(a, { observationSize: env.observationSize, actionSize: env.actionSize }, new Rng(3));

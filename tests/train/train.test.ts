@@ -19,13 +19,13 @@ const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-train-"));
 /** A tiny but complete run: random phase, updates, two evaluations, several checkpoints. */
 function tinyConfig(optimizer: "direct" | "iterative"): TrainConfig {
   const c = buildTrainConfig({ env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1 });
-  c.agent.initialRandomSteps = 40;
+  c.schedule.initialRandomSteps = 40;
   c.agent.batchSize = 16;
   c.agent.policyHiddenSizes = [16, 16];
   c.agent.iterations = { train: 2, act: 2 };
   c.agent.samples = 2;
-  c.logEvery = 20;
-  c.checkpointEvery = 40;
+  c.schedule.logEvery = 20;
+  c.schedule.checkpointEvery = 40;
   return c;
 }
 
@@ -71,7 +71,7 @@ test("a finished run is reused only with the same config, and its trained agent 
   const { agent, step } = await loadTrainedAgent(dir);
   const env = await makeEnv(config.env);
   try {
-    assert.equal(step, config.agent.totalSteps);
+    assert.equal(step, config.schedule.totalSteps);
     const again = evaluate(agent, env, 1, evalSeed(config.seed, evals.length - 1));
     assert.equal(again.mean, evals[evals.length - 1]["eval/return_mean"]);
     const policy = agentPolicy(agent, env);

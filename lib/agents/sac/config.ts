@@ -1,6 +1,8 @@
 /**
  * Every hyperparameter of SAC with a policy optimizer (Haarnoja et al., 2018b;c; paper Sec. 4.1, A.4, Tables 2-6),
- * in one typed record with the paper's values as defaults and scale presets for the run length.
+ * in one typed record with the paper's values as defaults and scale presets for the network and batch sizes.
+ * The run around the agent (length, random warm-up, updates per step, replay capacity, evaluation, logging) is
+ * the training run's schedule, not part of this record.
  */
 import { ConfigError } from "../../core/errors";
 import { activeScale, type Scale } from "../../core/scale";
@@ -17,20 +19,8 @@ export interface SacConfig {
   tau: number;
   /** Adam learning rate of the Q-networks, the policy optimizer and the temperature (Table 6: 3e-4). */
   learningRate: number;
-  /** Minibatch size (Table 6: 256). */
+  /** Minibatch size: transitions averaged in each estimate of the losses (Table 6: 256). */
   batchSize: number;
-  /** Replay buffer capacity in transitions (Table 6: 1e6). */
-  bufferSize: number;
-  /** Uniform-random actions before the policy acts and learning starts (Table 6: 5e3). */
-  initialRandomSteps: number;
-  /** Gradient updates per environment step (SAC: 1). */
-  updatesPerStep: number;
-  /** Environment steps of the whole run. */
-  totalSteps: number;
-  /** Deterministic evaluation (action tanh μ) every this many environment steps. */
-  evalEvery: number;
-  /** Episodes per evaluation. */
-  evalEpisodes: number;
   /** How λ is chosen: "direct" (Eq. 9) or "iterative" (Eq. 10-11); "gradient"/"cem" only for analysis. */
   optimizer: PolicyOptimizerKind;
   /** Iterations of the iterative optimizer per training update and when acting (paper: 5 and 5). */
@@ -65,11 +55,11 @@ export interface SacConfig {
   cem: { population: number; elites: number };
 }
 
-/** Run-length presets: smoke (seconds, tests), quick (minutes), paper (the paper's budgets). */
-export const SAC_SCALE_PRESETS: Record<Scale, Pick<SacConfig, "totalSteps" | "initialRandomSteps" | "evalEvery" | "evalEpisodes" | "batchSize" | "bufferSize" | "policyHiddenSizes">> = {
-  smoke: { totalSteps: 600, initialRandomSteps: 200, evalEvery: 300, evalEpisodes: 1, batchSize: 64, bufferSize: 10_000, policyHiddenSizes: [64, 64] },
-  quick: { totalSteps: 20_000, initialRandomSteps: 1000, evalEvery: 2000, evalEpisodes: 3, batchSize: 256, bufferSize: 1_000_000, policyHiddenSizes: [256, 256] },
-  paper: { totalSteps: 3_000_000, initialRandomSteps: 5000, evalEvery: 10_000, evalEpisodes: 5, batchSize: 256, bufferSize: 1_000_000, policyHiddenSizes: [256, 256] },
+/** Size presets: smoke (seconds, tests), quick (minutes), paper (the paper's networks and batches). */
+export const SAC_SCALE_PRESETS: Record<Scale, Pick<SacConfig, "batchSize" | "policyHiddenSizes">> = {
+  smoke: { batchSize: 64, policyHiddenSizes: [64, 64] },
+  quick: { batchSize: 256, policyHiddenSizes: [256, 256] },
+  paper: { batchSize: 256, policyHiddenSizes: [256, 256] },
 };
 
 /** True for the paper's MuJoCo tasks; the small tutorial tasks are not in the paper, so its tuning does not apply. */
@@ -102,7 +92,6 @@ export function defaultSacConfig(envName: string, optimizer: PolicyOptimizerKind
     gamma: 0.99,
     tau: 5e-3,
     learningRate: 3e-4,
-    updatesPerStep: 1,
     ...preset,
     policyHiddenSizes: preset.policyHiddenSizes.slice(),
     optimizer,
@@ -141,12 +130,6 @@ export function validateSacConfig(c: SacConfig): SacConfig {
   inRange("tau", 0, 1, true);
   inRange("learningRate", 0, 1, true);
   posInt("batchSize", c.batchSize);
-  posInt("bufferSize", c.bufferSize);
-  posInt("initialRandomSteps", c.initialRandomSteps, 0);
-  posInt("updatesPerStep", c.updatesPerStep, 0);
-  posInt("totalSteps", c.totalSteps);
-  posInt("evalEvery", c.evalEvery);
-  posInt("evalEpisodes", c.evalEpisodes, 0);
   if (!(POLICY_OPTIMIZER_KINDS as readonly string[]).includes(c.optimizer)) fail("optimizer", `one of ${POLICY_OPTIMIZER_KINDS.join(", ")}`, c.optimizer);
   if (typeof c.iterations !== "object" || c.iterations === null) fail("iterations", "{ train, act }", c.iterations);
   posInt("iterations.train", c.iterations.train);
@@ -168,6 +151,5 @@ export function validateSacConfig(c: SacConfig): SacConfig {
   posInt("cem.population", c.cem?.population, 2);
   posInt("cem.elites", c.cem?.elites);
   if (c.cem.elites > c.cem.population) fail("cem.elites", `at most cem.population (${c.cem.population})`, c.cem.elites);
-  if (c.initialRandomSteps > c.totalSteps) fail("initialRandomSteps", `at most totalSteps (${c.totalSteps})`, c.initialRandomSteps);
   return c;
 }

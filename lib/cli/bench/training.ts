@@ -26,7 +26,7 @@ const WARM_UPDATES = 100;
 async function stepsPerSecond(envName: string, optimizer: "direct" | "iterative", warmup: number, timed: number): Promise<{ rate: number; threads: ThreadTunerStats | null }> {
   const config = buildTrainConfig({ env: envName, optimizer, seed: 0, scale: "paper" });
   const randomSteps = Math.max(1, warmup - WARM_UPDATES); // updates also wait for a full batch in the buffer
-  const agentConfig = { ...config.agent, initialRandomSteps: randomSteps, totalSteps: warmup + timed, samples: 1 };
+  const agentConfig = { ...config.agent, samples: 1 };
   const env = await makeEnv(envName);
   const evalEnv = await makeEnv(envName);
   const agent = SacAgent.create(agentConfig, { observationSize: env.observationSize, actionSize: env.actionSize }, new Rng(0));

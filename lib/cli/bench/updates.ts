@@ -99,7 +99,6 @@ function variants(): Array<{ name: string; config: SacConfig }> {
     qArchitecture: "A",
     batchSize: BATCH,
     policyHiddenSizes: HIDDEN.slice(),
-    bufferSize: 4 * BATCH,
   });
   const archA: Array<{ name: string; config: SacConfig }> = [
     { name: "direct SAC update", config: { ...base("direct"), samples: 1 } },
