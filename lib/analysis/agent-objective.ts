@@ -45,6 +45,13 @@ export function agentObjective(agent: SacAgent, rng: Rng, options: AgentObjectiv
   });
 }
 
+/** J as the policy trains on it ("train"), scoring every λ of a `batch`-state batch on one noise draw from `rng` (common random numbers). */
+export function fixedNoiseObjective(agent: SacAgent, rng: Rng, samples: number, batch: number): VariationalObjective {
+  const objective = agentObjective(agent, rng.fork(), { purpose: "train", samples });
+  objective.setFixedNoise(drawFixedNoise(rng, samples, batch, agent.spec.actionSize));
+  return objective;
+}
+
 /** `samples · batch · |A|` standard normals from `rng`, for `setFixedNoise` (common random numbers). */
 export function drawFixedNoise(rng: Rng, samples: number, batch: number, actionSize: number): Float32Array {
   return rng.fillNormal(new Float32Array(samples * batch * actionSize)) as Float32Array;

@@ -12,9 +12,9 @@ import { GradientAscentOptimizer } from "../policy/gradient-ascent";
 import type { PolicyObjective } from "../policy/objective";
 import { disposeOptimization, traceMeans } from "../policy/optimizer";
 import { disposePolicyParams, type PolicyParams } from "../policy/params";
-import { agentObjective, amortizedLambda, drawFixedNoise, estimatorRng, objectiveValues, statesTensor } from "./agent-objective";
+import { agentObjective, amortizedLambda, fixedNoiseObjective, objectiveValues } from "./agent-objective";
 import type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
-import { collectOnPolicyStates } from "./rollouts";
+import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
 import { checkFiniteRows, rowBase, type RowBase } from "./rows";
 import { choiceSetting, intSetting, numberSetting, orAgent, resolveSettings, type SettingSpecs } from "./settings";
 
@@ -75,10 +75,7 @@ const SPECS: SettingSpecs = {
   extraIterations: intSetting(5, 0, 1000),
   /** "fixed": the ascent climbs the same fixed-noise J that scores the gap; "fresh": new noise every step (stochastic gradients), scored on fixed noise. */
   ascentNoise: choiceSetting("fixed", ["fixed", "fresh"] as const),
-  /** Most evaluation episodes run to find the states. */
-  maxEpisodes: intSetting(50, 1),
-  /** Episode step limit of those episodes (null: the task's). */
-  timeLimit: orAgent(intSetting(1000, 1)),
+  ...STATE_SOURCE_SETTINGS,
 };
 
 /** A setting known to be a number or null after `resolveSettings`. */
@@ -103,15 +100,11 @@ export function amortizationGapEstimator(user: Record<string, unknown> = {}): Es
     settings,
     async run(context: AnalysisContext): Promise<AnalysisRow[]> {
       const agent: SacAgent = context.agent;
-      const rng = estimatorRng(context, AMORTIZATION_GAP);
       const count = num(settings, "states");
-      const actObjective = agentObjective(agent, rng.fork(), { purpose: "act", samples: null });
-      const found = await collectOnPolicyStates(agent, context.env, actObjective, rng.fork(), { count, maxEpisodes: num(settings, "maxEpisodes"), timeLimit: settings.timeLimit as number | null });
+      const { rng, states } = await estimatorStates(context, AMORTIZATION_GAP, settings, count);
       const samples = (settings.samples as number | null) ?? agent.config.samples;
-      const evaluation = agentObjective(agent, rng.fork(), { purpose: "train", samples });
-      evaluation.setFixedNoise(drawFixedNoise(rng, samples, count, agent.spec.actionSize));
+      const evaluation = fixedNoiseObjective(agent, rng, samples, count);
       const ascent = settings.ascentNoise === "fixed" ? evaluation : agentObjective(agent, rng.fork(), { purpose: "train", samples });
-      const states = statesTensor(found, agent.spec.observationSize);
       const amortizeObjective = agentObjective(agent, rng.fork(), { purpose: "train", samples: null });
       const base = rowBase(AMORTIZATION_GAP, context.step, settings);
       const starts: PolicyParams[] = [];

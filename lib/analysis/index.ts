@@ -4,7 +4,7 @@ export {
 } from "./curves";
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
 export { estimatorNames, makeEstimator, type EstimatorFactory } from "./registry";
-export { estimatorRng, agentObjective, amortizedLambda, drawFixedNoise, type AgentObjectiveOptions } from "./agent-objective";
+export { estimatorRng, agentObjective, amortizedLambda, drawFixedNoise, fixedNoiseObjective, type AgentObjectiveOptions } from "./agent-objective";
 export { runEpisodes, collectOnPolicyStates, agentEvalPolicy, summarizeReturns, type BatchPolicy, type EpisodeResults, type EpisodeOptions, type OnPolicyStateOptions } from "./rollouts";
 export { resolveSettings, type SettingSpec, type SettingSpecs } from "./settings";
 export { AMORTIZATION_GAP, amortizationGap, amortizationGapEstimator, type AmortizationGapInput, type AmortizationGapResult } from "./amortization-gap";

@@ -12,9 +12,9 @@ import type { IterativeAmortizedOptimizer } from "../policy/iterative";
 import { objectiveAndGradient } from "../policy/iterative";
 import type { PolicyObjective } from "../policy/objective";
 import { disposePolicyParams, type PolicyParams } from "../policy/params";
-import { agentObjective, amortizedLambda, drawFixedNoise, estimatorRng, objectiveValues, statesTensor } from "./agent-objective";
+import { agentObjective, amortizedLambda, drawFixedNoise, objectiveValues, statesTensor } from "./agent-objective";
 import type { AnalysisContext, AnalysisRow, Estimator } from "./estimator";
-import { collectOnPolicyStates } from "./rollouts";
+import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
 import { checkFiniteRows, rowBase } from "./rows";
 import { intSetting, numberSetting, orAgent, resolveSettings, type SettingSpecs } from "./settings";
 
@@ -150,8 +150,7 @@ const SPECS: SettingSpecs = {
   iterations: intSetting(5, 0, 10_000),
   /** Action samples of the fixed noise; null: the agent's own. */
   samples: orAgent(intSetting(10, 1), false),
-  maxEpisodes: intSetting(50, 1),
-  timeLimit: orAgent(intSetting(1000, 1)),
+  ...STATE_SOURCE_SETTINGS,
 };
 
 /** J for `batch` copies of one state with one noise draw [N, 1, |A|] repeated for every copy. */
@@ -174,12 +173,12 @@ export function landscapeEstimator(user: Record<string, unknown> = {}): Estimato
       for (const k of ["dimX", "dimY"]) {
         if ((settings[k] as number) >= A) throw new ConfigError(`${LANDSCAPE}: setting "${k}" (${String(settings[k])}) must be below the action size of ${context.env} (${A})`);
       }
-      const rng = estimatorRng(context, LANDSCAPE);
-      const actObjective = agentObjective(agent, rng.fork(), { purpose: "act", samples: null });
-      const found = await collectOnPolicyStates(agent, context.env, actObjective, rng.fork(), { count: settings.states as number, maxEpisodes: settings.maxEpisodes as number, timeLimit: settings.timeLimit as number | null });
+      const drawn = await estimatorStates(context, LANDSCAPE, settings, settings.states as number);
+      const rng = drawn.rng;
+      drawn.states.dispose();
       const O = agent.spec.observationSize;
       const i = settings.stateIndex as number;
-      const state = statesTensor(found.slice(i * O, (i + 1) * O), O);
+      const state = statesTensor(drawn.found.slice(i * O, (i + 1) * O), O);
       const samples = (settings.samples as number | null) ?? agent.config.samples;
       const noise = drawFixedNoise(rng, samples, 1, A);
       const objectiveFor = (batch: number): PolicyObjective => {

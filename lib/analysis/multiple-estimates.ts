@@ -11,9 +11,9 @@ import type { Rng } from "../core/rng";
 import type { PolicyObjective } from "../policy/objective";
 import { disposeOptimization, type PolicyOptimizer } from "../policy/optimizer";
 import { LOG_STD_MAX, LOG_STD_MIN } from "../policy/params";
-import { agentObjective, estimatorRng, statesTensor } from "./agent-objective";
+import { agentObjective } from "./agent-objective";
 import type { AnalysisContext, AnalysisRow, Estimator } from "./estimator";
-import { collectOnPolicyStates } from "./rollouts";
+import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
 import { checkFiniteRows, rowBase } from "./rows";
 import { intSetting, numberSetting, orAgent, resolveSettings, type SettingSpecs } from "./settings";
 import { ConfigError } from "../core/errors";
@@ -110,8 +110,7 @@ const SPECS: SettingSpecs = {
   /** The two action dimensions the cloud rows carry (Fig 2 plots two). */
   dimX: intSetting(0, 0),
   dimY: intSetting(1, 0),
-  maxEpisodes: intSetting(50, 1),
-  timeLimit: orAgent(intSetting(1000, 1)),
+  ...STATE_SOURCE_SETTINGS,
 };
 
 export function multipleEstimatesEstimator(user: Record<string, unknown> = {}): Estimator {
@@ -126,11 +125,8 @@ export function multipleEstimatesEstimator(user: Record<string, unknown> = {}): 
       if ((settings.dimX as number) >= A || ((settings.dimY as number) >= A && A > 1)) {
         throw new ConfigError(`${MULTIPLE_ESTIMATES}: settings "dimX"/"dimY" (${String(settings.dimX)}, ${String(settings.dimY)}) must be below the action size of ${context.env} (${A})`);
       }
-      const rng = estimatorRng(context, MULTIPLE_ESTIMATES);
       const count = settings.states as number;
-      const actObjective = agentObjective(agent, rng.fork(), { purpose: "act", samples: null });
-      const found = await collectOnPolicyStates(agent, context.env, actObjective, rng.fork(), { count, maxEpisodes: settings.maxEpisodes as number, timeLimit: settings.timeLimit as number | null });
-      const states = statesTensor(found, agent.spec.observationSize);
+      const { rng, states } = await estimatorStates(context, MULTIPLE_ESTIMATES, settings, count);
       try {
         const r = multipleEstimates({
           states,

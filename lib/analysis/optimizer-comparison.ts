@@ -17,9 +17,9 @@ import { GradientAscentOptimizer } from "../policy/gradient-ascent";
 import type { PolicyObjective } from "../policy/objective";
 import { disposeOptimization, type PolicyOptimizer } from "../policy/optimizer";
 import { disposePolicyParams, initialPolicyParams, type PolicyParams } from "../policy/params";
-import { agentObjective, drawFixedNoise, estimatorRng, objectiveValues, statesTensor } from "./agent-objective";
+import { agentObjective, fixedNoiseObjective, objectiveValues } from "./agent-objective";
 import type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
-import { collectOnPolicyStates } from "./rollouts";
+import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
 import { checkFiniteRows, rowBase } from "./rows";
 import { intSetting, numberSetting, orAgent, resolveSettings, type SettingSpec, type SettingSpecs } from "./settings";
 
@@ -103,8 +103,7 @@ const SPECS: SettingSpecs = {
   cemStepSize: numberSetting(DEFAULT_ACTION_CEM_CONFIG.stepSize, 0, 1, true),
   /** B.2: gradients from 10 action samples; null: the agent's own. */
   samples: orAgent(intSetting(10, 1), false),
-  maxEpisodes: intSetting(50, 1),
-  timeLimit: orAgent(intSetting(1000, 1)),
+  ...STATE_SOURCE_SETTINGS,
 };
 
 function build(name: string, agent: SacAgent, s: Record<string, AnalysisValue>, rng: Rng): PolicyOptimizer {
@@ -133,15 +132,11 @@ export function optimizerComparisonEstimator(user: Record<string, unknown> = {})
     settings,
     async run(context: AnalysisContext): Promise<AnalysisRow[]> {
       const agent = context.agent;
-      const rng = estimatorRng(context, OPTIMIZER_COMPARISON);
       const count = settings.states as number;
-      const actObjective = agentObjective(agent, rng.fork(), { purpose: "act", samples: null });
-      const found = await collectOnPolicyStates(agent, context.env, actObjective, rng.fork(), { count, maxEpisodes: settings.maxEpisodes as number, timeLimit: settings.timeLimit as number | null });
+      const { rng, states } = await estimatorStates(context, OPTIMIZER_COMPARISON, settings, count);
       const samples = (settings.samples as number | null) ?? agent.config.samples;
       const objective = agentObjective(agent, rng.fork(), { purpose: "train", samples });
-      const evaluation = agentObjective(agent, rng.fork(), { purpose: "train", samples });
-      evaluation.setFixedNoise(drawFixedNoise(rng, samples, count, agent.spec.actionSize));
-      const states = statesTensor(found, agent.spec.observationSize);
+      const evaluation = fixedNoiseObjective(agent, rng, samples, count);
       const start = initialPolicyParams(count, agent.spec.actionSize, agent.config.initialStd);
       const optimizers = names.map((name) => ({ name, optimizer: build(name, agent, settings, rng.fork()), iterations: settings.iterations as number }));
       try {

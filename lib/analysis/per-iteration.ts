@@ -9,10 +9,10 @@ import type { Run } from "../runs/run-dir";
 import type { PolicyObjective } from "../policy/objective";
 import { disposeOptimization, type PolicyOptimizer } from "../policy/optimizer";
 import type { tf } from "../backend/tf";
-import { agentObjective, drawFixedNoise, estimatorRng, objectiveValues, statesTensor } from "./agent-objective";
+import { agentObjective, fixedNoiseObjective, objectiveValues } from "./agent-objective";
 import { byOptimizer, metricCurve, perIterationMeans, type CurveRow, type GroupBy, type IterationRow } from "./curves";
 import type { AnalysisContext, AnalysisRow, Estimator } from "./estimator";
-import { collectOnPolicyStates } from "./rollouts";
+import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
 import { checkFiniteRows, rowBase } from "./rows";
 import { intSetting, orAgent, resolveSettings, type SettingSpecs } from "./settings";
 
@@ -51,8 +51,7 @@ const SPECS: SettingSpecs = {
   iterations: orAgent(intSetting(5, 1)),
   /** Action samples per J estimate; null: the agent's own. */
   samples: orAgent(intSetting(10, 1)),
-  maxEpisodes: intSetting(50, 1),
-  timeLimit: orAgent(intSetting(1000, 1)),
+  ...STATE_SOURCE_SETTINGS,
 };
 
 export function perIterationEstimator(user: Record<string, unknown> = {}): Estimator {
@@ -62,16 +61,11 @@ export function perIterationEstimator(user: Record<string, unknown> = {}): Estim
     settings,
     async run(context: AnalysisContext): Promise<AnalysisRow[]> {
       const agent = context.agent;
-      const rng = estimatorRng(context, PER_ITERATION);
       const count = settings.states as number;
       const traced = Math.min(settings.tracedState as number, count - 1);
-      const found = await collectOnPolicyStates(agent, context.env, agentObjective(agent, rng.fork(), { purpose: "act", samples: null }), rng.fork(), {
-        count, maxEpisodes: settings.maxEpisodes as number, timeLimit: settings.timeLimit as number | null,
-      });
+      const { rng, states } = await estimatorStates(context, PER_ITERATION, settings, count);
       const samples = (settings.samples as number | null) ?? agent.config.samples;
-      const evaluation = agentObjective(agent, rng.fork(), { purpose: "train", samples });
-      evaluation.setFixedNoise(drawFixedNoise(rng, samples, count, agent.spec.actionSize));
-      const states = statesTensor(found, agent.spec.observationSize);
+      const evaluation = fixedNoiseObjective(agent, rng, samples, count);
       try {
         const objective = agentObjective(agent, rng.fork(), { purpose: "train", samples: null });
         const t = iterationTrace(states, agent.optimizer, objective, evaluation, traced, (settings.iterations as number | null) ?? undefined);

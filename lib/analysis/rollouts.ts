@@ -12,7 +12,9 @@ import { toEnvAction } from "../envs/actions";
 import { makeEnvCopies } from "../envs/registry";
 import type { VariationalObjective } from "../policy/objective";
 import type { PolicyParams } from "../policy/params";
-import { amortizedLambda, statesTensor } from "./agent-objective";
+import { agentObjective, amortizedLambda, estimatorRng, statesTensor } from "./agent-objective";
+import type { AnalysisContext, AnalysisValue } from "./estimator";
+import { intSetting, orAgent, type SettingSpecs } from "./settings";
 
 /** Deterministic actions in [-1, 1]^|A| for `count` observations ([count, obs] row-major in, [count, |A|] out). */
 export type BatchPolicy = (observations: Float32Array, count: number) => Float32Array;
@@ -149,4 +151,22 @@ export async function collectOnPolicyStates(agent: SacAgent, envName: string, ob
     out.set(all.subarray(index[i] * O, (index[i] + 1) * O), i * O);
   }
   return out;
+}
+
+/** The settings of every estimator that draws on-policy states: most episodes, and their step limit (null: the task's). */
+export const STATE_SOURCE_SETTINGS: SettingSpecs = {
+  maxEpisodes: intSetting(50, 1),
+  timeLimit: orAgent(intSetting(1000, 1)),
+};
+
+/**
+ * The estimator's own Rng (from the run seed, step and its name) and `count` on-policy states of the context's
+ * agent, drawn with the estimator's `maxEpisodes` and `timeLimit`; the caller disposes `states`.
+ */
+export async function estimatorStates(context: AnalysisContext, name: string, settings: Record<string, AnalysisValue>, count: number): Promise<{ rng: Rng; states: tf.Tensor2D; found: Float32Array }> {
+  const agent = context.agent;
+  const rng = estimatorRng(context, name);
+  const actObjective = agentObjective(agent, rng.fork(), { purpose: "act", samples: null });
+  const found = await collectOnPolicyStates(agent, context.env, actObjective, rng.fork(), { count, maxEpisodes: settings.maxEpisodes as number, timeLimit: settings.timeLimit as number | null });
+  return { rng, found, states: statesTensor(found, agent.spec.observationSize) };
 }
