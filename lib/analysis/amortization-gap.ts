@@ -54,7 +54,10 @@ export function amortizationGap(input: AmortizationGapInput): AmortizationGapRes
     const before = objectiveValues(input.evaluation, states, start);
     const after = objectiveValues(input.evaluation, states, result.lambda);
     const gap = before.map((b, i) => after[i] - b);
-    return { before, after, gap, ...meanAndStd(Array.from(gap)), trace: traceMeans(result) };
+    tf.engine().startScope(); // traceMeans leaves its stacked tensor to the caller's scope
+    const trace = traceMeans(result);
+    tf.engine().endScope();
+    return { before, after, gap, ...meanAndStd(Array.from(gap)), trace };
   } finally {
     disposeOptimization(result);
   }

@@ -62,7 +62,7 @@ export function multipleEstimates(input: MultipleEstimatesInput): MultipleEstima
     };
     const result = input.optimizer.optimize(input.states, input.objective, { init: start, iterations: input.iterations, evaluateFinal: false });
     const { mean, logStd } = result.lambda;
-    actions.push(Float32Array.from(tf.tidy(() => tf.tanh(mean)).dataSync() as Float32Array));
+    actions.push(tf.tidy(() => Float32Array.from(tf.tanh(mean).dataSync() as Float32Array)));
     const noise = input.rng.fillNormal(new Float32Array(cloudStates * input.cloudSamples * A)) as Float32Array;
     clouds.push(
       tf.tidy(() => {

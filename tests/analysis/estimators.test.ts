@@ -1,11 +1,12 @@
 /**
  * The registered estimators on small agents: each leaves the agent exactly as it was (its getState before and
  * after are equal, so no Rng but the estimator's own was drawn from), gives identical rows for the same context,
- * checks its settings, and its rows agree with themselves (the gap's before/after equal its ascent trace's ends
+ * frees every tensor it makes, checks its settings, and its rows agree with themselves (the gap's before/after equal its ascent trace's ends
  * under common random numbers; a direct agent has a single estimate, so its multiple estimates coincide).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
 import { ConfigError, UnknownNameError } from "../../lib/core/errors";
@@ -48,7 +49,9 @@ for (const kind of ["direct", "iterative"] as const) {
       const estimator = makeEstimator(name, SMALL[name]);
       const rows = await estimator.run(context(agent, env));
       assert.deepEqual(await agent.getState(), before, `${name} changed the agent`);
+      const tensors = tf.memory().numTensors;
       const again = await makeEstimator(name, SMALL[name]).run(context(agent, env));
+      assert.equal(tf.memory().numTensors, tensors, `${name} left tensors behind`);
       assert.deepEqual(timeless(again), timeless(rows), `${name}: same context, different rows`);
       assert.ok(rows.length > 0);
       for (const r of rows) {
