@@ -8,3 +8,12 @@ export {
   policyChange, gaussianKl, actingLambda, randomPolicyStates, estimatorSeed, POLICY_CHANGE, POLICY_CHANGE_DEFAULTS,
   type PolicyChangeSettings, type GaussianParams,
 } from "./policy-change";
+export { estimatorRng, agentObjective, amortizedLambda, drawFixedNoise, fixedNoiseObjective, type AgentObjectiveOptions } from "./agent-objective";
+export { runEpisodes, collectOnPolicyStates, agentEvalPolicy, summarizeReturns, type BatchPolicy, type EpisodeResults, type EpisodeOptions, type OnPolicyStateOptions } from "./rollouts";
+export { resolveSettings, type SettingSpec, type SettingSpecs } from "./settings";
+export { AMORTIZATION_GAP, amortizationGap, amortizationGapEstimator, type AmortizationGapInput, type AmortizationGapResult } from "./amortization-gap";
+export { LANDSCAPE, optimizationLandscape, landscapeEstimator, landscapeRows, tiledFixedNoise, type LandscapeInput, type LandscapeResult } from "./landscape";
+export { MULTIPLE_ESTIMATES, multipleEstimates, multipleEstimatesEstimator, type MultipleEstimatesInput, type MultipleEstimatesResult } from "./multiple-estimates";
+export { OPTIMIZER_COMPARISON, COMPARED_OPTIMIZERS, compareOptimizers, optimizerComparisonEstimator, type ComparedOptimizer, type ComparisonInput, type ComparisonPoint } from "./optimizer-comparison";
+export { PER_ITERATION, J_IMPROVEMENT_PREFIX, iterationTrace, perIterationEstimator, improvementOverTraining, improvementByIteration, type IterationTrace, type ImprovementRow } from "./per-iteration";
+export { TEST_TIME, testTimeEstimator, testTimePolicy, testTimeRefinement, type TestTimeMode, type TestTimeOptions } from "./test-time";

@@ -6,12 +6,24 @@
 import { UnknownNameError } from "../core/errors";
 import type { Estimator } from "./estimator";
 import { POLICY_CHANGE, policyChange } from "./policy-change";
+import { AMORTIZATION_GAP, amortizationGapEstimator } from "./amortization-gap";
+import { LANDSCAPE, landscapeEstimator } from "./landscape";
+import { MULTIPLE_ESTIMATES, multipleEstimatesEstimator } from "./multiple-estimates";
+import { OPTIMIZER_COMPARISON, optimizerComparisonEstimator } from "./optimizer-comparison";
+import { PER_ITERATION, perIterationEstimator } from "./per-iteration";
+import { TEST_TIME, testTimeEstimator } from "./test-time";
 
 /** Builds an estimator from user settings. */
 export type EstimatorFactory = (settings: Record<string, unknown>) => Estimator;
 
 const FACTORIES: Record<string, EstimatorFactory> = {
   [POLICY_CHANGE]: policyChange,
+  [AMORTIZATION_GAP]: amortizationGapEstimator,
+  [LANDSCAPE]: landscapeEstimator,
+  [MULTIPLE_ESTIMATES]: multipleEstimatesEstimator,
+  [OPTIMIZER_COMPARISON]: optimizerComparisonEstimator,
+  [PER_ITERATION]: perIterationEstimator,
+  [TEST_TIME]: testTimeEstimator,
 };
 
 /** The registered estimator names, sorted. */

@@ -10,11 +10,12 @@ import { envsSuite } from "./envs";
 import { backendSuite } from "./backend";
 import { pytorchSuite } from "./pytorch";
 import { trainingSuite } from "./training";
+import { analysisSuite } from "./analysis";
 import { readCpuTimes, stealPercent } from "./steal";
 import { makeBenchRecord, saveBenchRecord } from "./save";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite];
+export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite, analysisSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;

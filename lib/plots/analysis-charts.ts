@@ -1,0 +1,173 @@
+/**
+ * Charts of the estimators' tidy rows (what `iapo analyze` writes to analysis.jsonl, or an estimator's `run`
+ * returns): one builder per figure of the paper. Each takes plain rows, keeps the rows of the kind it draws and
+ * the scalar fields it needs, and declares any mean ± std (over states and seeds) in the spec. J is in the
+ * units of the return (reward summed with γ, less α·KL); steps are environment steps.
+ */
+import { lineChart, meanStdChart, type Row, type VegaLiteSpec } from "./spec";
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+
+/** Any rows, e.g. AnalysisRow (non-scalar fields such as `settings` are dropped). */
+export type AnalysisRows = readonly Record<string, unknown>[];
+
+/** The scalar fields of the rows with `kind` (all rows when null), keeping only those passing `where`. */
+function scalarRows(rows: AnalysisRows, kind: string | null, where: (r: Record<string, unknown>) => boolean = () => true): Row[] {
+  const out: Row[] = [];
+  for (const r of rows) {
+    if ((kind !== null && r.kind !== kind) || !where(r)) continue;
+    const row: Row = {};
+    for (const [k, v] of Object.entries(r)) if (v === null || ["string", "number", "boolean"].includes(typeof v)) row[k] = v as Row[string];
+    out.push(row);
+  }
+  return out;
+}
+
+export interface AnalysisChartOptions {
+  /** Column giving one curve each (default per chart: "variant", "optimizer", ...). Rows may carry e.g. a run group. */
+  color?: string;
+  title?: string;
+  width?: number;
+  height?: number;
+}
+
+/** Fig 6, 16, 17b: the amortization gap per state over training, mean ± std over states and seeds. */
+export function amortizationGapChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return meanStdChart(scalarRows(rows, "state"), {
+    x: "step", y: "gap", color: o.color ?? "variant", points: true, width: o.width, height: o.height,
+    title: o.title ?? "Amortization gap", xTitle: "environment steps", yTitle: "J(optimised) − J(amortized) (return units)",
+  });
+}
+
+/** The gap's Adam ascent: mean J over states against Adam step, one line per analysed training step (did it converge?). */
+export function gapAscentChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return lineChart(scalarRows(rows, "trace"), {
+    x: "iteration", y: "j_mean", color: o.color ?? "step", width: o.width, height: o.height,
+    title: o.title ?? "Gradient ascent on λ", xTitle: "Adam steps on λ", yTitle: "mean J over states (return units)",
+  });
+}
+
+/** Fig 18: L2 distance between the tanh(μ) of separate optimizer runs, mean ± std over states and seeds. */
+export function multipleEstimatesChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return meanStdChart(scalarRows(rows, "state"), {
+    x: "step", y: "distance", color: o.color, points: true, width: o.width, height: o.height,
+    title: o.title ?? "Distance between policy means", xTitle: "environment steps", yTitle: "‖tanh μ₁ − tanh μ₂‖₂ (action units)",
+  });
+}
+
+/** Fig 2: actions sampled from each optimizer run's policy at one state and step, with each run's tanh(μ). */
+export function actionCloudChart(rows: AnalysisRows, state = 0, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const at = (r: Record<string, unknown>): boolean => r.state === state && (step === undefined || r.step === step);
+  const axes = {
+    x: { field: "a_x", type: "quantitative", title: "action dimension x", scale: { domain: [-1, 1] } },
+    y: { field: "a_y", type: "quantitative", title: "action dimension y", scale: { domain: [-1, 1] } },
+    color: { field: "run", type: "nominal", title: "optimizer run" },
+  };
+  return {
+    $schema: SCHEMA,
+    title: o.title ?? "Multiple policy estimates",
+    width: o.width ?? 320,
+    height: o.height ?? 320,
+    layer: [
+      { data: { values: scalarRows(rows, "cloud", at) }, mark: { type: "point", opacity: 0.4, size: 12 }, encoding: axes },
+      { data: { values: scalarRows(rows, "estimate", at) }, mark: { type: "point", shape: "diamond", filled: true, size: 150, stroke: "black" }, encoding: axes },
+    ],
+  };
+}
+
+/** A five-pointed star as an SVG path for vega-lite's `shape`. */
+const STAR = "M0,-1L0.24,-0.31L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.38L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.31Z";
+
+/**
+ * Fig 1, 14: J over two dimensions of μ at one state and step as a heatmap, with the amortized estimate
+ * (diamond), the grid optimum (star) and the restricted iterative trajectory (white dots joined in order).
+ */
+export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const at = (r: Record<string, unknown>): boolean => step === undefined || r.step === step;
+  const grid = scalarRows(rows, "grid", at);
+  const xs = [...new Set(grid.map((r) => r.mu_x as number))].sort((a, b) => a - b);
+  const ys = [...new Set(grid.map((r) => r.mu_y as number))].sort((a, b) => a - b);
+  const half = (v: number[]): number => (v.length > 1 ? (v[1] - v[0]) / 2 : 0.5); // cell half-width: layout, not data
+  const [hx, hy] = [half(xs), half(ys)];
+  const x = { field: "mu_x", type: "quantitative", title: "μ, first chosen dimension (pre-tanh)", scale: { zero: false, nice: false } };
+  const y = { field: "mu_y", type: "quantitative", title: "μ, second chosen dimension (pre-tanh)", scale: { zero: false, nice: false } };
+  return {
+    $schema: SCHEMA,
+    title: o.title ?? "Optimization landscape",
+    width: o.width ?? 360,
+    height: o.height ?? 360,
+    layer: [
+      {
+        data: { values: grid },
+        transform: [
+          { calculate: `datum.mu_x - ${hx}`, as: "x0" }, { calculate: `datum.mu_x + ${hx}`, as: "x1" },
+          { calculate: `datum.mu_y - ${hy}`, as: "y0" }, { calculate: `datum.mu_y + ${hy}`, as: "y1" },
+        ],
+        mark: "rect",
+        encoding: {
+          x: { ...x, field: "x0" }, x2: { field: "x1" }, y: { ...y, field: "y0" }, y2: { field: "y1" },
+          color: { field: "j", type: "quantitative", title: "J (return units)", scale: { scheme: "viridis" } },
+        },
+      },
+      { data: { values: scalarRows(rows, "trajectory", at) }, mark: { type: "line", point: { filled: true, color: "white" }, color: "white" }, encoding: { x, y, order: { field: "iteration", type: "quantitative" } } },
+      { data: { values: scalarRows(rows, "amortized", at) }, mark: { type: "point", shape: "diamond", filled: true, size: 160, color: "black" }, encoding: { x, y } },
+      { data: { values: scalarRows(rows, "optimum", at) }, mark: { type: "point", shape: STAR, filled: true, size: 260, color: "red" }, encoding: { x, y } },
+    ],
+  };
+}
+
+/** Fig 4c, 13: J against iteration (mean ± std over states' means across seeds), one curve per optimizer. */
+export function optimizerComparisonChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return meanStdChart(scalarRows(rows, null, (r) => typeof r.j_mean === "number" && typeof r.iteration === "number"), {
+    x: "iteration", y: "j_mean", color: o.color ?? "optimizer", width: o.width, height: o.height,
+    title: o.title ?? "Policy optimizers", xTitle: "optimization iterations", yTitle: "mean J over states (return units)",
+  });
+}
+
+/** B.2's wall-clock comparison: mean J against mean elapsed seconds per iteration, one line per optimizer. */
+export function optimizerTimeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const color = o.color ?? "optimizer";
+  return {
+    $schema: SCHEMA,
+    title: o.title ?? "Policy optimizers against time",
+    width: o.width ?? 480,
+    height: o.height ?? 260,
+    data: { values: scalarRows(rows, null, (r) => typeof r.seconds === "number" && typeof r.j_mean === "number") },
+    transform: [{ aggregate: [{ op: "mean", field: "seconds", as: "seconds" }, { op: "mean", field: "j_mean", as: "j_mean" }], groupby: [color, "iteration"] }],
+    mark: { type: "line", point: false },
+    encoding: {
+      x: { field: "seconds", type: "quantitative", title: "wall-clock time (s)" },
+      y: { field: "j_mean", type: "quantitative", title: "mean J over states (return units)", scale: { zero: false } },
+      color: { field: color, type: "nominal" },
+      order: { field: "iteration", type: "quantitative" },
+    },
+  };
+}
+
+/** Fig 15, 16: evaluation return with and without test-time optimization, mean ± std over episodes and seeds. */
+export function testTimeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return meanStdChart(scalarRows(rows, "episode"), {
+    x: "step", y: "return", color: o.color ?? "variant", points: true, width: o.width, height: o.height,
+    title: o.title ?? "Test-time optimization", xTitle: "environment steps", yTitle: "evaluation return",
+  });
+}
+
+/** Fig 4a: one dimension of the traced state's μ over training, one line per optimizer iteration. */
+export function lambdaTraceChart(rows: AnalysisRows, dim = 0, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return lineChart(scalarRows(rows, "lambda", (r) => r.dim === dim), {
+    x: "step", y: "mu", color: o.color ?? "iteration", points: true, width: o.width, height: o.height,
+    title: o.title ?? `Policy mean, dimension ${dim}, across iterations`, xTitle: "environment steps", yTitle: "μ (pre-tanh)",
+  });
+}
+
+/**
+ * Fig 4b, 12: ΔJ of each iteration over training, mean ± std over seeds: from the live estimator's
+ * "improvement" rows (field dj_mean) or from `improvementOverTraining` on logs (field value).
+ */
+export function improvementChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const live = rows.some((r) => r.kind === "improvement");
+  return meanStdChart(live ? scalarRows(rows, "improvement") : scalarRows(rows, null), {
+    x: "step", y: live ? "dj_mean" : "value", color: o.color ?? "iteration", width: o.width, height: o.height,
+    title: o.title ?? "Improvement per iteration", xTitle: "environment steps", yTitle: "ΔJ per iteration (return units)",
+  });
+}
