@@ -5,11 +5,14 @@
  */
 import { UnknownNameError } from "../core/errors";
 import type { Estimator } from "./estimator";
+import { makeValueBiasEstimator } from "./value-bias";
 
 /** Builds an estimator from user settings. */
 export type EstimatorFactory = (settings: Record<string, unknown>) => Estimator;
 
-const FACTORIES: Record<string, EstimatorFactory> = {};
+const FACTORIES: Record<string, EstimatorFactory> = {
+  "value-bias": makeValueBiasEstimator,
+};
 
 /** The registered estimator names, sorted. */
 export function estimatorNames(): string[] {
