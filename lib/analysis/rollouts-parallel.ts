@@ -36,7 +36,7 @@ function runShareInChild(share: RolloutShare): Promise<{ results: PairReturns[];
     const env = { ...process.env };
     const backend = backendInfo()?.name;
     if (backend) env.IAPO_BACKEND = backend; // the same numbers as this process
-    const child = fork(WORKER_SCRIPT, [], { serialization: "advanced", env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(WORKER_SCRIPT, [], { serialization: "advanced", env, stdio: ["ignore", "ignore", "inherit", "ipc"] });
     let reply: WorkerReply | null = null;
     child.on("message", (m) => (reply = m as WorkerReply));
     child.on("error", reject);
@@ -45,7 +45,7 @@ function runShareInChild(share: RolloutShare): Promise<{ results: PairReturns[];
       if (r?.ok) resolve({ results: r.results, timing: r.timing });
       else reject(new IapoError(`value-bias rollout worker failed: ${r ? r.error : `exited with code ${code} before replying`}`));
     });
-    child.send(share);
+    child.send(share); // replies come over IPC; stdout (tfjs's banner) is dropped, stderr shown
   });
 }
 

@@ -40,7 +40,7 @@ export interface ValueBiasSettings {
 
 export const DEFAULT_VALUE_BIAS_SETTINGS: ValueBiasSettings = { pairs: 100, rollouts: 100, gamma: 0.99, horizon: 1000, pairsPerBatch: 5, policyBeta: "collect" };
 
-/** Processes the rollouts run in ("auto": one per core, at most one per group); the numbers do not depend on it. */
+/** Processes the rollouts run in ("auto": see AUTO_WORKERS_MIN_STEPS); the numbers do not depend on it. */
 export type Workers = number | "auto";
 
 /** Mean and std over pairs of one Q estimate's bias. */
@@ -142,9 +142,17 @@ export function resolveValueBiasSettings(settings: Record<string, unknown>): { s
   };
 }
 
-/** Processes to use: "auto" is one per core (at most one per group). */
-function processCount(workers: Workers, groups: number): number {
-  return Math.min(groups, workers === "auto" ? os.availableParallelism() : workers);
+/**
+ * Below this many env steps at most (pairs × rollouts × horizon) "auto" stays in this process: a child's
+ * start-up (tfjs, MuJoCo, the agent copy; ~1 s) would cost more than a second core saves.
+ */
+export const AUTO_WORKERS_MIN_STEPS = 1_000_000;
+
+/** Processes to use: "auto" is one per core (at most one per group) for evaluations large enough to repay it. */
+function processCount(workers: Workers, settings: ValueBiasSettings, groups: number): number {
+  if (workers !== "auto") return Math.min(groups, workers);
+  const work = settings.pairs * settings.rollouts * settings.horizon;
+  return work < AUTO_WORKERS_MIN_STEPS ? 1 : Math.min(groups, os.availableParallelism());
 }
 
 /** What one evaluation measured beyond the bias (for benchmarks and planning). */
@@ -161,7 +169,7 @@ export async function measureValueBias(context: AnalysisContext, settings: Value
   const { agent } = context;
   const pairs = await loadOrDrawPairs(context.env, context.seed, settings.pairs, context.runDir);
   const groups = groupPairs(pairs.pairs, settings.pairsPerBatch);
-  const processes = processCount(workers, groups.length);
+  const processes = processCount(workers, settings, groups.length);
   const { results, timings } = await runShares(
     {
       env: context.env,
@@ -196,7 +204,10 @@ export function valueBiasRows(step: number, settings: ValueBiasSettings, run: Va
   return run.summaries.map((s) => ({ estimator: VALUE_BIAS, step, settings: recorded, ...s, ...common }));
 }
 
-/** The registry's factory: settings are ValueBiasSettings plus `workers`. */
+/**
+ * The registry's factory: settings are ValueBiasSettings plus `workers` (how many processes; not recorded in
+ * rows, since the numbers do not depend on it).
+ */
 export function makeValueBiasEstimator(user: Record<string, unknown>): Estimator {
   const { settings, workers } = resolveValueBiasSettings(user);
   return {
