@@ -14,6 +14,7 @@ import type { Env, EnvState, ResetResult, StepResult } from "../../lib/envs/type
 import { klToUniformPriorSamples } from "../../lib/policy/tanh-gaussian";
 import { makeEstimator, estimatorNames } from "../../lib/analysis/registry";
 import { rolloutSoftReturns, type PolicySampler } from "../../lib/analysis/rollouts";
+import { rolloutWorkerCount, stopRolloutWorkers } from "../../lib/analysis/rollouts-parallel";
 import { AgentPolicySampler, sampleTanhGaussianRow } from "../../lib/analysis/rollouts-policy";
 import { drawPairs, loadOrDrawPairs, pairsFile, type StateActionPair } from "../../lib/analysis/value-bias-pairs";
 import { agentQAtPairs, resolveValueBiasSettings, valueBiasFromParts } from "../../lib/analysis/value-bias";
@@ -227,7 +228,13 @@ test("the value-bias estimator: rows per Q estimate, pairs drawn once and reused
     const stamp = fs.statSync(file).mtimeMs;
     assert.deepEqual(await est.run(context), rows);
     assert.equal(fs.statSync(file).mtimeMs, stamp);
-    assert.deepEqual(await makeEstimator("value-bias", { ...small, workers: 2 }).run(context), rows);
+    const two = makeEstimator("value-bias", { ...small, workers: 2 });
+    assert.deepEqual(await two.run(context), rows);
+    assert.equal(rolloutWorkerCount(), 1, "the child is kept for the next evaluation");
+    assert.deepEqual(await two.run(context), rows);
+    assert.equal(rolloutWorkerCount(), 1, "and reused");
+    stopRolloutWorkers();
+    assert.equal(rolloutWorkerCount(), 0);
     // a later step samples other rollouts from the same pairs
     const later = await est.run({ ...context, step: 1000 });
     assert.notEqual(later[0].mcMean, rows[0].mcMean);
@@ -247,6 +254,7 @@ test("the value-bias estimator: rows per Q estimate, pairs drawn once and reused
     fs.writeFileSync(file, JSON.stringify({ ...stored, version: 1, env: "Hopper-v2", seed: 8 }));
     await assert.rejects(est.run(context), (e: Error) => e instanceof CorruptFileError && /seed 8/.test(e.message));
   } finally {
+    stopRolloutWorkers();
     agent.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   }
