@@ -35,6 +35,8 @@ export interface ShareTiming {
   policySeconds: number;
   /** Seconds for the whole share (env copies, restores, stepping, policy). */
   totalSeconds: number;
+  /** CPU seconds (user + system, all threads) the process spent on the share: its wall time on a core of its own. */
+  cpuSeconds: number;
 }
 
 export interface RolloutShare {
@@ -115,7 +117,7 @@ export async function groupReturns(
   rollouts: number,
   settings: SoftReturnSettings,
   seed: number,
-  timing: ShareTiming = { envSteps: 0, policySeconds: 0, totalSeconds: 0 },
+  timing: ShareTiming = { envSteps: 0, policySeconds: 0, totalSeconds: 0, cpuSeconds: 0 },
 ): Promise<PairReturns[]> {
   const results: PairReturns[] = [];
   for (const { group, pairs } of groups) {
@@ -145,8 +147,9 @@ export async function groupReturns(
 
 /** Runs a share in this process, following a private copy of the snapshot's agent. */
 export async function runShare(share: RolloutShare): Promise<{ results: PairReturns[]; timing: ShareTiming }> {
-  const timing: ShareTiming = { envSteps: 0, policySeconds: 0, totalSeconds: 0 };
+  const timing: ShareTiming = { envSteps: 0, policySeconds: 0, totalSeconds: 0, cpuSeconds: 0 };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const largest = Math.max(0, ...share.groups.map((g) => g.pairs.length));
   if (largest === 0) return { results: [], timing };
   const agent = await agentFromSnapshot(share.snapshot);
@@ -157,6 +160,8 @@ export async function runShare(share: RolloutShare): Promise<{ results: PairRetu
     const samplerFor = (group: number): PolicySampler => new AgentPolicySampler(agent, share.policyBeta, new Rng(deriveSeed(share.seed, "policy", group)));
     const results = await groupReturns(share.groups, envs, samplerFor, share.rollouts, settings, share.seed, timing);
     timing.totalSeconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    timing.cpuSeconds = (used.user + used.system) / 1e6;
     return { results, timing };
   } finally {
     for (const e of envs) e.dispose();
