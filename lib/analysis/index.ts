@@ -17,3 +17,11 @@ export { MULTIPLE_ESTIMATES, multipleEstimates, multipleEstimatesEstimator, type
 export { OPTIMIZER_COMPARISON, COMPARED_OPTIMIZERS, compareOptimizers, optimizerComparisonEstimator, type ComparedOptimizer, type ComparisonInput, type ComparisonPoint } from "./optimizer-comparison";
 export { PER_ITERATION, J_IMPROVEMENT_PREFIX, iterationTrace, perIterationEstimator, improvementOverTraining, improvementByIteration, type IterationTrace, type ImprovementRow } from "./per-iteration";
 export { TEST_TIME, testTimeEstimator, testTimePolicy, testTimeRefinement, type TestTimeMode, type TestTimeOptions } from "./test-time";
+export {
+  makeValueBiasEstimator, measureValueBias, valueBiasFromParts, valueBiasRows, biasSummaries, agentQAtPairs, resolveValueBiasSettings,
+  DEFAULT_VALUE_BIAS_SETTINGS, AUTO_WORKERS_MIN_STEPS, type ValueBiasSettings, type ValueBiasRun, type BiasSummary, type Workers,
+} from "./value-bias";
+export { drawPairs, loadOrDrawPairs, pairsFile, type StateActionPair, type StateActionPairs } from "./value-bias-pairs";
+export { rolloutSoftReturns, deriveSeed, type PolicySampler, type SoftReturns, type SoftReturnSettings } from "./soft-return-rollouts";
+export { AgentPolicySampler, sampleTanhGaussianRow, type PolicyBeta } from "./rollouts-policy";
+export type { PairReturns, ShareTiming } from "./rollouts-share";

@@ -12,6 +12,7 @@ import { MULTIPLE_ESTIMATES, multipleEstimatesEstimator } from "./multiple-estim
 import { OPTIMIZER_COMPARISON, optimizerComparisonEstimator } from "./optimizer-comparison";
 import { PER_ITERATION, perIterationEstimator } from "./per-iteration";
 import { TEST_TIME, testTimeEstimator } from "./test-time";
+import { makeValueBiasEstimator } from "./value-bias";
 
 /** Builds an estimator from user settings. */
 export type EstimatorFactory = (settings: Record<string, unknown>) => Estimator;
@@ -24,6 +25,7 @@ const FACTORIES: Record<string, EstimatorFactory> = {
   [OPTIMIZER_COMPARISON]: optimizerComparisonEstimator,
   [PER_ITERATION]: perIterationEstimator,
   [TEST_TIME]: testTimeEstimator,
+  "value-bias": makeValueBiasEstimator,
 };
 
 /** The registered estimator names, sorted. */

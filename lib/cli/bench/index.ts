@@ -11,11 +11,12 @@ import { backendSuite } from "./backend";
 import { pytorchSuite } from "./pytorch";
 import { trainingSuite } from "./training";
 import { analysisSuite } from "./analysis";
+import { valueBiasSuite } from "./value-bias";
 import { readCpuTimes, stealPercent } from "./steal";
 import { makeBenchRecord, saveBenchRecord } from "./save";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite, analysisSuite];
+export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite, analysisSuite, valueBiasSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;
