@@ -4,24 +4,16 @@
  * states. Nothing here calls the agent's `act` or `objective`, which draw from the agent's Rng.
  */
 import { tf } from "../backend/tf";
-import { Rng } from "../core/rng";
+import { Rng, deriveSeed } from "../core/rng";
 import type { SacAgent } from "../agents/sac/agent";
 import { disposeTerms, VariationalObjective, type PolicyObjective } from "../policy/objective";
 import { disposeOptimization } from "../policy/optimizer";
 import type { PolicyParams } from "../policy/params";
 import type { AnalysisContext } from "./estimator";
 
-/** FNV-1a of a string: a stable 32-bit number for an estimator's name. */
-function hashName(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
 /** The estimator's own Rng, a function of (run seed, step, estimator name) only. */
 export function estimatorRng(context: Pick<AnalysisContext, "seed" | "step">, name: string): Rng {
-  const mixed = Math.imul((context.seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(context.step >>> 0, 0xc2b2ae35) ^ hashName(name);
-  return new Rng(mixed >>> 0);
+  return new Rng(deriveSeed(context.seed, context.step, name));
 }
 
 export interface AgentObjectiveOptions {

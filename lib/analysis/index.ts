@@ -22,6 +22,6 @@ export {
   DEFAULT_VALUE_BIAS_SETTINGS, AUTO_WORKERS_MIN_STEPS, type ValueBiasSettings, type ValueBiasRun, type BiasSummary, type Workers,
 } from "./value-bias";
 export { drawPairs, loadOrDrawPairs, pairsFile, type StateActionPair, type StateActionPairs } from "./value-bias-pairs";
-export { rolloutSoftReturns, deriveSeed, type PolicySampler, type SoftReturns, type SoftReturnSettings } from "./soft-return-rollouts";
+export { rolloutSoftReturns, type PolicySampler, type SoftReturns, type SoftReturnSettings } from "./soft-return-rollouts";
 export { AgentPolicySampler, sampleTanhGaussianRow, type PolicyBeta } from "./rollouts-policy";
 export type { PairReturns, ShareTiming } from "./rollouts-share";

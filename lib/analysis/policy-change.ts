@@ -22,7 +22,7 @@ import * as path from "node:path";
 import type { SacAgent } from "../agents/sac/agent";
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
-import { Rng } from "../core/rng";
+import { Rng, deriveSeed } from "../core/rng";
 import { meanAndStd } from "../core/stats";
 import { makeEnv, toEnvAction } from "../envs";
 import { VariationalObjective } from "../policy/objective";
@@ -72,9 +72,7 @@ export function gaussianKl(p: GaussianParams, q: GaussianParams, actionSize: num
 
 /** An estimator's own seed from the run's seed, the step and its name (never the agent's or the loop's stream). */
 export function estimatorSeed(seed: number, step: number, name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b) ^ h) >>> 0;
+  return deriveSeed(seed, step, name);
 }
 
 /** `count` observations, one every `stride` steps of uniformly random actions, episodes seeded from `seed`. */

@@ -10,7 +10,8 @@ import { Rng } from "../core/rng";
 import { makeEnvCopies } from "../envs/registry";
 import type { Env, EnvState } from "../envs/types";
 import { AgentPolicySampler, type PolicyBeta } from "./rollouts-policy";
-import { ENDING, deriveSeed, rolloutSoftReturns, type PolicySampler, type SoftReturnSettings } from "./soft-return-rollouts";
+import { deriveSeed } from "../core/rng";
+import { ENDING, rolloutSoftReturns, type PolicySampler, type SoftReturnSettings } from "./soft-return-rollouts";
 
 /** Monte Carlo summary of the soft return from one pair. */
 export interface PairReturns {

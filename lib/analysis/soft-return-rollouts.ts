@@ -117,18 +117,3 @@ export async function rolloutSoftReturns(
   for (let i = 0; i < n; i++) if (!Number.isFinite(returns[i])) throw new NonFiniteError(`value bias: rollout ${i} has a non-finite return ${returns[i]}`);
   return { returns, steps, ending };
 }
-
-/**
- * A 32-bit seed from a list of parts (run seed, step, estimator name, pair and rollout index), by FNV-1a over
- * their text: the same parts always give the same seed, and seeds of different parts are unrelated, so each
- * rollout's stream does not depend on how rollouts are batched or shared between processes.
- */
-export function deriveSeed(...parts: (number | string)[]): number {
-  const text = parts.map(String).join("\u0000");
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}

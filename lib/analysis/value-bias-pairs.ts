@@ -12,7 +12,7 @@ import { Rng } from "../core/rng";
 import { makeEnv } from "../envs/registry";
 import type { EnvState } from "../envs/types";
 import { writeFileAtomic } from "../runs/atomic";
-import { deriveSeed } from "./soft-return-rollouts";
+import { deriveSeed } from "../core/rng";
 
 export interface StateActionPair {
   /** The env's full state before the action (episode step count included, so the time limit still applies). */

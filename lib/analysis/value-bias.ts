@@ -17,7 +17,8 @@ import type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./e
 import type { PolicyBeta } from "./rollouts-policy";
 import { runShares } from "./rollouts-parallel";
 import { groupReturns, type PairGroup, type PairReturns, type ShareTiming } from "./rollouts-share";
-import { deriveSeed, type PolicySampler } from "./soft-return-rollouts";
+import { deriveSeed } from "../core/rng";
+import type { PolicySampler } from "./soft-return-rollouts";
 import { loadOrDrawPairs, type StateActionPair } from "./value-bias-pairs";
 
 export const VALUE_BIAS = "value-bias";

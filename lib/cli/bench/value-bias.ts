@@ -17,7 +17,8 @@ import { DEFAULT_VALUE_BIAS_SETTINGS, measureValueBias, type ValueBiasRun, type 
 import { drawPairs, type StateActionPairs } from "../../analysis/value-bias-pairs";
 import { stopRolloutWorkers } from "../../analysis/rollouts-parallel";
 import { AgentPolicySampler } from "../../analysis/rollouts-policy";
-import { deriveSeed, rolloutSoftReturns, type PolicySampler } from "../../analysis/soft-return-rollouts";
+import { deriveSeed } from "../../core/rng";
+import { rolloutSoftReturns, type PolicySampler } from "../../analysis/soft-return-rollouts";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
 const SUITE = "value-bias";
