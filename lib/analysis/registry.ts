@@ -28,14 +28,18 @@ const FACTORIES: Record<string, EstimatorFactory> = {
   "value-bias": makeValueBiasEstimator,
 };
 
+/** Short names accepted wherever a name is (`--analyze gap`); rows always carry the full name. */
+const ALIASES: Record<string, string> = { gap: AMORTIZATION_GAP };
+
 /** The registered estimator names, sorted. */
 export function estimatorNames(): string[] {
   return Object.keys(FACTORIES).sort();
 }
 
-/** The estimator `name` with `settings` applied; an unknown name fails listing the known ones. */
+/** The estimator `name` (or its alias) with `settings` applied; an unknown name fails listing the known ones. */
 export function makeEstimator(name: string, settings: Record<string, unknown> = {}): Estimator {
-  const factory = Object.hasOwn(FACTORIES, name) ? FACTORIES[name] : undefined;
+  const full = Object.hasOwn(ALIASES, name) ? ALIASES[name] : name;
+  const factory = Object.hasOwn(FACTORIES, full) ? FACTORIES[full] : undefined;
   if (!factory) throw new UnknownNameError("estimator", name, estimatorNames());
   return factory(settings);
 }
