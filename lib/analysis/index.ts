@@ -4,3 +4,7 @@ export {
 } from "./curves";
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
 export { estimatorNames, makeEstimator, type EstimatorFactory } from "./registry";
+export {
+  flattenConfig, runRows, finalScores, filterRows, groupRows, iqm, quantile, stratifiedBootstrapCI, aggregateSeeds,
+  type Cell, type TidyRow, type Where, type BootstrapOptions, type SeedAggregate, type AggregateOptions,
+} from "./aggregate";
