@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CorruptFileError } from "../core/errors";
+import { formatDuration } from "../core/progress";
 import { escapeHtml } from "../plots/html";
 
 /** What the notebook runner records about one execution. */
@@ -65,14 +66,6 @@ export function readReportEntry(ipynbPath: string): ReportEntry {
     if (thumbnail !== null) break;
   }
   return { stem, title, run: nb.metadata?.iapo ?? null, thumbnail };
-}
-
-/** "42 s", "3 min 05 s", "1 h 02 min". */
-export function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
 }
 
 function card(e: ReportEntry): string {
