@@ -3,3 +3,4 @@ export { toSvg, toPng, saveChart } from "./render";
 export { showChart, showSvg, showHtml, displayBundle, inNotebook, VEGALITE_MIME } from "./display";
 export { danfo, toDataFrame, tableHtml, tableText, showTable } from "./table";
 export { notebookProgress } from "./progress";
+export { planeChart, type PlaneChartOptions } from "./plane-chart";
