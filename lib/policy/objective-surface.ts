@@ -7,7 +7,7 @@
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import { objectiveAndGradient } from "./iterative";
-import type { PolicyObjective } from "./objective";
+import { disposeTerms, type PolicyObjective } from "./objective";
 import type { PolicyParams } from "./params";
 
 /** A point of the plane: μ, log σ and J there. */
@@ -67,7 +67,9 @@ export function gradientField(objective: PolicyObjective, state: tf.Tensor2D, gr
   const { means, logStds } = gridLambda(grid);
   const [j, gMean, gLogStd] = tf.tidy(() => {
     const { terms, grad } = objectiveAndGradient(tf.tile(state, [means.length, 1]), objective, lambdaOf(means, logStds));
-    return [terms.j, grad.mean, grad.logStd].map((t) => t.dataSync());
+    const values = [terms.j, grad.mean, grad.logStd].map((t) => t.dataSync());
+    disposeTerms(terms); // kept by objectiveAndGradient beyond any tidy scope
+    return values;
   });
   return means.map((mean, i) => ({ mean, logStd: logStds[i], j: j[i], mean2: mean + length * gMean[i], logStd2: logStds[i] + length * gLogStd[i] }));
 }
