@@ -73,10 +73,11 @@ const INSPECT_PAGE = `
     if (inked) figures++;
     else problems.push(\`canvas has no pixels: \${label(canvas)}\`);
   }
+  // a fragment names an element by its id as written or percent-decoded (HTML's "indicated part of the document")
   const links = Array.from(document.querySelectorAll("a[href]")).map((a) => a.href);
   for (const href of links) {
     const url = new URL(href);
-    if (url.protocol === "file:" && url.pathname === location.pathname && url.hash && !document.getElementById(decodeURIComponent(url.hash.slice(1)))) {
+    if (url.protocol === "file:" && url.pathname === location.pathname && url.hash && !document.getElementById(url.hash.slice(1)) && !document.getElementById(decodeURIComponent(url.hash.slice(1)))) {
       problems.push(\`link to a missing anchor: \${url.hash}\`);
     }
   }
