@@ -7,6 +7,8 @@ so the outputs up to the failing cell are never lost.
 Exit codes: 0 all cells ran; 1 a cell raised (details on stderr); 2 bad input or the kernel could not start.
 """
 import argparse
+import base64
+import datetime
 import os
 import sys
 import time
@@ -17,12 +19,27 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert import HTMLExporter
 
 
-def export(nb, out_dir, stem):
+# The report template (scripts/nbconvert/iapo-report) draws SVG outputs as data-URI images; see its header.
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbconvert")
+
+
+def base64_utf8(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def html_exporter():
+    return HTMLExporter(extra_template_basedirs=[TEMPLATES], template_name="iapo-report",
+                        filters={"base64_utf8": base64_utf8})
+
+
+def export(nb, out_dir, stem, run_info):
+    """Writes the executed notebook (with `run_info` under metadata.iapo, which the report index reads) and its HTML."""
     os.makedirs(out_dir, exist_ok=True)
     ipynb_path = os.path.join(out_dir, stem + ".ipynb")
     html_path = os.path.join(out_dir, stem + ".html")
+    nb.metadata["iapo"] = run_info
     nbformat.write(nb, ipynb_path)
-    body, _ = HTMLExporter().from_notebook_node(nb)
+    body, _ = html_exporter().from_notebook_node(nb)
     with open(html_path, "w", encoding="utf-8") as f:
         f.write(body)
     return ipynb_path, html_path
@@ -53,6 +70,10 @@ def main():
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     failure = None
     started = time.time()
+
+    def run_info(status):
+        return {"scale": os.environ.get("IAPO_SCALE", ""), "status": status, "seconds": round(time.time() - started, 1),
+                "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     # The kernel's own stderr (tslab's and tfjs's shutdown noise, crash traces) goes to a log beside the outputs
     # rather than into the runner's report; cell errors arrive through the Jupyter protocol either way.
     os.makedirs(args.out_dir, exist_ok=True)
@@ -74,11 +95,11 @@ def main():
         if failure is None:
             print(f"kernel '{args.kernel}' could not run {args.notebook}: {type(e).__name__}: {e} (kernel log: {kernel_log_path})",
                   file=sys.stderr)
-            export(nb, args.out_dir, stem)
+            export(nb, args.out_dir, stem, run_info("kernel failed"))
             return 2
     finally:
         kernel_log.close()
-    ipynb_path, html_path = export(nb, args.out_dir, stem)
+    ipynb_path, html_path = export(nb, args.out_dir, stem, run_info("failed" if failure else "ok"))
     if failure is not None:
         n, index, cell, e = failure
         cell_id = cell.get("id", "?")

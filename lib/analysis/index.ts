@@ -25,3 +25,7 @@ export { drawPairs, loadOrDrawPairs, pairsFile, type StateActionPair, type State
 export { rolloutSoftReturns, type PolicySampler, type SoftReturns, type SoftReturnSettings } from "./soft-return-rollouts";
 export { AgentPolicySampler, sampleTanhGaussianRow, type PolicyBeta } from "./rollouts-policy";
 export type { PairReturns, ShareTiming } from "./rollouts-share";
+export {
+  flattenConfig, runRows, finalScores, filterRows, groupRows, iqm, quantile, stratifiedBootstrapCI, aggregateSeeds,
+  type Cell, type TidyRow, type Where, type BootstrapOptions, type SeedAggregate, type AggregateOptions,
+} from "./aggregate";

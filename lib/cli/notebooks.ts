@@ -2,8 +2,9 @@
  * `iapo notebooks [names...] [--all] [--scale S] [--out DIR] [--timeout SECONDS]`
  *
  * Executes notebooks through the real Jupyter protocol (nbclient driving the tslab kernel registered by
- * scripts/setup.sh in `.jupyter/`), writing executed notebooks and HTML into `reports/`. Exits non-zero,
- * naming the notebook and cell, on the first failing cell of any notebook.
+ * scripts/setup.sh in `.jupyter/`), writing executed notebooks and HTML into `reports/`, then the report's
+ * front page `reports/index.html` over every notebook executed there. Exits non-zero, naming the notebook and
+ * cell, on the first failing cell of any notebook (the index is written either way).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,6 +12,7 @@ import * as path from "node:path";
 import { IapoError, UnknownNameError } from "../core/errors";
 import { projectRoot } from "../core/paths";
 import { parseScale, SCALE_ENV_VAR, activeScale, type Scale } from "../core/scale";
+import { writeReportIndex } from "./report-index";
 
 export interface NotebookRunOptions {
   /** Notebook names (`00-quickstart`, with or without `.ipynb`) from `notebooks/`, or paths to .ipynb files. */
@@ -105,15 +107,23 @@ export function runNotebooks(opts: NotebookRunOptions): number {
   const paths = [...(opts.all ? listNotebooks().map(resolveNotebook) : []), ...opts.names.map(resolveNotebook)];
   const env = { ...checkSetup(root), [SCALE_ENV_VAR]: opts.scale };
   const driver = path.join(root, "scripts", "execute_notebook.py");
-  for (const nb of [...new Set(paths)]) {
-    console.error(`notebook ${path.relative(root, nb)} (scale ${opts.scale})`);
-    const result = spawnSync(
-      JUPYTER_PYTHON,
-      [driver, "--notebook", nb, "--out-dir", opts.outDir, "--timeout", String(opts.cellTimeoutS)],
-      { env, stdio: "inherit", cwd: path.dirname(nb) },
-    );
-    if (result.error) throw new IapoError(`could not start ${JUPYTER_PYTHON}: ${result.error.message}`);
-    if (result.status !== 0) return result.status ?? 1;
+  let code = 0;
+  try {
+    for (const nb of [...new Set(paths)]) {
+      console.error(`notebook ${path.relative(root, nb)} (scale ${opts.scale})`);
+      const result = spawnSync(
+        JUPYTER_PYTHON,
+        [driver, "--notebook", nb, "--out-dir", opts.outDir, "--timeout", String(opts.cellTimeoutS)],
+        { env, stdio: "inherit", cwd: path.dirname(nb) },
+      );
+      if (result.error) throw new IapoError(`could not start ${JUPYTER_PYTHON}: ${result.error.message}`);
+      if (result.status !== 0) {
+        code = result.status ?? 1;
+        break;
+      }
+    }
+  } finally {
+    if (fs.existsSync(opts.outDir)) console.error(`report index: ${writeReportIndex(opts.outDir)}`);
   }
-  return 0;
+  return code;
 }

@@ -4,3 +4,5 @@ export { showChart, showSvg, showHtml, displayBundle, inNotebook, VEGALITE_MIME 
 export { danfo, toDataFrame, tableHtml, tableText, showTable } from "./table";
 export { notebookProgress } from "./progress";
 export * from "./analysis-charts";
+export { planeChart, type PlaneChartOptions } from "./plane-chart";
+export { intervalChart, type IntervalChartOptions } from "./interval-chart";

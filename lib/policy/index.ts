@@ -26,3 +26,5 @@ export { IterativeAmortizedOptimizer, DEFAULT_ITERATIVE_CONFIG, gatedUpdate, obj
 export { GradientAscentOptimizer, DEFAULT_GRADIENT_ASCENT_CONFIG, type GradientAscentConfig } from "./gradient-ascent";
 export { CemOptimizer, DEFAULT_CEM_CONFIG, type CemConfig } from "./cem";
 export { QuadraticObjective } from "./quadratic-objective";
+export { fitAmortizedOptimizer, type ObjectiveBatch, type FitOptions, type FitRow } from "./fit-amortized";
+export { objectiveSurface, gradientField, lambdaPath, type SurfaceRow, type PlaneGrid } from "./objective-surface";

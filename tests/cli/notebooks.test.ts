@@ -1,6 +1,8 @@
 /**
  * The notebook runner end to end: real Jupyter (nbclient) driving the real tslab kernel, as a user runs it.
- * Every notebook in notebooks/ is executed at smoke scale, so a new notebook is tested by being added.
+ * Every notebook in notebooks/ is executed at smoke scale into one report folder (so a new notebook is tested by
+ * being added), its outputs are checked by MIME type and count, and the report it makes (pages and index) is then
+ * opened in Chromium: every figure drawn, no console error, no broken link or image.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,9 +12,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../lib/core/paths";
 import { listNotebooks } from "../../lib/cli/notebooks";
+import { readReportEntry } from "../../lib/cli/report-index";
+import { checkReportPages } from "./report-pages";
 
 const root = projectRoot();
 const cli = path.join(root, "dist", "lib", "cli", "main.js");
+const VEGALITE = "application/vnd.vegalite.v5+json";
 
 function iapo(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string; stdout: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, ...env }, cwd: root });
@@ -23,35 +28,86 @@ function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "iapo-nb-"));
 }
 
-/** Where each notebook's executed copy went, for the tests below that inspect its outputs. */
-const executed = new Map<string, string>();
+type Output = { output_type: string; data?: Record<string, unknown>; text?: string | string[] };
+
+function outputsOf(name: string): Output[] {
+  const nb = JSON.parse(fs.readFileSync(path.join(report, `${name}.ipynb`), "utf8"));
+  return nb.cells.flatMap((c: { outputs?: Output[] }) => c.outputs ?? []);
+}
+
+/** What each notebook shows at smoke scale: vega-lite charts, other SVG figures (filmstrips), danfojs tables. */
+const PROMISED: Record<string, { charts: number; pictures: number; tables: number }> = {
+  "00-quickstart": { charts: 1, pictures: 0, tables: 1 },
+  "01-sac-direct-vs-iterative": { charts: 2, pictures: 2, tables: 1 }, // Pendulum only at smoke: return and ΔJ; two filmstrips
+  "02-tutorial-iterative-optimizer": { charts: 7, pictures: 0, tables: 1 },
+  "90-analyse-runs": { charts: 2, pictures: 0, tables: 3 }, // the runs notebook 01 logged: IQM chart, one task's curves
+};
+
+/** One report folder and one data folder for the whole suite: notebook 90 analyses the runs notebook 01 logs. */
+const report = tmpDir();
+const dataDir = tmpDir();
+const executed: string[] = [];
 
 for (const name of listNotebooks()) {
   test(`notebook ${name} executes at smoke scale and writes .ipynb and .html`, { timeout: 30 * 60_000 }, () => {
-    const out = tmpDir();
-    executed.set(name, out);
     // runs a notebook trains go to a temporary data folder, not the developer's data/runs
-    const r = iapo(["notebooks", name, "--scale", "smoke", "--out", out], { IAPO_DATA_DIR: tmpDir() });
+    const r = iapo(["notebooks", name, "--scale", "smoke", "--out", report], { IAPO_DATA_DIR: dataDir });
     assert.equal(r.status, 0, r.stderr);
-    const nb = JSON.parse(fs.readFileSync(path.join(out, `${name}.ipynb`), "utf8"));
-    const errors = nb.cells.flatMap((c: { outputs?: { output_type: string }[] }) => (c.outputs ?? []).filter((o) => o.output_type === "error"));
+    executed.push(name);
+    const errors = outputsOf(name).filter((o) => o.output_type === "error");
     assert.equal(errors.length, 0);
-    assert.ok(fs.statSync(path.join(out, `${name}.html`)).size > 1000);
+    assert.ok(fs.statSync(path.join(report, `${name}.html`)).size > 1000);
+    const entry = readReportEntry(path.join(report, `${name}.ipynb`));
+    assert.equal(entry.run?.scale, "smoke");
+    assert.equal(entry.run?.status, "ok");
+  });
+
+  test(`notebook ${name} shows the charts, pictures and tables it promises`, () => {
+    assert.ok(executed.includes(name), `${name} did not run above`);
+    const outputs = outputsOf(name).filter((o) => o.data);
+    const charts = outputs.filter((o) => VEGALITE in o.data!);
+    const svgs = outputs.filter((o) => "image/svg+xml" in o.data!);
+    const tables = outputs.filter((o) => /class="iapo-table"/.test(String(o.data!["text/html"] ?? "")));
+    // every chart travels as the vega-lite spec (interactive in JupyterLab) plus the SVG static pages draw
+    for (const c of charts) assert.match(String(c.data!["image/svg+xml"]), /^<svg/);
+    const promised = PROMISED[name];
+    if (promised) {
+      assert.deepEqual(
+        { charts: charts.length, pictures: svgs.length - charts.length, tables: tables.length },
+        promised,
+      );
+    } else {
+      assert.ok(charts.length > 0, `${name} shows no chart; every notebook shows its results (add it to PROMISED)`);
+    }
   });
 }
 
-test("the quickstart shows a vega-lite chart (spec + SVG in one output), a table and the backend", () => {
-  const out = executed.get("00-quickstart");
-  assert.ok(out, "the quickstart did not run above");
-  const nb = JSON.parse(fs.readFileSync(path.join(out, "00-quickstart.ipynb"), "utf8"));
-  const outputs = nb.cells.flatMap((c: { outputs?: object[] }) => c.outputs ?? []) as { data?: Record<string, unknown>; text?: string[] }[];
-  const chart = outputs.find((o) => o.data && "application/vnd.vegalite.v5+json" in o.data);
+test("the report opens in Chromium: index and every page draw their figures, with no error or broken link", { timeout: 5 * 60_000 }, async () => {
+  assert.ok(executed.length > 0, "no notebook ran above");
+  const index = path.join(report, "index.html");
+  assert.ok(fs.existsSync(index), "the runner wrote no index.html");
+  const results = await checkReportPages(index);
+  for (const r of results) assert.deepEqual(r.problems, [], `${r.page}: ${r.problems.join("; ")}`);
+  const pages = new Map(results.map((r) => [r.page, r]));
+  for (const name of executed) {
+    const svgs = outputsOf(name).filter((o) => o.data && "image/svg+xml" in o.data).length;
+    assert.equal(pages.get(`${name}.html`)?.figures, svgs, `${name}.html: figures drawn`);
+  }
+  // the index shows each notebook's first figure as its thumbnail
+  assert.equal(pages.get("index.html")?.figures, executed.filter((n) => readReportEntry(path.join(report, `${n}.ipynb`)).thumbnail).length);
+  const html = fs.readFileSync(index, "utf8");
+  for (const name of executed) assert.match(html, new RegExp(`href="${name}\\.html"`));
+});
+
+test("the quickstart's page embeds its chart's SVG whole, not just its text", () => {
+  const chart = outputsOf("00-quickstart").find((o) => o.data && VEGALITE in o.data);
   assert.ok(chart, "no vega-lite output");
-  assert.match(String(chart!.data!["image/svg+xml"]), /^<svg/);
-  assert.ok(outputs.some((o) => o.data && /iapo-table/.test(String(o.data["text/html"]))), "no table output");
-  assert.ok(outputs.some((o) => (o.text ?? []).join("").includes("tensor backend:")), "backend not printed");
-  const html = fs.readFileSync(path.join(out, "00-quickstart.html"), "utf8");
-  assert.match(html, /<svg/);
+  const html = fs.readFileSync(path.join(report, "00-quickstart.html"), "utf8");
+  const embedded = /src="data:image\/svg\+xml;base64,([^"]+)"/.exec(html);
+  assert.ok(embedded, "no SVG image in the page");
+  assert.equal(Buffer.from(embedded[1], "base64").toString("utf8"), String(chart!.data!["image/svg+xml"]));
+  assert.doesNotMatch(html, /<script[^>]+src=/, "the page loads scripts from elsewhere");
+  assert.ok(outputsOf("00-quickstart").some((o) => ([] as string[]).concat(o.text ?? []).join("").includes("tensor backend:")), "backend not printed");
 });
 
 test("a failing cell makes the runner exit non-zero, name the cell and keep the partial outputs", { timeout: 10 * 60_000 }, () => {
@@ -65,6 +121,9 @@ test("a failing cell makes the runner exit non-zero, name the cell and keep the 
   assert.match(JSON.stringify(nb.cells[1].outputs), /first cell ran/);
   assert.deepEqual(nb.cells[3].outputs, []);
   assert.ok(fs.existsSync(path.join(out, "failing.html")));
+  // the index is written even so, and marks the notebook as failed
+  assert.equal(readReportEntry(path.join(out, "failing.ipynb")).run?.status, "failed");
+  assert.match(fs.readFileSync(path.join(out, "index.html"), "utf8"), /failed: the page shows the outputs up to the failing cell/);
 });
 
 test("an unknown notebook name is a clear error listing the known ones", () => {
