@@ -15,6 +15,7 @@ export {
   keepTerms,
   traceMeans,
   type PolicyOptimizerKind,
+  type FusedPolicyForm,
   type OptimizeOptions,
   type OptimizationStep,
   type PolicyOptimization,
@@ -26,3 +27,4 @@ export { IterativeAmortizedOptimizer, DEFAULT_ITERATIVE_CONFIG, gatedUpdate, obj
 export { GradientAscentOptimizer, DEFAULT_GRADIENT_ASCENT_CONFIG, type GradientAscentConfig } from "./gradient-ascent";
 export { CemOptimizer, DEFAULT_CEM_CONFIG, type CemConfig } from "./cem";
 export { QuadraticObjective } from "./quadratic-objective";
+export * as policyMaths from "./maths";

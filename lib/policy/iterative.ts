@@ -17,7 +17,7 @@ import { POLICY_NETWORK } from "../nn/architectures";
 import { stopGradient } from "../nn/stop-gradient";
 import { normalizeInput, normalizedSize, type InputNormalization } from "./input-normalization";
 import type { ObjectiveTerms, PolicyObjective } from "./objective";
-import { keepOptimization, keepTerms, type OptimizationStep, type OptimizeOptions, type PolicyOptimization, type PolicyOptimizer } from "./optimizer";
+import { keepOptimization, keepTerms, type FusedPolicyForm, type OptimizationStep, type OptimizeOptions, type PolicyOptimization, type PolicyOptimizer } from "./optimizer";
 import { clipLogStd, initialPolicyParams, type PolicyParams } from "./params";
 
 export interface IterativeOptimizerConfig {
@@ -117,6 +117,10 @@ export class IterativeAmortizedOptimizer extends MlpModel implements PolicyOptim
     return keepOptimization({ lambda, trace, loss });
   }
 
+  fusedForm(): FusedPolicyForm {
+    const { trainIterations, actIterations, initialStd, inputNormalization } = this.config;
+    return { kind: "iterative", layers: this.heapLayers(), trainIterations, actIterations, initialStd, inputNormalization };
+  }
 }
 
 /**
