@@ -58,7 +58,7 @@ function iterativeNetwork(config: IterativeOptimizerConfig, observationSize: num
   return { ...config.network, inputSize, outputSize: 4 * actionSize, outputInit: "zeros" };
 }
 
-/** Eq. 11 on one parameter tensor: ω ⊙ λ + (1 − ω) ⊙ δ. */
+/** Eq. 11 on one parameter tensor: ω ⊙ λ + (1 − ω) ⊙ δ (as tf ops; the home is gatedUpdateValue in maths.ts). */
 export function gatedUpdate<T extends tf.Tensor>(previous: T, update: T, gate: T): T {
   return tf.tidy(() => tf.add(tf.mul(gate, previous), tf.mul(tf.sub(1, gate), update)) as T);
 }

@@ -204,7 +204,7 @@ export class SacAgent {
         return j;
       });
       const y = tf.tensor1d(Float32Array.from(v, (vs, i) => softQTarget(batch.rewards[i], c.gamma, batch.terminated[i], vs)));
-      // Q-networks: mean squared TD error for each, summed.
+      // Q-networks: mean squared TD error for each, summed (tf form of maths.ts's tdLoss, for autodiff).
       const qVars = [...this.q1.params.variables(), ...this.q2.params.variables()];
       let q1Mean: tf.Scalar | null = null;
       const qStep = tf.variableGrads(() => {
@@ -247,7 +247,7 @@ export class SacAgent {
         disposeOptimization(res);
       }
 
-      // Temperature (Haarnoja et al., 2018c).
+      // Temperature (Haarnoja et al., 2018c): temperature.ts, the tf form of maths.ts's temperature loss.
       if (c.autoTemperature) {
         const aStep = tf.variableGrads(() => temperatureLoss(this.logAlpha as tf.Tensor as tf.Scalar, meanLogProb, this.targetEntropy), [this.logAlpha]);
         scalars["train/alpha_loss"] = aStep.value;
