@@ -5,7 +5,7 @@ import type { MlpBody } from "../nn/mlp";
 import { MlpModel } from "../nn/mlp-model";
 import { POLICY_NETWORK } from "../nn/architectures";
 import type { PolicyObjective } from "./objective";
-import type { OptimizeOptions, PolicyOptimization, PolicyOptimizer } from "./optimizer";
+import type { FusedPolicyForm, OptimizeOptions, PolicyOptimization, PolicyOptimizer } from "./optimizer";
 import { keepOptimization, keepTerms } from "./optimizer";
 import { clipLogStd, type PolicyParams } from "./params";
 
@@ -44,4 +44,7 @@ export class DirectAmortizedOptimizer extends MlpModel implements PolicyOptimize
     return keepOptimization({ lambda, trace: [{ lambda, terms }], loss });
   }
 
+  fusedForm(): FusedPolicyForm {
+    return { kind: "direct", layers: this.heapLayers() };
+  }
 }

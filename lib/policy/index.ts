@@ -15,6 +15,7 @@ export {
   keepTerms,
   traceMeans,
   type PolicyOptimizerKind,
+  type FusedPolicyForm,
   type OptimizeOptions,
   type OptimizationStep,
   type PolicyOptimization,
@@ -28,3 +29,4 @@ export { CemOptimizer, DEFAULT_CEM_CONFIG, type CemConfig } from "./cem";
 export { QuadraticObjective } from "./quadratic-objective";
 export { fitAmortizedOptimizer, type ObjectiveBatch, type FitOptions, type FitRow } from "./fit-amortized";
 export { objectiveSurface, gradientField, lambdaPath, type SurfaceRow, type PlaneGrid } from "./objective-surface";
+export * as policyMaths from "./maths";

@@ -16,7 +16,10 @@ export function normalizedSize(size: number, mode: InputNormalization): number {
   return mode === "layer" ? size : size + 2;
 }
 
-/** @param x [batch, features] @returns [batch, normalizedSize(features)] */
+/**
+ * As tf ops; the home of the formula is normalizeRow in maths.ts (tests/policy/maths.test.ts compares them).
+ * @param x [batch, features] @returns [batch, normalizedSize(features)]
+ */
 export function normalizeInput(x: tf.Tensor2D, mode: InputNormalization): tf.Tensor2D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);

@@ -17,7 +17,7 @@ import { POLICY_NETWORK } from "../nn/architectures";
 import { stopGradient } from "../nn/stop-gradient";
 import { normalizeInput, normalizedSize, type InputNormalization } from "./input-normalization";
 import type { ObjectiveTerms, PolicyObjective } from "./objective";
-import { keepOptimization, keepTerms, type OptimizationStep, type OptimizeOptions, type PolicyOptimization, type PolicyOptimizer } from "./optimizer";
+import { keepOptimization, keepTerms, type FusedPolicyForm, type OptimizationStep, type OptimizeOptions, type PolicyOptimization, type PolicyOptimizer } from "./optimizer";
 import { clipLogStd, initialPolicyParams, type PolicyParams } from "./params";
 
 export interface IterativeOptimizerConfig {
@@ -58,7 +58,7 @@ function iterativeNetwork(config: IterativeOptimizerConfig, observationSize: num
   return { ...config.network, inputSize, outputSize: 4 * actionSize, outputInit: "zeros" };
 }
 
-/** Eq. 11 on one parameter tensor: ω ⊙ λ + (1 − ω) ⊙ δ. */
+/** Eq. 11 on one parameter tensor: ω ⊙ λ + (1 − ω) ⊙ δ (as tf ops; the home is gatedUpdateValue in maths.ts). */
 export function gatedUpdate<T extends tf.Tensor>(previous: T, update: T, gate: T): T {
   return tf.tidy(() => tf.add(tf.mul(gate, previous), tf.mul(tf.sub(1, gate), update)) as T);
 }
@@ -117,6 +117,10 @@ export class IterativeAmortizedOptimizer extends MlpModel implements PolicyOptim
     return keepOptimization({ lambda, trace, loss });
   }
 
+  fusedForm(): FusedPolicyForm {
+    const { trainIterations, actIterations, initialStd, inputNormalization } = this.config;
+    return { kind: "iterative", layers: this.heapLayers(), trainIterations, actIterations, initialStd, inputNormalization };
+  }
 }
 
 /**

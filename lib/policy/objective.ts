@@ -29,7 +29,8 @@ export interface PolicyObjective {
 
 /**
  * Eq. 12: Q_pess = mean(Q1, Q2) − β·std(Q1, Q2) with the population std |Q1 − Q2| / 2, so that β = 1 is
- * exactly min(Q1, Q2) (the authors' code uses the unbiased std, √2 larger). Shapes: any, equal.
+ * exactly min(Q1, Q2) (the authors' code uses the unbiased std, √2 larger). Shapes: any, equal. As tf ops for
+ * autodiff; the home of the formula is pessimisticQValue in maths.ts (tests/policy/maths.test.ts compares them).
  */
 export function pessimisticQ<T extends tf.Tensor>(q1: T, q2: T, beta: number): T {
   return tf.tidy(() => tf.sub(tf.mul(tf.add(q1, q2), 0.5), tf.mul(tf.abs(tf.sub(q1, q2)), 0.5 * beta)) as T);

@@ -4,7 +4,9 @@
  * an optimizer as a value and never asks which one it has.
  */
 import { tf } from "../backend/tf";
+import type { HeapLayer } from "../backend/heap-mlp";
 import type { ParameterSet } from "../nn/parameters";
+import type { InputNormalization } from "./input-normalization";
 import { disposeTerms, type ObjectiveTerms, type PolicyObjective } from "./objective";
 import type { PolicyParams } from "./params";
 
@@ -38,12 +40,25 @@ export interface PolicyOptimization {
   loss: tf.Scalar | null;
 }
 
+/**
+ * What a hand-written update (the native backend's fused SAC update, lib/agents/sac/fused/) needs to run an
+ * amortized optimizer without tfjs: its network's layers, and how λ comes from the network's output.
+ * - "direct" (Eq. 9): the output is (μ, raw log σ), log σ clipped.
+ * - "iterative" (Eq. 10-11): K steps from λ0 = (0, log initialStd); the input is the normalised (s, λ, ∇λ J), the
+ *   output (δ_μ, δ_log σ, gate logits), applied by the gated update.
+ */
+export type FusedPolicyForm =
+  | { kind: "direct"; layers: HeapLayer[] }
+  | { kind: "iterative"; layers: HeapLayer[]; trainIterations: number; actIterations: number; initialStd: number; inputNormalization: InputNormalization };
+
 export interface PolicyOptimizer {
   readonly kind: PolicyOptimizerKind;
   /** The trainable parameters φ (amortized optimizers), or null. */
   readonly params: ParameterSet | null;
   /** Maximises `objective` over λ for each state of `states` [batch, obs]. The caller disposes the result. */
   optimize(states: tf.Tensor2D, objective: PolicyObjective, options?: OptimizeOptions): PolicyOptimization;
+  /** The form a hand-written update runs (amortized optimizers); absent where there is none (the baselines). */
+  fusedForm?(): FusedPolicyForm;
   dispose(): void;
 }
 

@@ -21,6 +21,7 @@ export function initialPolicyParams(batch: number, actionSize: number, std: numb
   return { mean: tf.zeros([batch, actionSize]), logStd: tf.fill([batch, actionSize], Math.log(std)) };
 }
 
+/** log σ clipped to the bounds (tf ops; clipLogStdValue in maths.ts is the same per number). */
 export function clipLogStd(logStd: tf.Tensor2D): tf.Tensor2D {
   return tf.clipByValue(logStd, LOG_STD_MIN, LOG_STD_MAX);
 }

@@ -18,7 +18,8 @@ export function sampleTanhGaussian(lambda: PolicyParams, noise: tf.Tensor3D): { 
 /**
  * log π(a|s) at a = tanh(u), exactly (change of variables):
  *   Σ_i [log N(u_i; μ_i, σ_i) − log(1 − tanh²(u_i))],  log(1 − tanh² u) = 2 (log 2 − u − softplus(−2u)),
- * the stable form with no ε (the authors' code uses log(1 − tanh² u + 1e-6) instead).
+ * the stable form with no ε (the authors' code uses log(1 − tanh² u + 1e-6) instead). As tf ops for autodiff; the
+ * home of the formula and its gradients is tanhGaussianLogDensity in maths.ts (tests/policy/maths.test.ts compares them).
  * @param u [N, batch, |A|] pre-tanh samples  @returns [N, batch]
  */
 export function tanhGaussianLogProb(lambda: PolicyParams, u: tf.Tensor3D): tf.Tensor2D {

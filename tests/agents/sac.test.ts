@@ -4,7 +4,8 @@ import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
 import { ConfigError, NonFiniteError } from "../../lib/core/errors";
-import { ReplayBuffer, SacAgent, defaultSacConfig, validateSacConfig, type SacConfig } from "../../lib/agents";
+import { ReplayBuffer, SacAgent, buildPolicyOptimizer, defaultSacConfig, validateSacConfig, type AgentSnapshot, type PolicyOptimizerFactory, type SacConfig } from "../../lib/agents";
+import type { PolicyOptimizer } from "../../lib/policy";
 
 test("default configs carry the paper's values (Tables 5-6, A.4)", () => {
   const d = defaultSacConfig("HalfCheetah-v2", "direct", "paper");
@@ -115,7 +116,12 @@ for (const optimizer of ["direct", "iterative"] as const) {
     continued.push({ act: agent.act([0.1, 0.2, 0.3], "explore")[0] });
     assert.equal(tf.memory().numTensors, before, "updates leaked tensors");
     const other = SacAgent.create(config, spec, new Rng(99));
-    await other.setState(JSON.parse(JSON.stringify(snapshot, (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v)), (_k, v: unknown) => v) && snapshot);
+    // Through JSON text and back (typed arrays as number lists, revived as Float32Arrays): a new object, equal to the snapshot.
+    const text = JSON.stringify(snapshot, (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v));
+    const restored = JSON.parse(text, (k, v: unknown) => (k === "values" && Array.isArray(v) ? Float32Array.from(v as number[]) : v)) as AgentSnapshot;
+    assert.notEqual(restored, snapshot);
+    assert.deepEqual(restored, snapshot, "the JSON round trip keeps every value");
+    await other.setState(restored);
     const resumed = await fillAndTrain(other, buffer, new Rng(3), 3);
     resumed.push({ act: other.act([0.1, 0.2, 0.3], "explore")[0] });
     assert.deepEqual(resumed, continued);
@@ -139,4 +145,28 @@ test("a non-finite loss raises NonFiniteError", async () => {
   assert.throws(() => agent.update(batch), (e: Error) => e instanceof NonFiniteError && /Q loss/.test(e.message));
   assert.throws(() => agent.act([1], "eval"), /observation must have 2/);
   agent.dispose();
+});
+
+test("SacAgent.create takes its policy optimizer from the factory it is given (default: the config's)", async () => {
+  await initBackend();
+  const spec = { observationSize: 2, actionSize: 1 };
+  const made: PolicyOptimizer[] = [];
+  const factory: PolicyOptimizerFactory = (config, s, rng) => {
+    const o = buildPolicyOptimizer({ ...config, optimizer: "iterative" }, s, rng);
+    made.push(o);
+    return o;
+  };
+  const agent = SacAgent.create(tinyConfig("direct"), spec, new Rng(0), factory);
+  assert.equal(made.length, 1);
+  assert.equal(agent.optimizer, made[0], "the agent uses what the factory made");
+  const buffer = new ReplayBuffer(10, 2, 1);
+  for (let i = 0; i < 4; i++) buffer.add([i, 1], [0.1 * i], 1, [i, 1], false);
+  assert.ok("train/j_improvement_iter1" in agent.update(buffer.sample(4, new Rng(1))), "an iterative optimizer's update");
+  agent.dispose();
+  // the default factory builds the optimizer the config names, from the same random stream
+  const [a, b] = [SacAgent.create(tinyConfig("direct"), spec, new Rng(0)), SacAgent.create(tinyConfig("direct"), spec, new Rng(0), buildPolicyOptimizer)];
+  assert.equal(a.optimizer.kind, "direct");
+  assert.deepEqual(a.optimizer.params?.toData(), b.optimizer.params?.toData());
+  a.dispose();
+  b.dispose();
 });

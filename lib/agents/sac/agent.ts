@@ -8,43 +8,21 @@ import { tf } from "../../backend/tf";
 import { createAdam } from "../../backend/adam";
 import { ConfigError, NonFiniteError } from "../../core/errors";
 import { Rng } from "../../core/rng";
-import { Q_ARCHITECTURES, POLICY_NETWORK } from "../../nn/architectures";
-import type { MlpBody } from "../../nn/mlp";
+import { Q_ARCHITECTURES } from "../../nn/architectures";
 import type { ParameterSet } from "../../nn/parameters";
 import { QNetwork } from "../../nn/q-network";
-import { CemOptimizer, DEFAULT_CEM_CONFIG } from "../../policy/cem";
-import { DirectAmortizedOptimizer } from "../../policy/direct";
-import { GradientAscentOptimizer } from "../../policy/gradient-ascent";
-import { IterativeAmortizedOptimizer } from "../../policy/iterative";
+import { tanhGaussianAction } from "../../policy/maths";
 import { VariationalObjective, type QPair } from "../../policy/objective";
 import { disposeOptimization, type PolicyOptimizer } from "../../policy/optimizer";
 import type { ReplayBatch } from "../replay-buffer";
 import { validateSacConfig, type SacConfig } from "./config";
+import { softQTarget } from "./maths";
+import { buildPolicyOptimizer, type PolicyOptimizerFactory } from "./policy-factory";
 import type { AgentSnapshot, AgentSpec, OptimizerState } from "./state";
-
-export type { AgentSnapshot, AgentSpec } from "./state";
 import { temperatureLoss } from "./temperature";
 import { FusedSacUpdate, fusedSacUnsupported, type FusedSacParts, type Lambda } from "./fused-update";
 
-/** The policy optimizer a config asks for, with its own network (if any) initialised from `rng`. */
-export function buildPolicyOptimizer(config: SacConfig, spec: AgentSpec, rng: Rng): PolicyOptimizer {
-  const network: MlpBody = { ...POLICY_NETWORK, hiddenSizes: config.policyHiddenSizes.slice(), activation: config.policyActivation };
-  switch (config.optimizer) {
-    case "direct":
-      return new DirectAmortizedOptimizer({ network }, spec.observationSize, spec.actionSize, rng);
-    case "iterative":
-      return new IterativeAmortizedOptimizer(
-        { network, trainIterations: config.iterations.train, actIterations: config.iterations.act, initialStd: config.initialStd, inputNormalization: config.inputNormalization },
-        spec.observationSize,
-        spec.actionSize,
-        rng,
-      );
-    case "gradient":
-      return new GradientAscentOptimizer({ learningRate: config.gradientLearningRate, iterations: config.iterations.train, initialStd: config.initialStd }, spec.actionSize);
-    case "cem":
-      return new CemOptimizer({ ...DEFAULT_CEM_CONFIG, ...config.cem, iterations: config.iterations.train, initialStd: config.initialStd }, spec.actionSize, rng.fork());
-  }
-}
+export type { AgentSnapshot, AgentSpec } from "./state";
 
 /** "name/m" -> "renamed/m" through `names`; "iter" and unknown names unchanged. */
 function renameSlot(slot: string, names: Map<string, string>): string {
@@ -62,13 +40,10 @@ function tensorFromRows(values: Float32Array, rows: number, cols: number): tf.Te
   return tf.tensor2d(values, [rows, cols]);
 }
 
-/** tanh(μ + σ ε) with σ = exp(log σ), or tanh(μ) without noise, rounded to float32 at each step as tf does. */
+/** tanh(μ + σ ε) with σ = exp(log σ) (lib/policy/maths.ts), or tanh(μ) without noise. */
 function squashedAction(lambda: Lambda, noise: Float32Array | null): Float32Array {
   const out = new Float32Array(lambda.mean.length);
-  for (let i = 0; i < out.length; i++) {
-    const u = noise ? Math.fround(lambda.mean[i] + Math.fround(Math.fround(Math.exp(lambda.logStd[i])) * noise[i])) : lambda.mean[i];
-    out[i] = Math.tanh(u);
-  }
+  for (let i = 0; i < out.length; i++) out[i] = noise ? tanhGaussianAction(lambda.mean[i], lambda.logStd[i], noise[i]) : Math.tanh(lambda.mean[i]);
   return out;
 }
 
@@ -91,7 +66,7 @@ export class SacAgent {
   /** The hand-written update on the native backend (made on first use), or null before / when unsupported. */
   private fused: FusedSacUpdate | null = null;
 
-  private constructor(config: SacConfig, spec: AgentSpec, rng: Rng) {
+  private constructor(config: SacConfig, spec: AgentSpec, rng: Rng, makePolicyOptimizer: PolicyOptimizerFactory) {
     this.config = validateSacConfig(config);
     for (const k of ["observationSize", "actionSize"] as const) {
       if (!Number.isInteger(spec[k]) || spec[k] < 1) throw new ConfigError(`agent spec ${k} must be a positive integer, got ${spec[k]}`);
@@ -106,7 +81,7 @@ export class SacAgent {
     this.q2Target = QNetwork.create(body, o, a, rng.fork());
     this.q1Target.params.copyFrom(this.q1.params);
     this.q2Target.params.copyFrom(this.q2.params);
-    this.policyOptimizer = buildPolicyOptimizer(config, spec, rng.fork());
+    this.policyOptimizer = makePolicyOptimizer(config, spec, rng.fork());
     this.logAlpha = tf.tidy(() => tf.variable(tf.scalar(config.initialLogAlpha), true));
     this.qAdam = createAdam({ learningRate: config.learningRate });
     this.policyAdam = this.policyOptimizer.params ? createAdam({ learningRate: config.learningRate }) : null;
@@ -114,9 +89,12 @@ export class SacAgent {
     this.rng = rng.fork();
   }
 
-  /** A new agent; every initial weight and later random draw comes from `rng`. */
-  static create(config: SacConfig, spec: AgentSpec, rng: Rng): SacAgent {
-    return new SacAgent(config, spec, rng);
+  /**
+   * A new agent; every initial weight and later random draw comes from `rng`. Its policy optimizer comes from
+   * `makePolicyOptimizer` (default: the one `config.optimizer` names, buildPolicyOptimizer).
+   */
+  static create(config: SacConfig, spec: AgentSpec, rng: Rng, makePolicyOptimizer: PolicyOptimizerFactory = buildPolicyOptimizer): SacAgent {
+    return new SacAgent(config, spec, rng, makePolicyOptimizer);
   }
 
   /** The policy optimizer (for analyses: amortization gap, per-iteration improvement). */
@@ -214,19 +192,19 @@ export class SacAgent {
     const scalars: Record<string, tf.Scalar> = {};
     const s = tensorFromRows(batch.observations, B, O);
     const a = tensorFromRows(batch.actions, B, A);
-    const r = tf.tensor1d(batch.rewards);
     const s2 = tensorFromRows(batch.nextObservations, B, O);
-    const notDone = tf.tidy(() => tf.sub(1, tf.tensor1d(batch.terminated)));
     const alpha = tf.exp(this.logAlpha) as tf.Scalar; // α is a constant for the Q and policy losses
     try {
-      // Soft Q target: y = r + γ(1 − d)·V(s'), V(s') = E_π[Q_pess,target(s', a')] − α KL(π(·|s') || p)  (Eq. 12, 14).
-      const y = tf.tidy(() => {
+      // Soft Q target y = r + γ(1 − d)·V(s') (maths.ts), V(s') = E_π[Q_pess,target(s', a')] − α KL(π(·|s') || p)
+      // (Eq. 12, 14) with λ' from the optimizer's acting-style run; a constant for the Q losses.
+      const v = tf.tidy(() => {
         const next = this.policyOptimizer.optimize(s2, this.objective(c.betaTrain, alpha), { training: false, evaluateFinal: false });
-        const v = this.objective(c.betaTrain, alpha, "target").evaluate(s2, next.lambda).j;
+        const j = this.objective(c.betaTrain, alpha, "target").evaluate(s2, next.lambda).j.dataSync();
         disposeOptimization(next);
-        return tf.add(r, tf.mul(c.gamma, tf.mul(notDone, v))) as tf.Tensor1D;
+        return j;
       });
-      // Q-networks: mean squared TD error for each, summed.
+      const y = tf.tensor1d(Float32Array.from(v, (vs, i) => softQTarget(batch.rewards[i], c.gamma, batch.terminated[i], vs)));
+      // Q-networks: mean squared TD error for each, summed (tf form of maths.ts's tdLoss, for autodiff).
       const qVars = [...this.q1.params.variables(), ...this.q2.params.variables()];
       let q1Mean: tf.Scalar | null = null;
       const qStep = tf.variableGrads(() => {
@@ -269,7 +247,7 @@ export class SacAgent {
         disposeOptimization(res);
       }
 
-      // Temperature (Haarnoja et al., 2018c).
+      // Temperature (Haarnoja et al., 2018c): temperature.ts, the tf form of maths.ts's temperature loss.
       if (c.autoTemperature) {
         const aStep = tf.variableGrads(() => temperatureLoss(this.logAlpha as tf.Tensor as tf.Scalar, meanLogProb, this.targetEntropy), [this.logAlpha]);
         scalars["train/alpha_loss"] = aStep.value;
@@ -290,7 +268,7 @@ export class SacAgent {
       for (const k of keys) if (!Number.isFinite(metrics[k])) throw new NonFiniteError(`update ${this.updateCount}: ${k} is ${metrics[k]}`);
       return metrics;
     } finally {
-      tf.dispose([s, a, r, s2, notDone, alpha, ...Object.values(scalars)]);
+      tf.dispose([s, a, s2, alpha, ...Object.values(scalars)]);
     }
   }
 

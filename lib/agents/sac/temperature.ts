@@ -1,6 +1,7 @@
 /**
- * Automatic temperature (Haarnoja et al., 2018c): α = exp(log α) is learned so the policy's entropy meets a target,
- *   L(log α) = −log α · E[log π(a|s) + H_target],   H_target = −|A| (A.4).
+ * Automatic temperature (Haarnoja et al., 2018c) as tf ops for the tfjs path's autodiff: the loss of
+ * temperatureLossValue in maths.ts (its one statement; tests/agents/sac-maths.test.ts compares the two),
+ *   L(log α) = −log α · (E[log π(a|s)] + H_target),   H_target = −|A| (A.4).
  */
 import { tf } from "../../backend/tf";
 

@@ -1,0 +1,175 @@
+/**
+ * One SAC update checked by value, on each update path the backend runs (the tfjs autodiff path everywhere,
+ * the fused native path where the addon loads): its metrics, the Q-networks' output bias after Adam's first
+ * step, and the target networks after Polyak averaging, all computed here by hand (in double) from the
+ * networks' outputs and the agent's noise. The batch mixes done flags (the (1 − d) mask of the target), the
+ * policy objective uses the target Q-networks (useTargetQForPolicy) and α is fixed (autoTemperature: false).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { tf } from "../../lib/backend/tf";
+import { initBackend } from "../../lib/backend/select";
+import { Rng } from "../../lib/core/rng";
+import type { ReplayBatch } from "../../lib/agents/replay-buffer";
+import { SacAgent } from "../../lib/agents/sac/agent";
+import { defaultSacConfig, type SacConfig } from "../../lib/agents/sac/config";
+import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
+import { DirectAmortizedOptimizer } from "../../lib/policy/direct";
+import type { NamedWeights } from "../../lib/nn/parameters";
+
+const [O, A, B, N] = [3, 2, 6, 2];
+const DONE = [0, 1, 0, 0, 1, 0];
+
+const CONFIG: SacConfig = {
+  ...defaultSacConfig("Bandit", "direct", "smoke"),
+  batchSize: B,
+  policyHiddenSizes: [16, 16],
+  samples: N,
+  gamma: 0.9,
+  tau: 0.1,
+  learningRate: 0.03,
+  betaTrain: 1.5, // Eq. 12 between the mean and the min
+  useTargetQForPolicy: true,
+  autoTemperature: false,
+  initialLogAlpha: -0.7,
+};
+const ALPHA = Math.exp(-0.7);
+
+/** Six transitions with random states, actions and rewards, and the done flags above. */
+function batchOf(): ReplayBatch {
+  const data = new Rng(3);
+  return {
+    size: B, observationSize: O, actionSize: A,
+    observations: data.fillNormal(new Float32Array(B * O)) as Float32Array,
+    actions: data.fillUniform(new Float32Array(B * A), -1, 1) as Float32Array,
+    rewards: data.fillNormal(new Float32Array(B), 0, 2) as Float32Array,
+    nextObservations: data.fillNormal(new Float32Array(B * O)) as Float32Array,
+    terminated: Float32Array.from(DONE),
+  };
+}
+
+/** log π of one dimension the textbook way: log N(u; μ, σ) + 2 log cosh u (= −log(1 − tanh² u)). */
+const logDensity = (u: number, mean: number, logStd: number): number =>
+  -0.5 * ((u - mean) / Math.exp(logStd)) ** 2 - logStd - 0.5 * Math.log(2 * Math.PI) + 2 * Math.log(Math.cosh(u));
+
+/**
+ * J(s, λ) per state (Eq. 7, 12) by hand with the given noise [N, B, |A|]: mean over n of Q_pess − α(log π + |A| log 2),
+ * with Q1, Q2 the agent's networks (`which`) evaluated on the sampled actions. Also mean log π per state.
+ */
+function handJ(agent: SacAgent, which: "online" | "target", states: Float32Array, noise: Float32Array): { j: number[]; logProb: number[]; mean: Float32Array; logStd: Float32Array } {
+  const policy = agent.optimizer;
+  assert.ok(policy instanceof DirectAmortizedOptimizer);
+  return tf.tidy(() => {
+    const s = tf.tensor2d(states, [B, O]);
+    const lambda = policy.policyParams(s);
+    const mean = lambda.mean.dataSync() as Float32Array;
+    const logStd = lambda.logStd.dataSync() as Float32Array;
+    const actions = new Float32Array(N * B * A);
+    const logPi = new Float64Array(N * B);
+    for (let r = 0; r < N * B; r++) {
+      for (let i = 0; i < A; i++) {
+        const p = (r % B) * A + i;
+        const u = mean[p] + Math.exp(logStd[p]) * noise[r * A + i];
+        actions[r * A + i] = Math.tanh(u);
+        logPi[r] += logDensity(u, mean[p], logStd[p]);
+      }
+    }
+    const tiled = tf.tile(s, [N, 1]) as tf.Tensor2D;
+    const [q1, q2] = agent.qPair(which)(tiled, tf.tensor2d(actions, [N * B, A])).map((q) => q.dataSync());
+    const j: number[] = [];
+    const logProb: number[] = [];
+    for (let st = 0; st < B; st++) {
+      let qs = 0;
+      let lp = 0;
+      for (let n = 0; n < N; n++) {
+        const r = n * B + st;
+        qs += (q1[r] + q2[r]) / 2 - CONFIG.betaTrain * Math.abs(q1[r] - q2[r]) / 2;
+        lp += logPi[r];
+      }
+      logProb.push(lp / N);
+      j.push(qs / N - ALPHA * (lp / N + A * Math.LN2));
+    }
+    return { j, logProb, mean: Float32Array.from(mean), logStd: Float32Array.from(logStd) };
+  });
+}
+
+const avg = (v: ArrayLike<number>): number => Array.from(v).reduce((a, b) => a + b, 0) / v.length;
+const outputBias = (w: NamedWeights): number => {
+  const name = Object.keys(w).find((k) => k.endsWith("output/b"));
+  assert.ok(name, "the Q-network has an output bias");
+  return w[name].values[0];
+};
+
+for (const path of ["tfjs", "fused"] as const) {
+  test(`one SAC update by value (${path} path): mixed done flags, target Q in the policy objective, fixed α`, async (t) => {
+    await initBackend();
+    setFusedSacUpdates(path === "fused");
+    try {
+      const agent = SacAgent.create(CONFIG, { observationSize: O, actionSize: A }, new Rng(11));
+      if (agent.updatePath().path !== path) {
+        t.skip(`the ${path} path does not run here (${agent.updatePath().why})`);
+        agent.dispose();
+        return;
+      }
+      const batch = batchOf();
+      const before = await agent.getState();
+      // The agent's noise, drawn in its order: J at s' for the target (N·B·|A|), then J at s for the policy step.
+      const rng = Rng.fromState(before.rng);
+      const targetNoise = rng.fillNormal(new Float32Array(N * B * A)) as Float32Array;
+      const policyNoise = rng.fillNormal(new Float32Array(N * B * A)) as Float32Array;
+
+      // y = r + γ(1 − d)·V(s'), V = J on the target networks at λ' = f(s')
+      const v = handJ(agent, "target", batch.nextObservations, targetNoise).j;
+      const y = v.map((vs, s) => batch.rewards[s] + CONFIG.gamma * (1 - DONE[s]) * vs);
+      const [q1, q2] = tf.tidy(() => agent.qPair("online")(tf.tensor2d(batch.observations, [B, O]), tf.tensor2d(batch.actions, [B, A])).map((q) => Float32Array.from(q.dataSync())));
+      const loss = (q: Float32Array): number => avg(Array.from(q, (qs, s) => (qs - y[s]) ** 2));
+      // the policy step's J, on the target networks (unchanged until Polyak at the end)
+      const policy = handJ(agent, "target", batch.observations, policyNoise);
+
+      const metrics = agent.update(batch);
+      const after = await agent.getState();
+      const close = (key: string, want: number, tol = 2e-5): void => {
+        assert.ok(key in metrics, `metric ${key}`);
+        assert.ok(Math.abs(metrics[key] - want) <= tol * Math.max(1, Math.abs(want)), `${key}: ${metrics[key]}, by hand ${want}`);
+      };
+      close("train/q_target", avg(y));
+      close("train/q1_value", avg(q1));
+      close("train/q1_loss", loss(q1));
+      close("train/q2_loss", loss(q2));
+      close("train/policy_loss", -avg(policy.j));
+      close("train/objective", avg(policy.j));
+      close("train/entropy", -avg(policy.logProb));
+      close("train/kl_prior", avg(policy.logProb) + A * Math.LN2);
+      close("train/policy_mean_abs", avg(Array.from(policy.mean, Math.abs)));
+      close("train/policy_scale", avg(Array.from(policy.logStd, Math.exp)));
+      // fixed α: no temperature step
+      close("train/alpha", ALPHA, 1e-7);
+      assert.ok(!("train/alpha_loss" in metrics), "no temperature loss with autoTemperature: false");
+      assert.equal(after.logAlpha, Math.fround(-0.7), "log α unchanged");
+
+      // The checks can fail: without the (1 − d) mask, or with the online networks for the policy, the values move
+      // well past the tolerance.
+      const unmasked = avg(v.map((vs, s) => batch.rewards[s] + CONFIG.gamma * vs));
+      assert.ok(Math.abs(unmasked - avg(y)) > 1e-2, "the done rows change the target");
+      const online = handJ(agent, "online", batch.observations, policyNoise).j;
+      assert.ok(Math.abs(avg(online) - avg(policy.j)) > 1e-3, "the updated online networks give another objective");
+
+      // Adam's first step moves each weight by lr·g/(|g| + ε): the output bias by −lr·sign(∂L/∂b), ∂L/∂b = mean 2(Q − y).
+      for (const [name, q] of [["q1", q1], ["q2", q2]] as const) {
+        const g = avg(Array.from(q, (qs, s) => 2 * (qs - y[s])));
+        const b0 = outputBias(before.networks[name]);
+        const b1 = b0 - CONFIG.learningRate * g / (Math.abs(g) + 1e-8);
+        assert.ok(Math.abs(outputBias(after.networks[name]) - b1) <= 1e-6, `${name} output bias: ${outputBias(after.networks[name])}, by hand ${b1}`);
+        // Polyak: ψ' ← (1 − τ)ψ' + τψ, every weight (the targets started as copies of the online networks)
+        const target = name === "q1" ? "q1Target" : "q2Target";
+        for (const [k, w] of Object.entries(after.networks[target])) {
+          const want = Array.from(before.networks[target][k].values, (old, i) => (1 - CONFIG.tau) * old + CONFIG.tau * after.networks[name][k].values[i]);
+          w.values.forEach((got, i) => assert.ok(Math.abs(got - want[i]) <= 1e-6, `${target} ${k}[${i}]: ${got}, by hand ${want[i]}`));
+        }
+      }
+      agent.dispose();
+    } finally {
+      setFusedSacUpdates(true);
+    }
+  });
+}

@@ -1,0 +1,232 @@
+/**
+ * The policy maths' one home (lib/policy/maths.ts): each function against hand-computed values and its
+ * gradients against central finite differences; then each other form of the same maths against it on random
+ * inputs: the tf ops the tfjs path differentiates (objective.ts, iterative.ts, params.ts, input-normalization.ts,
+ * tanh-gaussian.ts) and the native addon's tanh-Gaussian kernels.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { tf } from "../../lib/backend/tf";
+import { initBackend, useBackend } from "../../lib/backend/select";
+import { loadNative } from "../../lib/backend/native";
+import { asWasmBackend, heapOf, offsetOf } from "../../lib/backend/wasm-heap";
+import { Rng } from "../../lib/core/rng";
+import {
+  clipLogStdValue, gatedGradDelta, gatedGradGateLogit, gatedUpdateValue, logDensityGradLogStd, logDensityGradMean, logDensityGradU,
+  logStdInRange, normalizeRow, pessimisticQGradQ1, pessimisticQGradQ2, pessimisticQValue, reparameterizedGradLogStd,
+  reparameterizedGradMean, sigmoid, tanhGaussianAction, tanhGaussianLogDensity,
+} from "../../lib/policy/maths";
+import { pessimisticQ } from "../../lib/policy/objective";
+import { gatedUpdate } from "../../lib/policy/iterative";
+import { normalizeInput } from "../../lib/policy/input-normalization";
+import { clipLogStd } from "../../lib/policy/params";
+import { sampleTanhGaussian, tanhGaussianLogProb } from "../../lib/policy/tanh-gaussian";
+import { relativeError } from "../backend/compare";
+
+/** Central difference of f at x (double precision). */
+function fd(f: (x: number) => number, x: number, h = 1e-6): number {
+  return (f(x + h) - f(x - h)) / (2 * h);
+}
+
+const close = (got: number, want: number, tol: number, what: string): void => {
+  assert.ok(Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
+};
+
+test("Eq. 12: pessimistic Q and its gradients, by hand and by finite differences", () => {
+  assert.equal(pessimisticQValue(1, 4, 1), 1, "β = 1 is min(Q1, Q2)");
+  assert.equal(pessimisticQValue(5, 2, 0), 3.5, "β = 0 is the mean");
+  assert.equal(pessimisticQValue(1, 4, 2.5), 2.5 - 3.75, "mean − β·|Q1 − Q2|/2");
+  assert.equal(pessimisticQValue(3, 3, 2.5), 3, "no spread: the common value");
+  // ∂/∂Q1 = ½ − ½β·s, ∂/∂Q2 = ½ + ½β·s, s = +1 where Q1 > Q2, −1 otherwise (ties included, as tf's |x|')
+  assert.deepEqual([pessimisticQGradQ1(1, 4, 1), pessimisticQGradQ2(1, 4, 1)], [1, 0], "β = 1, Q1 the min");
+  assert.deepEqual([pessimisticQGradQ1(5, 2, 2.5), pessimisticQGradQ2(5, 2, 2.5)], [-0.75, 1.75]);
+  assert.deepEqual([pessimisticQGradQ1(3, 3, 2.5), pessimisticQGradQ2(3, 3, 2.5)], [1.75, -0.75], "a tie takes s = −1");
+  const rng = new Rng(1);
+  for (let i = 0; i < 20; i++) {
+    const [q1, q2, beta] = [rng.normal() * 3, rng.normal() * 3, rng.uniform(0, 3)];
+    close(pessimisticQGradQ1(q1, q2, beta), fd((x) => pessimisticQValue(x, q2, beta), q1), 1e-6, "∂/∂Q1");
+    close(pessimisticQGradQ2(q1, q2, beta), fd((x) => pessimisticQValue(q1, x, beta), q2), 1e-6, "∂/∂Q2");
+  }
+});
+
+test("Eq. 11: the gated update, its backward, and the clip of log σ, by hand and by finite differences", () => {
+  assert.equal(sigmoid(0), 0.5);
+  assert.equal(gatedUpdateValue(2, -1, 0.25), 0.25 * 2 + 0.75 * -1);
+  assert.equal(gatedGradDelta(0.25, 2), 1.5);
+  assert.equal(gatedGradGateLogit(2, -1, 0.25, 2), 3 * 2 * 0.25 * 0.75);
+  const rng = new Rng(2);
+  for (let i = 0; i < 20; i++) {
+    const [previous, delta, logit, upstream] = [rng.normal(), rng.normal(), rng.normal() * 2, rng.normal()];
+    const gate = sigmoid(logit);
+    close(gatedGradDelta(gate, upstream), upstream * fd((d) => gatedUpdateValue(previous, d, gate), delta), 1e-6, "∂/∂δ");
+    close(gatedGradGateLogit(previous, delta, gate, upstream), upstream * fd((x) => gatedUpdateValue(previous, delta, sigmoid(x)), logit), 1e-6, "∂/∂ gate logit");
+  }
+  assert.deepEqual([-25, 3, 0.5, -20, 2].map(clipLogStdValue), [-20, 2, 0.5, -20, 2]);
+  assert.deepEqual([-20.5, -20, 0, 2, 2.0001].map(logStdInRange), [false, true, true, true, false]);
+});
+
+test("input normalisation of one row, by hand: layer and layer+scale, 3-D and 1-D", () => {
+  const out = new Float32Array(8).fill(Number.NaN);
+  // x = (1, 2, 3): m = 2, var = 2/3, std = sqrt(2/3 + 1e-10); (x − m)/(std + 1e-5)
+  assert.equal(normalizeRow([9, 1, 2, 3], 1, 3, out, 2, false), 5, "returns the next free index");
+  [-1.224729871483445, 0, 1.224729871483445].forEach((v, i) => close(out[2 + i], v, 1e-6, `layer ${i}`));
+  assert.ok(Number.isNaN(out[5]), "writes nothing past its row");
+  assert.equal(normalizeRow([1, 2, 3], 0, 3, out, 0, true), 5);
+  // then sign(m)·log(1 + |m|) = log 3 and log(std + 1e-8)
+  [-1.224729871483445, 0, 1.224729871483445, Math.log(3), -0.2027325417316335].forEach((v, i) => close(out[i], v, 1e-6, `layer+scale ${i}`));
+  // a 1-D input standardises to 0; its mean and scale are what "layer+scale" keeps (std = sqrt(1e-10))
+  assert.equal(normalizeRow([-5], 0, 1, out, 0, true), 3);
+  [0, -Math.log(6), Math.log(1e-5 + 1e-8)].forEach((v, i) => close(out[i], v, 1e-6, `1-D ${i}`));
+});
+
+test("tanh-Gaussian: action, log-density by hand (and where tanh saturates), gradients by finite differences", () => {
+  // μ = 0.3, σ = 0.5, ε = 0.8: u = 0.7, a = tanh 0.7 (float32 steps)
+  close(tanhGaussianAction(0.3, Math.log(0.5), 0.8), 0.6043677771171636, 1e-7, "a");
+  // log N(u; μ, σ) − log(1 − tanh² u), the textbook way: −log(1 − tanh² u) = 2 log cosh u
+  const textbook = (u: number, m: number, s: number): number => -0.5 * ((u - m) / s) ** 2 - Math.log(s) - 0.5 * Math.log(2 * Math.PI) + 2 * Math.log(Math.cosh(u));
+  close(tanhGaussianLogDensity(0.7, 0.3, Math.log(0.5)), -(0.32 + Math.log(0.5) + 0.5 * Math.log(2 * Math.PI)) - Math.log(1 - Math.tanh(0.7) ** 2), 1e-12, "hand");
+  for (const [u, m, s] of [[12, 0, 1], [-30, -29, 2], [0, 0.2, 0.1]]) close(tanhGaussianLogDensity(u, m, Math.log(s)), textbook(u, m, s), 1e-12, `u = ${u}`);
+  const rng = new Rng(3);
+  for (let i = 0; i < 20; i++) {
+    const [mean, logStd, eps] = [rng.normal(), rng.uniform(-1.5, 0.5), rng.normal()];
+    const sigma = Math.exp(logStd);
+    const u = mean + sigma * eps;
+    const a = Math.tanh(u);
+    close(logDensityGradU(eps, sigma, a), fd((x) => tanhGaussianLogDensity(x, mean, logStd), u), 1e-5, "∂ log π/∂u");
+    close(logDensityGradMean(eps, sigma), fd((x) => tanhGaussianLogDensity(u, x, logStd), mean), 1e-5, "∂ log π/∂μ");
+    close(logDensityGradLogStd(eps), fd((x) => tanhGaussianLogDensity(u, mean, x), logStd), 1e-5, "∂ log π/∂log σ");
+    // g(a) + c·log π(a) through the reparameterisation, g(a) = 3a − a²
+    const c = rng.normal();
+    const f = (m: number, l: number): number => {
+      const uu = m + Math.exp(l) * eps;
+      const aa = Math.tanh(uu);
+      return 3 * aa - aa * aa + c * tanhGaussianLogDensity(uu, m, l);
+    };
+    close(reparameterizedGradMean(3 - 2 * a, a, eps, sigma, c), fd((m) => f(m, logStd), mean), 1e-5, "reparameterised ∂/∂μ");
+    close(reparameterizedGradLogStd(3 - 2 * a, a, eps, sigma, c), fd((l) => f(mean, l), logStd), 1e-5, "reparameterised ∂/∂log σ");
+  }
+});
+
+/** [rows, cols] random values, some far out (clips, tails). */
+const randomRows = (rng: Rng, n: number, scale = 1): Float32Array => rng.fillNormal(new Float32Array(n), 0, scale) as Float32Array;
+
+test("the tfjs path's tf ops equal the one home on random inputs (values and autodiff gradients)", async () => {
+  await initBackend();
+  const rng = new Rng(4);
+  const n = 64;
+  const q1 = randomRows(rng, n, 3);
+  const q2 = Float32Array.from(randomRows(rng, n, 3), (v, i) => (i % 8 === 0 ? q1[i] : v)); // with ties
+  for (const beta of [0, 1, 2.5]) {
+    const [value, g1, g2] = tf.tidy(() => {
+      const [a, b] = [tf.tensor1d(q1), tf.tensor1d(q2)];
+      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(pessimisticQ(x, y, beta)))([a, b]);
+      return [pessimisticQ(a, b, beta), ...grads].map((t) => t.dataSync() as Float32Array);
+    });
+    assert.ok(relativeError(value, Array.from(q1, (v, i) => pessimisticQValue(v, q2[i], beta))) <= 1e-6, `pessimisticQ β = ${beta}`);
+    assert.deepEqual(Array.from(g1), Array.from(q1, (v, i) => pessimisticQGradQ1(v, q2[i], beta)), `tf's ∂/∂Q1, β = ${beta}`);
+    assert.deepEqual(Array.from(g2), Array.from(q1, (v, i) => pessimisticQGradQ2(v, q2[i], beta)), `tf's ∂/∂Q2, β = ${beta}`);
+  }
+
+  const [previous, delta, logits, upstream] = [randomRows(rng, n), randomRows(rng, n), randomRows(rng, n, 2), randomRows(rng, n)];
+  const [gated, dDelta, dLogit] = tf.tidy(() => {
+    const [p, d, x, up] = [previous, delta, logits, upstream].map((v) => tf.tensor1d(v));
+    const f = (dd: tf.Tensor, xx: tf.Tensor): tf.Scalar => tf.sum(tf.mul(up, gatedUpdate(p, dd, tf.sigmoid(xx))));
+    return [gatedUpdate(p, d, tf.sigmoid(x)), ...tf.grads(f)([d, x])].map((t) => t.dataSync() as Float32Array);
+  });
+  const gate = Array.from(logits, sigmoid);
+  assert.ok(relativeError(gated, gate.map((g, i) => gatedUpdateValue(previous[i], delta[i], g))) <= 1e-6, "gatedUpdate");
+  assert.ok(relativeError(dDelta, gate.map((g, i) => gatedGradDelta(g, upstream[i]))) <= 1e-5, "tf's ∂/∂δ");
+  assert.ok(relativeError(dLogit, gate.map((g, i) => gatedGradGateLogit(previous[i], delta[i], g, upstream[i]))) <= 1e-5, "tf's ∂/∂ gate logit");
+  const wide = randomRows(rng, n, 15);
+  assert.deepEqual(Array.from(tf.tidy(() => clipLogStd(tf.tensor2d(wide, [8, 8])).dataSync())), Array.from(wide, (v) => Math.fround(clipLogStdValue(v))), "clipLogStd");
+
+  for (const [rows, cols] of [[8, 5], [8, 1]]) for (const mode of ["layer", "layer+scale"] as const) {
+    const x = Float32Array.from(randomRows(rng, rows * cols), (v, i) => v + (i % cols === 0 ? 2 : 0));
+    const width = mode === "layer" ? cols : cols + 2;
+    const want = new Float32Array(rows * width);
+    for (let r = 0; r < rows; r++) normalizeRow(x, r * cols, cols, want, r * width, mode === "layer+scale");
+    const got = tf.tidy(() => normalizeInput(tf.tensor2d(x, [rows, cols]), mode).dataSync());
+    assert.ok(relativeError(got, want) <= 1e-5, `normalizeInput ${mode}, ${cols} columns: ${relativeError(got, want)}`);
+  }
+
+  // log π and its gradient through the reparameterisation: Σ_{n,s} [w·a + c·log π(a)], w fixed per entry
+  const [N, B, A] = [3, 4, 2];
+  const mean = randomRows(rng, B * A);
+  const logStd = Float32Array.from(randomRows(rng, B * A, 0.5), (v) => v - 0.5);
+  const eps = randomRows(rng, N * B * A);
+  const w = randomRows(rng, N * B * A);
+  const c = -0.7;
+  const [action, logPi, gMean, gLogStd] = tf.tidy(() => {
+    const noise = tf.tensor3d(eps, [N, B, A]);
+    const f = (m: tf.Tensor, l: tf.Tensor): tf.Scalar => {
+      const lambda = { mean: m as tf.Tensor2D, logStd: l as tf.Tensor2D };
+      const { u, action: a } = sampleTanhGaussian(lambda, noise);
+      return tf.add(tf.sum(tf.mul(a, tf.tensor3d(w, [N, B, A]))), tf.mul(c, tf.sum(tanhGaussianLogProb(lambda, u)))) as tf.Scalar;
+    };
+    const lambda = { mean: tf.tensor2d(mean, [B, A]), logStd: tf.tensor2d(logStd, [B, A]) };
+    const { u, action: a } = sampleTanhGaussian(lambda, noise);
+    return [a, tanhGaussianLogProb(lambda, u), ...tf.grads(f)([lambda.mean, lambda.logStd])].map((t) => t.dataSync() as Float32Array);
+  });
+  const wantAction: number[] = [];
+  const wantLogPi: number[] = [];
+  const wantGrad = { mean: new Float64Array(B * A), logStd: new Float64Array(B * A) };
+  for (let r = 0; r < N * B; r++) {
+    let lp = 0;
+    for (let i = 0; i < A; i++) {
+      const [p, e] = [(r % B) * A + i, r * A + i];
+      const sigma = Math.exp(logStd[p]);
+      const u = mean[p] + sigma * eps[e];
+      const a = Math.tanh(u);
+      wantAction.push(tanhGaussianAction(mean[p], logStd[p], eps[e]));
+      lp += tanhGaussianLogDensity(u, mean[p], logStd[p]);
+      wantGrad.mean[p] += reparameterizedGradMean(w[e], a, eps[e], sigma, c);
+      wantGrad.logStd[p] += reparameterizedGradLogStd(w[e], a, eps[e], sigma, c);
+    }
+    wantLogPi.push(lp);
+  }
+  assert.ok(relativeError(action, wantAction) <= 1e-6, "sampleTanhGaussian's action");
+  assert.ok(relativeError(logPi, wantLogPi) <= 1e-5, `tanhGaussianLogProb: ${relativeError(logPi, wantLogPi)}`);
+  assert.ok(relativeError(gMean, wantGrad.mean) <= 1e-4, `tf's ∂/∂μ: ${relativeError(gMean, wantGrad.mean)}`);
+  assert.ok(relativeError(gLogStd, wantGrad.logStd) <= 1e-4, `tf's ∂/∂log σ: ${relativeError(gLogStd, wantGrad.logStd)}`);
+});
+
+const native = loadNative();
+
+test("the addon's tanh-Gaussian kernels equal the one home on random inputs", { skip: native.ok ? false : `native addon unavailable: ${native.ok ? "" : native.why}` }, async () => {
+  if (!native.ok) return;
+  const { tanhGaussianSample, tanhGaussianGrad } = native.addon;
+  assert.ok(tanhGaussianSample && tanhGaussianGrad, "the addon has the tanh-Gaussian kernels");
+  await useBackend("wasm-native");
+  const backend = asWasmBackend(tf.backend());
+  const rng = new Rng(5);
+  const [N, B, A] = [4, 5, 3];
+  const rows = N * B;
+  const mean = Float32Array.from(randomRows(rng, B * A), (v, i) => (i === 4 ? 9.5 : v)); // one sample row far in the tail
+  const logStd = Float32Array.from(randomRows(rng, B * A, 0.6), (v) => v - 0.4);
+  const eps = randomRows(rng, rows * A);
+  const dx = [randomRows(rng, rows * A), randomRows(rng, rows * A)];
+  const c = -0.3;
+  const [x, d1, d2] = [tf.zeros([rows * A]), tf.tensor1d(dx[0]), tf.tensor1d(dx[1])];
+  const sigma = new Float64Array(B * A);
+  const logPi = new Float64Array(rows);
+  const grad = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
+  tanhGaussianSample.call(native.addon, heapOf(backend), offsetOf(backend, x), rows, B, A, mean, logStd, eps, sigma, logPi);
+  tanhGaussianGrad.call(native.addon, heapOf(backend), offsetOf(backend, x), offsetOf(backend, d1), offsetOf(backend, d2), rows, B, A, eps, sigma, c, grad.mean, grad.logStd);
+  const actions = Float32Array.from(x.dataSync());
+  tf.dispose([x, d1, d2]);
+  const want = { mean: new Float64Array(B * A), logStd: new Float64Array(B * A) };
+  for (let r = 0; r < rows; r++) {
+    let lp = 0;
+    for (let i = 0; i < A; i++) {
+      const [p, e] = [(r % B) * A + i, r * A + i];
+      const u = mean[p] + sigma[p] * eps[e];
+      close(actions[e], Math.fround(Math.tanh(u)), 1.2e-7, `action ${e}`);
+      lp += tanhGaussianLogDensity(u, mean[p], logStd[p]);
+      want.mean[p] += reparameterizedGradMean(dx[0][e] + dx[1][e], actions[e], eps[e], sigma[p], c);
+      want.logStd[p] += reparameterizedGradLogStd(dx[0][e] + dx[1][e], actions[e], eps[e], sigma[p], c);
+    }
+    close(logPi[r], lp, 1e-10, `log π of row ${r}`);
+  }
+  assert.ok(relativeError(grad.mean, want.mean) <= 1e-5, `∂/∂μ: ${relativeError(grad.mean, want.mean)}`);
+  assert.ok(relativeError(grad.logStd, want.logStd) <= 1e-5, `∂/∂log σ: ${relativeError(grad.logStd, want.logStd)}`);
+});
