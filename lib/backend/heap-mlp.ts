@@ -151,15 +151,6 @@ export class HeapMlp {
     this.outputSize = dims(layers[layers.length - 1])[1];
   }
 
-  /**
-   * Whether the addon has the whole-network passes this class runs on: always, for an addon loadNative accepted
-   * (its version check refuses one built from other sources).
-   * @deprecated loadNative's version check makes this test redundant; callers can drop it.
-   */
-  static supported(native: NativeAddon): boolean {
-    return typeof native.mlpPasses === "function";
-  }
-
   /** Floats a forward pass of `rows` rows keeps (not counting the input), in the order makeTrace takes them. */
   activationFloats(rows: number): number[] {
     const outputs = this.layers.map((l) => rows * dims(l)[1]);

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { useBackend } from "../../lib/backend/select";
-import { loadNative, type PackedGemmKernels } from "../../lib/backend/native";
+import { type PackedGemmKernels } from "../../lib/backend/native";
+import { nativeForTests } from "../backend/native-available";
 import { HeapBlock, HeapMlp, blockSize, runMlpPasses, type GradOffsets, type MlpTrace } from "../../lib/backend/heap-mlp";
 import { asWasmBackend, heapOf } from "../../lib/backend/wasm-heap";
 import { activeAddon } from "../../lib/backend/wasm-kernels";
@@ -21,8 +22,7 @@ import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
 import { Rng } from "../../lib/core/rng";
 import { relativeError } from "../backend/compare";
 
-const native = loadNative();
-const skip = native.ok ? false : `native addon not available (${native.ok ? "" : native.why})`;
+const { skip } = nativeForTests();
 
 type Act = "relu" | "tanh" | "linear" | "elu";
 
@@ -122,7 +122,7 @@ const HEAP_CASES: Array<{ sizes: number[]; rows: number; acts: Act[] }> = [
 ];
 
 /**
- * A one-output last layer's values as DotRows sums them (native/iapo_native.cc Dot16: 16 float32 partial sums by
+ * A one-output last layer's values as DotRows sums them (native/dense_kernels.h Dot16: 16 float32 partial sums by
  * column mod 16, multiply then add, in column order; then the partials in order; then the bias), from the trace's
  * values of the layer below: a fixed order, so the values are the same on every CPU the addon runs on.
  */
@@ -415,25 +415,6 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
     block.dispose();
     tf.dispose([...ws, ...bs]);
   }
-});
-
-test("mlpPasses refuses tables that do not describe a network inside the heap", { skip }, async () => {
-  await useBackend("wasm-native");
-  const addon = activeAddon() as NonNullable<ReturnType<typeof activeAddon>>;
-  const heap = heapOf(asWasmBackend(tf.backend()));
-  // a layer: w, b, k, n, act, out, dw, db, then the 13 normalised / highway fields (none: -1, ε 0)
-  const plain = (w: number, k: number, n: number, out: number): number[] => [w, -1, k, n, 1, out, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
-  const pass = (rows: number, depth: number, ...layers: number[][]): Float64Array => Float64Array.from([rows, depth, 0, -1, 0, 0, -1, -1, 0, ...layers.flat()]);
-  const run = (t: Float64Array, count = 1): void => (addon.mlpPasses as NonNullable<typeof addon.mlpPasses>)(heap, false, t, count, 0);
-  assert.throws(() => run(pass(4, 1, plain(0, 3, 2, heap.byteLength))), /outside the heap/);
-  assert.throws(() => run(pass(4, 9, plain(0, 3, 2, 64))), /1\.\.8 layers|too short/);
-  assert.throws(() => run(pass(4, 1, plain(0, 3, 0, 64))), /empty side/);
-  assert.throws(() => run(pass(4, 1, plain(0, 3, 2, 64)), 2), /shorter than its count/);
-  assert.throws(() => run(pass(4, 2, plain(0, 3, 2, 64), plain(0, 3, 2, 128))), /do not chain/);
-  const gated = (k: number, n: number): number[] => plain(0, k, n, 64).map((v, i) => (i === 11 || i === 12 || i === 15 || i === 16 ? 256 : v));
-  assert.throws(() => run(pass(4, 1, gated(2, 2))), /highway gate needs a later layer/);
-  assert.throws(() => run(pass(4, 2, plain(0, 3, 2, 64), gated(2, 3))), /do not chain|highway gate/);
-  assert.throws(() => (addon.mlpPasses as NonNullable<typeof addon.mlpPasses>)(heap, false, new Float32Array(4) as unknown as Float64Array, 0, 0), /Float64Array/);
 });
 
 function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A"): SacConfig {

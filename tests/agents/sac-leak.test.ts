@@ -13,7 +13,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { useBackend } from "../../lib/backend/select";
-import { loadNative } from "../../lib/backend/native";
+import { nativeForTests } from "../backend/native-available";
 import { asWasmBackend, heapOf } from "../../lib/backend/wasm-heap";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent } from "../../lib/agents/sac/agent";
@@ -22,7 +22,7 @@ import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
 import { Rng } from "../../lib/core/rng";
 import type { WasmBackend } from "../../lib/backend/wasm-heap";
 
-const native = loadNative();
+const { skip: nativeSkip } = nativeForTests();
 const OBS = 3;
 const ACT = 2;
 
@@ -102,7 +102,7 @@ const CASES: { backend: "wasm-native" | "wasm-js"; fused: boolean; optimizer: "d
 
 for (const { backend, fused, optimizer, updates } of CASES) {
   const path = fused ? "fused" : "tfjs";
-  const skip = backend === "wasm-native" && !native.ok ? `native addon not available (${native.ok ? "" : native.why})` : false;
+  const skip = backend === "wasm-native" ? nativeSkip : false;
   test(`SAC (${optimizer}, ${path} path on ${backend}): no tensor, byte or heap growth across ${updates} updates`, { skip }, async () => {
     const g = await measureGrowth(backend, fused, optimizer, updates);
     assert.equal(g.tensors, 0, "updates leaked tensors");

@@ -5,15 +5,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useBackend } from "../../lib/backend/select";
-import { loadNative } from "../../lib/backend/native";
+import { nativeForTests } from "../backend/native-available";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent } from "../../lib/agents/sac/agent";
 import { defaultSacConfig, type SacConfig } from "../../lib/agents/sac/config";
 import { Rng } from "../../lib/core/rng";
 import { updateFlops } from "../../lib/cli/bench/updates";
 
-const native = loadNative();
-const skip = native.ok ? false : "native addon not available";
+const { native, skip } = nativeForTests();
 
 test("updateFlops equals the multiply-adds of one fused update, x2", { skip }, async () => {
   await useBackend("wasm-native");

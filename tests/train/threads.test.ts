@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/select";
-import { loadNative } from "../../lib/backend/native";
+import { nativeForTests } from "../backend/native-available";
 import { ThreadTuner } from "../../lib/backend/thread-tuner";
 import { SacAgent } from "../../lib/agents/sac/agent";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
@@ -13,8 +13,7 @@ import type { MetricRow } from "../../lib/runs";
 import { buildTrainConfig, initialLoop, runLoop } from "../../lib/train";
 import { makeEnv } from "../../lib/envs";
 
-const native = loadNative();
-const skip = native.ok ? false : `native addon not available (${native.ok ? "" : native.why})`;
+const { native, skip } = nativeForTests();
 
 /** Trains 260 Pendulum steps (60 updates of batch 128: the Q passes' 256 rows are split across threads). */
 async function run(threads: (addon: { setThreads(n: number): void }) => ThreadTuner | null): Promise<{ rows: MetricRow[]; tuner: ThreadTuner | null }> {

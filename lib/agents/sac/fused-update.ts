@@ -27,7 +27,7 @@ import type { PolicyOptimizer } from "../../policy/optimizer";
 import type { ReplayBatch } from "../replay-buffer";
 import type { SacConfig } from "./config";
 import { softQTarget, tdLoss, temperatureLossGrad, temperatureLossValue } from "./maths";
-import { FusedContext, STALE_ADDON, hasFusedKernels } from "./fused/context";
+import { FusedContext } from "./fused/context";
 import { FusedObjective, type Lambda } from "./fused/objective";
 import { fusedPolicy, type FusedPolicy, type PolicyGrads } from "./fused/optimizers";
 import { Workspaces } from "./fused/workspace";
@@ -79,7 +79,6 @@ export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOp
   if (!enabled) return "disabled";
   const addon = activeAddon();
   if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
-  if (!hasFusedKernels(addon)) return STALE_ADDON;
   if (!parts.policy.fusedForm) return `policy optimizer ${parts.policy.kind} has no hand-written form`;
   if (![optimizers.q, optimizers.alpha, optimizers.policy].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
   return null;

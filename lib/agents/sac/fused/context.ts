@@ -10,19 +10,10 @@ import { asWasmBackend, heapOf, offsetOf, type WasmBackend } from "../../../back
 import { IapoError } from "../../../core/errors";
 import type { NormalPairsKernel } from "../../../core/rng";
 
-/** The addon with every kernel the fused update calls. */
-export type FusedKernels = NativeAddon & Required<Pick<NativeAddon, "mlpPasses" | "tanhGaussianSample" | "tanhGaussianGrad" | "normalPairs">>;
-
-export const STALE_ADDON = "the native addon is older than its sources (rebuild: node native/build.js)";
-
-/** Whether the addon has every kernel the fused update calls (one built from older sources may not). */
-export function hasFusedKernels(addon: NativeAddon): addon is FusedKernels {
-  return HeapMlp.supported(addon) && (["tanhGaussianSample", "tanhGaussianGrad", "normalPairs"] as const).every((k) => typeof addon[k] === "function");
-}
-
 /** The native kernels and the wasm heap they work on, with forward passes queued to share native calls. */
 export class FusedContext {
-  readonly native: FusedKernels;
+  /** The addon; loadNative has checked that it was built from these sources, so every kernel is there. */
+  readonly native: NativeAddon;
   readonly backend: WasmBackend;
   /** J's standard normals, as Rng.fillNormal draws them, in C++ (~1.7x faster on one thread, ~3x on two). */
   readonly normalPairs: NormalPairsKernel;
@@ -37,7 +28,6 @@ export class FusedContext {
   constructor() {
     const addon = activeAddon();
     if (!addon) throw new IapoError("the fused SAC update needs the native addon");
-    if (!hasFusedKernels(addon)) throw new IapoError(STALE_ADDON);
     this.native = addon;
     this.normalPairs = (state, out, start, pairs) => addon.normalPairs(state, out, start, pairs);
     this.backend = asWasmBackend(tf.backend());
