@@ -21,7 +21,8 @@ const ALLOWED: Record<string, string[]> = {
   train: ["core", "backend", "envs", "nn", "policy", "agents", "runs"],
   analysis: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train"],
   plots: ["core"],
-  cli: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train", "analysis", "plots"],
+  sweeps: ["core", "runs", "train"],
+  cli: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train", "analysis", "plots", "sweeps"],
 };
 
 function sourceFiles(dir: string): string[] {

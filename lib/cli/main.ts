@@ -4,6 +4,8 @@ import { IapoError } from "../core/errors";
 import { runBench } from "./bench";
 import { parseNotebookArgs, runNotebooks } from "./notebooks";
 import { runTrainCommand, TRAIN_USAGE } from "./train";
+import { runSweepCommand, SWEEP_USAGE } from "./sweep";
+import { runWorkerCommand, WORKER_USAGE } from "./worker";
 
 const USAGE = `usage: iapo <command> [options]
 
@@ -13,8 +15,13 @@ commands:
   train --env NAME ...   train one SAC agent into data/runs (see below)
   bench [--json] [--quick] [--only suite,...]
       measure speed (backends, environments, training) and print a table, or JSON with --json
+  sweep plan|run|status FILE ...   a grid of runs from a sweep file, locally, on a Redis queue or on Slurm
+  worker --redis URL ...           train sweep runs pulled from a Redis queue
 
-${TRAIN_USAGE}`;
+${TRAIN_USAGE}
+
+${SWEEP_USAGE}
+${WORKER_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
@@ -22,6 +29,8 @@ const COMMANDS: Record<string, Command> = {
   notebooks: (argv) => runNotebooks(parseNotebookArgs(argv)),
   train: (argv) => runTrainCommand(argv),
   bench: (argv) => runBench(argv),
+  sweep: (argv) => runSweepCommand(argv),
+  worker: (argv) => runWorkerCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
