@@ -125,7 +125,6 @@ export async function runSweepCommand(argv: string[]): Promise<number> {
       await executor?.close();
     }
   }
-  fs.mkdirSync(root, { recursive: true });
   const controller = new AbortController();
   const onSigint = (): void => {
     console.error("\ninterrupt: checkpointing the runs in progress");
@@ -133,6 +132,7 @@ export async function runSweepCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSigint);
   const executor = await openExecutor(a, spec, controller.signal);
+  fs.mkdirSync(root, { recursive: true }); // only once the engine is reachable: a refused sweep writes nothing
   try {
     const { todo, skipped } = runsToDo(runs, root);
     console.error(`sweep ${spec.name}: ${runs.length} runs, ${todo.length} to do, executor ${executor.name}`);

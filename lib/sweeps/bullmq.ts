@@ -105,8 +105,8 @@ export async function startSweepWorker(o: WorkerOptions): Promise<SweepWorker> {
     let checked: SweepJob;
     try {
       const run = validateJob(job.data);
-      if (job.id !== jobIdFor(run.sweep, run.id)) throw new IapoError(`job id "${job.id}" does not match its run (expected "${jobIdFor(run.sweep, run.id)}")`);
       resolveRunFolder(o.runsRoot, run.folder);
+      if (job.id !== jobIdFor(run.sweep, run.id)) throw new IapoError(`job id "${job.id}" does not match its run (expected "${jobIdFor(run.sweep, run.id)}")`);
       checked = { sweep: run.sweep, runId: run.id, request: run.request };
     } catch (err) {
       o.log(`refused job ${JSON.stringify(job.id)}: ${(err as Error).message}`);
