@@ -46,8 +46,12 @@ function slurmCommand(cmd: string, args: string[]): string {
   }
 }
 
-/** The array script: directives from validated resources (plain words by the schema), every value quoted. */
-export function arrayScript(spec: SweepFile, count: number, resources: SlurmResources, runsRoot: string, jobsFile: string): string {
+/**
+ * The array script: resources from the sweep file, overridden by `flags` (both passed the schema's checks), and
+ * every interpolated value quoted.
+ */
+export function arrayScript(spec: SweepFile, count: number, flags: SlurmResources, runsRoot: string, jobsFile: string): string {
+  const resources = { ...spec.slurm, ...flags };
   const lines = [
     "#!/bin/bash",
     `#SBATCH --job-name=${shellQuote(`iapo-${spec.name}`)}`,
@@ -117,7 +121,7 @@ export function slurmExecutor(resources: SlurmResources = {}): Executor {
       const scriptFile = path.join(dir, `${stem}.sh`);
       const jobs: SweepJob[] = todo.map((r) => jobFor(spec, r));
       writeFileAtomic(jobsFile, JSON.stringify(jobs, null, 2));
-      writeFileAtomic(scriptFile, arrayScript(spec, jobs.length, { ...spec.slurm, ...resources }, root, jobsFile));
+      writeFileAtomic(scriptFile, arrayScript(spec, jobs.length, resources, root, jobsFile));
       // the log path goes on the command line (no shell), not into the script
       const out = slurmCommand("sbatch", ["--parsable", `--output=${path.join(dir, "%A_%a.out")}`, scriptFile]).trim();
       const jobId = out.split(";")[0];

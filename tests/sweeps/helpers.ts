@@ -61,6 +61,17 @@ export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   return { proc, output: () => out, exited };
 }
 
+/** Runs the CLI to its end without blocking this process's timers (run-lock heartbeats). */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let stdout = "", stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    p.on("exit", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** Kills a started process and everything it started. */
 export function killGroup(s: Started, signal: NodeJS.Signals = "SIGKILL"): void {
   try {
