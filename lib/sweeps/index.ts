@@ -10,3 +10,4 @@ export { bullmqExecutor, startSweepWorker, jobIdFor, QUEUE_NAME, type WorkerOpti
 export { parseRedisUrl, probeRedis, type RedisTarget } from "./redis-url";
 export { slurmExecutor, arrayScript, shellQuote } from "./slurm";
 export { formatRunTable, formatSweepProgress } from "./status";
+export { startLocalRedis, freeLoopbackPort, type LocalRedis } from "./local-redis";

@@ -5,14 +5,15 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../lib/core/paths";
+import { startLocalRedis, type LocalRedis } from "../../lib/sweeps/local-redis";
 
 export const CLI = path.join(projectRoot(), "dist", "lib", "cli", "main.js");
 
 const groups = new Set<number>();
+const redisServers: LocalRedis[] = [];
 
 /** Kills every process group started here; runs on test end and on exit, whatever happened. */
 export function killAll(): void {
@@ -24,21 +25,13 @@ export function killAll(): void {
     }
   }
   groups.clear();
+  for (const r of redisServers.splice(0)) r.stop();
 }
 process.on("exit", killAll);
 
 export const tmp = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `iapo-${prefix}-`));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freeLoopbackPort as freePort } from "../../lib/sweeps/local-redis";
 
 export interface Started {
   proc: ChildProcess;
@@ -89,25 +82,11 @@ export async function until(what: string, check: () => boolean, timeoutMs: numbe
   }
 }
 
-/** A redis-server bound to 127.0.0.1 on a free port, no persistence; resolves once it accepts connections. */
-export async function startRedis(): Promise<{ url: string; port: number; server: Started }> {
-  const port = await freePort();
-  const dir = tmp("redis");
-  const server = start("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir]);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = net.connect({ host: "127.0.0.1", port }, () => {
-        sock.end();
-        resolve(true);
-      });
-      sock.on("error", () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}: ${server.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url: `redis://127.0.0.1:${port}`, port, server };
+/** A redis-server bound to 127.0.0.1 on a free port, stopped when the test process ends (or by the test). */
+export async function startRedis(): Promise<LocalRedis> {
+  const redis = await startLocalRedis();
+  redisServers.push(redis);
+  return redis;
 }
 
 /** Writes a sweep file (YAML) and returns its path. */

@@ -9,10 +9,11 @@ import { envsSuite } from "./envs";
 import { backendSuite } from "./backend";
 import { pytorchSuite } from "./pytorch";
 import { trainingSuite } from "./training";
+import { sweepsSuite } from "./sweeps";
 import { readCpuTimes, stealPercent } from "./steal";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite];
+export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite, sweepsSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;
