@@ -27,10 +27,29 @@ interface SweepArgs {
   watch: number | null;
 }
 
-function integer(flag: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new IapoError(`${flag} must be an integer >= ${min}, got "${v}"`);
-  return n;
+/** What a flag's handler may read: its value, its value as an integer >= min, or a look at the next argument. */
+export interface FlagValue {
+  value(): string;
+  int(min: number): number;
+  peek(): string | undefined;
+}
+
+/** Walks `--flag [value]` arguments, handing each flag to `handle`; a flag without its value is refused. */
+export function forEachFlag(argv: string[], handle: (flag: string, read: FlagValue) => void): void {
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
+      return v;
+    };
+    const int = (min: number): number => {
+      const v = value(), n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new IapoError(`${flag} must be an integer >= ${min}, got "${v}"`);
+      return n;
+    };
+    handle(flag, { value, int, peek: () => argv[i + 1] });
+  }
 }
 
 export function parseSweepArgs(argv: string[]): SweepArgs {
@@ -38,13 +57,7 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
   if (action !== "plan" && action !== "run" && action !== "status") throw new IapoError(`iapo sweep needs plan, run or status, got ${JSON.stringify(action ?? "")}\nusage:\n${SWEEP_USAGE}`);
   if (file === undefined || file.startsWith("--")) throw new IapoError(`iapo sweep ${action} needs a sweep file (.yaml, .yml or .json)\nusage:\n${SWEEP_USAGE}`);
   const a: SweepArgs = { action, file, executor: "local", runsDir: defaultRunsDir(), slurm: {}, watch: null };
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i];
-    const value = (): string => {
-      const v = rest[++i];
-      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
-      return v;
-    };
+  forEachFlag(rest, (flag, { value, int, peek }) => {
     switch (flag) {
       case "--executor": {
         const e = value();
@@ -53,21 +66,21 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
         break;
       }
       case "--runs-dir": a.runsDir = path.resolve(value()); break;
-      case "--workers": a.workers = integer(flag, value(), 1); break;
+      case "--workers": a.workers = int(1); break;
       case "--redis": a.redis = value(); break;
-      case "--cpus-per-task": a.slurm.cpusPerTask = integer(flag, value(), 1); break;
+      case "--cpus-per-task": a.slurm.cpusPerTask = int(1); break;
       case "--mem": a.slurm.mem = value(); break;
       case "--time": a.slurm.time = value(); break;
       case "--partition": a.slurm.partition = value(); break;
       case "--watch": {
-        const next = rest[i + 1];
-        a.watch = next !== undefined && !next.startsWith("--") ? integer(flag, rest[++i], 1) : 5;
+        const next = peek();
+        a.watch = next !== undefined && !next.startsWith("--") ? int(1) : 5;
         break;
       }
       default:
         throw new IapoError(`unknown option ${flag} for "iapo sweep ${action}"\nusage:\n${SWEEP_USAGE}`);
     }
-  }
+  });
   if (a.executor === "bullmq" && a.redis === undefined && a.action !== "plan") throw new IapoError("--executor bullmq needs --redis URL (e.g. redis://127.0.0.1:6379)");
   return a;
 }

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { IapoError } from "../core/errors";
 import { defaultRunsDir } from "../core/paths";
 import { checkRunsRoot, startSweepWorker } from "../sweeps";
+import { forEachFlag } from "./sweep";
 
 export const WORKER_USAGE = "iapo worker --redis URL [--runs-dir DIR] [--concurrency N] [--lock-duration MS]";
 
@@ -15,18 +16,7 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
   let runsDir = defaultRunsDir();
   let concurrency = 1;
   let lockDurationMs = 30_000;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
-      return v;
-    };
-    const int = (min: number): number => {
-      const v = value(), n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new IapoError(`${flag} must be an integer >= ${min}, got "${v}"`);
-      return n;
-    };
+  forEachFlag(argv, (flag, { value, int }) => {
     switch (flag) {
       case "--redis": redis = value(); break;
       case "--runs-dir": runsDir = path.resolve(value()); break;
@@ -34,7 +24,7 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
       case "--lock-duration": lockDurationMs = int(1000); break;
       default: throw new IapoError(`unknown option ${flag} for "iapo worker"\nusage: ${WORKER_USAGE}`);
     }
-  }
+  });
   if (redis === undefined) throw new IapoError(`--redis URL is required\nusage: ${WORKER_USAGE}`);
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const worker = await startSweepWorker({ redis, runsRoot: checkRunsRoot(runsDir), concurrency, lockDurationMs, log });
