@@ -12,7 +12,11 @@ import { randomBytes } from "node:crypto";
 import { ConfigError, IapoError } from "../core/errors";
 
 export const RUN_LOCK_FILE = "run.lock";
-/** Milliseconds without a heartbeat after which a lock is stale (default 30 s; tests shorten it). */
+/**
+ * Milliseconds without a heartbeat after which a lock is stale (default 60 s; tests shorten it). Heartbeats come
+ * every fifth of it from the event loop, so a trainer may block it (a long evaluation, a large checkpoint) for
+ * most of that time without losing its lock.
+ */
 export const RUN_LOCK_STALE_ENV = "IAPO_RUN_LOCK_STALE_MS";
 
 export interface RunLockInfo {
@@ -41,7 +45,7 @@ export class RunLockedError extends IapoError {
 
 export function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[RUN_LOCK_STALE_ENV];
-  if (raw === undefined || raw === "") return 30_000;
+  if (raw === undefined || raw === "") return 60_000;
   const ms = Number(raw);
   if (!Number.isInteger(ms) || ms < 200) throw new ConfigError(`${RUN_LOCK_STALE_ENV} must be an integer >= 200 (milliseconds), got "${raw}"`);
   return ms;
@@ -52,14 +56,29 @@ function describeOwner(): string {
   return `${os.hostname()} pid ${process.pid}${task ? ` slurm ${task}` : ""}`;
 }
 
-/** The lock of `dir`, or null when it has none (or it vanished while being read). */
+/** False only when `pid` surely does not run on this host. */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/**
+ * The lock of `dir`, or null when it has none (or it vanished while being read). It is stale once its heartbeat
+ * is older than the stale time, or at once when its holder ran on this host and has exited (a killed `iapo train`
+ * can be resumed straight away).
+ */
 export function readRunLock(dir: string, now = Date.now()): RunLockView | null {
   const file = path.join(dir, RUN_LOCK_FILE);
   try {
     const stat = fs.statSync(file);
     const info = JSON.parse(fs.readFileSync(file, "utf8")) as RunLockInfo;
     const ageMs = Math.max(0, now - stat.mtimeMs);
-    return { ...info, ageMs, stale: ageMs > staleAfterMs() };
+    const deadHere = info.host === os.hostname() && Number.isInteger(info.pid) && info.pid > 0 && !pidAlive(info.pid);
+    return { ...info, ageMs, stale: ageMs > staleAfterMs() || deadHere };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     // a lock file being written, or garbage: judge it by its age alone
