@@ -149,7 +149,10 @@ export async function runSweepCommand(argv: string[]): Promise<number> {
   try {
     const { todo, skipped } = runsToDo(runs, root);
     console.error(`sweep ${spec.name}: ${runs.length} runs, ${todo.length} to do, executor ${executor.name}`);
-    const report = await executor.submit(spec, todo, root);
+    // the local pool trains in the foreground: show the sweep's progress now and then
+    const ticker = executor.name === "local" ? setInterval(() => console.error(formatSweepProgress(runs.map((r) => runProgress(root, r)))), 10_000) : null;
+    ticker?.unref();
+    const report = await executor.submit(spec, todo, root).finally(() => ticker && clearInterval(ticker));
     for (const s of [...skipped, ...report.skipped]) console.error(`skipped ${s.id}: ${s.note}`);
     if (executor.name !== "local") {
       for (const s of report.submitted) console.error(`submitted ${s.id}: ${s.note}`);
