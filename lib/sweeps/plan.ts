@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { ConfigError } from "../core/errors";
 import { isScale, SCALES } from "../core/scale";
 import { buildTrainConfig, type TrainConfig, type TrainConfigRequest } from "../train/config";
-import { MAX_RUNS, parseRunSettings, validateSweep, type AgentValue, type RunSettings, type SweepFile } from "./spec";
+import { checkInteger, checkName, MAX_RUNS, MAX_SEED, parseRunSettings, type AgentValue, type RunSettings, type SweepFile } from "./spec";
 
 /** What one run asks for: the input of buildTrainConfig. */
 export type RunRequest = TrainConfigRequest & RunSettings & { seed: number };
@@ -107,11 +107,17 @@ export function validateJob(data: unknown): PlannedRun & { sweep: string } {
   if (typeof job.request !== "object" || job.request === null || Array.isArray(job.request)) throw new ConfigError("job.request: must be an object");
   const { env, optimizer, seed, scale, ...settings } = job.request as Record<string, unknown>;
   if (typeof scale !== "string" || !isScale(scale)) throw new ConfigError(`job.request.scale: must be one of ${SCALES.join(", ")}, got ${JSON.stringify(scale)}`);
-  // the sweep schema checks names, seed and settings exactly as it checks a sweep file
-  const spec = validateSweep({ name: job.sweep, scale, tasks: [env], optimizers: [optimizer], seeds: [seed] }, "job");
-  const request: RunRequest = { env: spec.tasks[0], optimizer: spec.optimizers[0], seed: spec.seeds[0], scale, ...parseRunSettings("job.request", settings) };
+  // the sweep schema's checks, as for a sweep file
+  const sweep = checkName("job.sweep", job.sweep);
+  const request: RunRequest = {
+    env: checkName("job.request.env", env),
+    optimizer: checkName("job.request.optimizer", optimizer),
+    seed: checkInteger("job.request.seed", seed, 0, MAX_SEED),
+    scale,
+    ...parseRunSettings("job.request", settings),
+  };
   const config = resolve(request, "job.request");
   const id = runId(config);
   if (job.runId !== id) throw new ConfigError(`job.runId: ${JSON.stringify(job.runId)} does not match its config (expected "${id}")`);
-  return { sweep: spec.name, id, folder: `${spec.name}/${id}`, request, config };
+  return { sweep, id, folder: `${sweep}/${id}`, request, config };
 }

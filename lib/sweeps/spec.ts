@@ -57,6 +57,7 @@ export interface SweepFile {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_LIST = 1000;
 export const MAX_RUNS = 10_000;
+export const MAX_SEED = 2 ** 31 - 1;
 const NUMERIC_SETTINGS: Record<Exclude<keyof RunSettings, "agent">, { min: number; max: number }> = {
   totalSteps: { min: 1, max: 100_000_000 },
   iterations: { min: 1, max: 1000 },
@@ -86,12 +87,13 @@ function list(where: string, v: unknown): unknown[] {
   return v;
 }
 
-function name(where: string, v: unknown): string {
+/** A plain name (folder, job id, Slurm word): letters, digits, ".", "_", "-"; a ConfigError naming `where` otherwise. */
+export function checkName(where: string, v: unknown): string {
   if (typeof v !== "string" || !NAME.test(v)) fail(where, `must be 1-64 letters, digits, ".", "_" or "-" (not starting with "." or "-"), got ${JSON.stringify(v)}`);
   return v;
 }
 
-function integer(where: string, v: unknown, min: number, max: number): number {
+export function checkInteger(where: string, v: unknown, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(where, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return v;
 }
@@ -114,7 +116,7 @@ function agentValue(where: string, v: unknown, depth = 0): AgentValue {
   }
   if (isRecord(v)) {
     if (Object.keys(v).length > 16) fail(where, "has more than 16 fields");
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [name(`${where} key`, k), agentValue(`${where}.${k}`, x, depth + 1)]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [checkName(`${where} key`, k), agentValue(`${where}.${k}`, x, depth + 1)]));
   }
   return fail(where, `has an unsupported value ${JSON.stringify(v)}`);
 }
@@ -122,7 +124,7 @@ function agentValue(where: string, v: unknown, depth = 0): AgentValue {
 function agentFields(where: string, v: unknown): Record<string, unknown> {
   if (!isRecord(v)) fail(where, `must be a mapping of agent settings, got ${JSON.stringify(v)}`);
   if (Object.keys(v).length > 64) fail(where, "has more than 64 settings");
-  for (const k of Object.keys(v)) name(`${where} key`, k);
+  for (const k of Object.keys(v)) checkName(`${where} key`, k);
   return v;
 }
 
@@ -131,7 +133,7 @@ export function parseRunSettings(where: string, v: unknown): RunSettings {
   const raw = knownFields(where, v, [...Object.keys(NUMERIC_SETTINGS), "agent"]);
   const out: RunSettings = {};
   for (const [field, b] of Object.entries(NUMERIC_SETTINGS)) {
-    if (raw[field] !== undefined) out[field as keyof typeof NUMERIC_SETTINGS] = integer(`${where}.${field}`, raw[field], b.min, b.max);
+    if (raw[field] !== undefined) out[field as keyof typeof NUMERIC_SETTINGS] = checkInteger(`${where}.${field}`, raw[field], b.min, b.max);
   }
   if (raw.agent !== undefined) {
     out.agent = Object.fromEntries(Object.entries(agentFields(`${where}.agent`, raw.agent)).map(([k, x]) => [k, agentValue(`${where}.agent.${k}`, x)]));
@@ -144,7 +146,7 @@ function parseGrid(where: string, v: unknown): SweepFile["grid"] {
   const out: SweepFile["grid"] = {};
   for (const [field, b] of Object.entries(NUMERIC_SETTINGS)) {
     if (raw[field] !== undefined) {
-      out[field as keyof typeof NUMERIC_SETTINGS] = list(`${where}.${field}`, raw[field]).map((x, i) => integer(`${where}.${field}[${i}]`, x, b.min, b.max));
+      out[field as keyof typeof NUMERIC_SETTINGS] = list(`${where}.${field}`, raw[field]).map((x, i) => checkInteger(`${where}.${field}[${i}]`, x, b.min, b.max));
     }
   }
   if (raw.agent !== undefined) {
@@ -158,7 +160,7 @@ function parseGrid(where: string, v: unknown): SweepFile["grid"] {
 function parseSlurm(where: string, v: unknown): SlurmResources {
   const raw = knownFields(where, v, ["cpusPerTask", "mem", "time", "partition"]);
   const out: SlurmResources = {};
-  if (raw.cpusPerTask !== undefined) out.cpusPerTask = integer(`${where}.cpusPerTask`, raw.cpusPerTask, 1, 1024);
+  if (raw.cpusPerTask !== undefined) out.cpusPerTask = checkInteger(`${where}.cpusPerTask`, raw.cpusPerTask, 1, 1024);
   if (raw.mem !== undefined) {
     if (typeof raw.mem !== "string" || !/^[1-9][0-9]{0,6}[KMGT]?$/.test(raw.mem)) fail(`${where}.mem`, `must look like "4G" or "4000M", got ${JSON.stringify(raw.mem)}`);
     out.mem = raw.mem;
@@ -167,7 +169,7 @@ function parseSlurm(where: string, v: unknown): SlurmResources {
     if (typeof raw.time !== "string" || !/^([0-9]{1,3}-)?[0-9]{1,4}(:[0-5][0-9]){0,2}$/.test(raw.time)) fail(`${where}.time`, `must look like "90", "04:00:00" or "2-00:00:00", got ${JSON.stringify(raw.time)}`);
     out.time = raw.time;
   }
-  if (raw.partition !== undefined) out.partition = name(`${where}.partition`, raw.partition);
+  if (raw.partition !== undefined) out.partition = checkName(`${where}.partition`, raw.partition);
   return out;
 }
 
@@ -179,16 +181,16 @@ export function validateSweep(doc: unknown, where = "sweep"): SweepFile {
   }
   if (typeof raw.scale !== "string" || !isScale(raw.scale)) fail(`${where}.scale`, `must be one of ${SCALES.join(", ")}, got ${JSON.stringify(raw.scale)}`);
   const spec: SweepFile = {
-    name: name(`${where}.name`, raw.name),
+    name: checkName(`${where}.name`, raw.name),
     scale: raw.scale,
-    tasks: list(`${where}.tasks`, raw.tasks).map((x, i) => name(`${where}.tasks[${i}]`, x)),
-    optimizers: list(`${where}.optimizers`, raw.optimizers).map((x, i) => name(`${where}.optimizers[${i}]`, x)),
-    seeds: list(`${where}.seeds`, raw.seeds).map((x, i) => integer(`${where}.seeds[${i}]`, x, 0, 2 ** 31 - 1)),
+    tasks: list(`${where}.tasks`, raw.tasks).map((x, i) => checkName(`${where}.tasks[${i}]`, x)),
+    optimizers: list(`${where}.optimizers`, raw.optimizers).map((x, i) => checkName(`${where}.optimizers[${i}]`, x)),
+    seeds: list(`${where}.seeds`, raw.seeds).map((x, i) => checkInteger(`${where}.seeds[${i}]`, x, 0, MAX_SEED)),
     settings: raw.settings === undefined ? {} : parseRunSettings(`${where}.settings`, raw.settings),
     grid: raw.grid === undefined ? {} : parseGrid(`${where}.grid`, raw.grid),
     analyses: raw.analyses === undefined ? [] : (() => {
       if (!Array.isArray(raw.analyses) || raw.analyses.length > 100) fail(`${where}.analyses`, "must be a list of at most 100 analysis names");
-      return raw.analyses.map((x, i) => name(`${where}.analyses[${i}]`, x));
+      return raw.analyses.map((x, i) => checkName(`${where}.analyses[${i}]`, x));
     })(),
     slurm: raw.slurm === undefined ? {} : parseSlurm(`${where}.slurm`, raw.slurm),
   };

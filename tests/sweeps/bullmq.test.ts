@@ -118,8 +118,8 @@ test("workers refuse jobs that do not validate or lead outside the runs root, an
   const [run] = planSweep(loadSweepFile(file));
   const good = { sweep: "ok", runId: run.id, request: run.request };
   const bad: [string, unknown, RegExp][] = [
-    ["parent folder", { ...good, sweep: ".." }, /job.name: must be 1-64 letters/],
-    ["absolute folder", { ...good, sweep: "/tmp" }, /job.name: must be 1-64 letters/],
+    ["parent folder", { ...good, sweep: ".." }, /job.sweep: must be 1-64 letters/],
+    ["absolute folder", { ...good, sweep: "/tmp" }, /job.sweep: must be 1-64 letters/],
     ["id not matching the config", { ...good, runId: "../../escape" }, /job.runId: "..\/..\/escape" does not match its config/],
     ["unknown field", { ...good, request: { ...good.request, command: "touch /tmp/pwned" } }, /job.request.command: unknown field/],
     ["config that does not validate", { ...good, request: { ...good.request, agent: { betta: 2 } } }, /unknown agent setting "betta"/],
