@@ -1,7 +1,7 @@
 /**
  * iapo: the public API that notebooks and scripts import (`import { ... } from "iapo"`).
  * A reviewed list of exports, grouped in the order data flows:
- * core → backend → envs → nn → policy → agents → runs → train → analysis → plots.
+ * core → backend → envs → nn → policy → agents → runs → train → analysis → plots, sweeps.
  */
 export * from "./core";
 export * from "./backend";
@@ -13,3 +13,4 @@ export * from "./runs";
 export * from "./train";
 export * from "./analysis";
 export * from "./plots";
+export * from "./sweeps";
