@@ -167,3 +167,30 @@ test("an unreachable Redis is a clear error and writes nothing", { timeout: 60_0
   const u = spawnSync(process.execPath, [CLI, "sweep", "run", file, "--executor", "ray", "--runs-dir", root], { encoding: "utf8" });
   assert.match(u.stderr, /unknown executor "ray"; known: local, bullmq, slurm/);
 });
+
+test("a worker stopped with SIGTERM checkpoints its run and hands it back to the queue; the next worker resumes it", { timeout: 3 * 60_000 }, async () => {
+  const redis = await startRedis();
+  const root = tmp("bullmq-term");
+  const file = writeSweep(tmp("bullmq-term-file"), "term", "name: term\nscale: smoke\ntasks: [Pendulum-v1]\noptimizers: [direct]\nseeds: [0]\nsettings: { totalSteps: 1500 }\n");
+  const [run] = planSweep(loadSweepFile(file));
+  const first = startWorker(redis.url, root);
+  const queue = new Queue(QUEUE_NAME, { connection: { host: "127.0.0.1", port: redis.port } });
+  try {
+    const submit = spawnSync(process.execPath, [CLI, "sweep", "run", file, "--executor", "bullmq", "--redis", redis.url, "--runs-dir", root], { encoding: "utf8" });
+    assert.equal(submit.status, 0, submit.stderr);
+    await until("the first checkpoint", () => fs.existsSync(path.join(root, run.folder, "checkpoints", "latest.json")), 120_000, 50);
+    first.proc.kill("SIGTERM");
+    assert.equal(await first.exited, 0, first.output());
+    assert.match(first.output(), /SIGTERM: checkpointing runs in progress and returning them to the queue/);
+    const stopped = runProgress(root, run);
+    assert.equal(stopped.state, "interrupted");
+    assert.ok(stopped.step < 1500, `stopped at ${stopped.step}`);
+    assert.equal(await (await queue.getJob(jobIdFor("term", run.id)))!.getState(), "waiting");
+    const second = startWorker(redis.url, root);
+    await until("the run finished", () => runProgress(root, run).state === "finished", 120_000, 300);
+    assert.equal(loadRun(path.join(root, run.folder)).provenance.length, 2);
+    killGroup(second);
+  } finally {
+    await queue.close();
+  }
+});
