@@ -38,9 +38,18 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export function runId(config: TrainConfig): string {
+/** The run's id: readable from the request, unique by the hash of the config it resolves to. */
+export function runId(request: RunRequest, config: TrainConfig): string {
   const hash = createHash("sha256").update(canonicalJson(config)).digest("hex").slice(0, 10);
-  return `${config.env}_${config.optimizer}_seed${config.seed}-${hash}`;
+  return `${request.env}_${request.optimizer}_seed${request.seed}-${hash}`;
+}
+
+/**
+ * The two figures of a resolved config that sweeps read (the rest only travels to train()): the run's length and
+ * how often it checkpoints, which bounds the steps redone after a lost worker.
+ */
+export function runLength(config: TrainConfig): { totalSteps: number; checkpointEvery: number } {
+  return { totalSteps: config.agent.totalSteps, checkpointEvery: config.checkpointEvery };
 }
 
 /** The request's config, with a ConfigError that says which run it was. */
@@ -80,7 +89,7 @@ export function planSweep(spec: SweepFile): PlannedRun[] {
           if (Object.keys(request.agent!).length === 0) delete request.agent;
           const label = `${spec.name}: run ${env} ${optimizer} seed ${seed}${axes.length ? " " + JSON.stringify(point) : ""}`;
           const config = resolve(request, label);
-          const id = runId(config);
+          const id = runId(request, config);
           if (seen.has(id)) throw new ConfigError(`${label} resolves to the same config as ${seen.get(id)}; remove the duplicate`);
           seen.set(id, label);
           runs.push({ id, folder: `${spec.name}/${id}`, request, config });
@@ -117,7 +126,7 @@ export function validateJob(data: unknown): PlannedRun & { sweep: string } {
     ...parseRunSettings("job.request", settings),
   };
   const config = resolve(request, "job.request");
-  const id = runId(config);
+  const id = runId(request, config);
   if (job.runId !== id) throw new ConfigError(`job.runId: ${JSON.stringify(job.runId)} does not match its config (expected "${id}")`);
   return { sweep, id, folder: `${sweep}/${id}`, request, config };
 }

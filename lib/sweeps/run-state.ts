@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadRun } from "../runs/run-dir";
 import { readRunLock } from "../runs/run-lock";
-import type { PlannedRun } from "./plan";
+import { runLength, type PlannedRun } from "./plan";
 
 /**
  * missing: never started; running: a trainer holds its lock; interrupted: stopped or killed before the end (it
@@ -30,7 +30,7 @@ export interface RunProgress {
 
 export function runProgress(root: string, run: PlannedRun): RunProgress {
   const dir = path.join(root, run.folder);
-  const base: RunProgress = { id: run.id, state: "missing", step: 0, total: run.config.agent.totalSteps, stepsPerSecond: null, lastEvalReturn: null, worker: null };
+  const base: RunProgress = { id: run.id, state: "missing", step: 0, total: runLength(run.config).totalSteps, stepsPerSecond: null, lastEvalReturn: null, worker: null };
   const lock = fs.existsSync(dir) ? readRunLock(dir) : null;
   const live = lock !== null && !lock.stale;
   if (live) base.worker = lock.owner;

@@ -12,7 +12,7 @@ import { Queue, Worker } from "bullmq";
 import { readRunLock } from "../../runs/run-lock";
 import { train } from "../../train/train";
 import {
-  bullmqExecutor, localExecutor, planSweep, runProgress, slurmExecutor, startLocalRedis, startSweepWorker, validateSweep,
+  bullmqExecutor, localExecutor, planSweep, runLength, runProgress, slurmExecutor, startLocalRedis, startSweepWorker, validateSweep,
   type Executor, type PlannedRun, type SweepFile,
 } from "../../sweeps";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
@@ -118,7 +118,7 @@ async function killFigures(url: string, steps: number): Promise<BenchFigure[]> {
     return [
       { suite: "sweeps", name: "kill test: runs completed", variant: "bullmq", value: finished, unit: "runs", note },
       { suite: "sweeps", name: "kill test: runs lost", variant: "bullmq", value: runs.length - finished, unit: "runs", note: "must be 0" },
-      { suite: "sweeps", name: "kill test: steps redone after the kill", variant: "bullmq", value: redone, unit: "steps", note: `bounded by checkpointEvery ${runs[0].config.checkpointEvery}` },
+      { suite: "sweeps", name: "kill test: steps redone after the kill", variant: "bullmq", value: redone, unit: "steps", note: `bounded by checkpointEvery ${runLength(runs[0].config).checkpointEvery}` },
       { suite: "sweeps", name: "kill test: kill until another worker resumed", variant: "bullmq", value: recovered, unit: "s", note: "queue lock 3 s; the dead trainer's run lock is stale at once on its own host" },
     ];
   } finally {
