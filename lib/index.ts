@@ -1,7 +1,7 @@
 /**
  * iapo: the public API that notebooks and scripts import (`import { ... } from "iapo"`).
  * A reviewed list of exports, grouped in the order data flows:
- * core → backend → envs → nn → policy → agents → runs → analysis → train → plots.
+ * core → backend → envs → nn → policy → agents → runs → analysis → train → sweeps → plots.
  */
 export * from "./core";
 export * from "./backend";
@@ -12,4 +12,5 @@ export * from "./agents";
 export * from "./runs";
 export * from "./analysis";
 export * from "./train";
+export * from "./sweeps";
 export * from "./plots";

@@ -21,7 +21,8 @@ const ALLOWED: Record<string, string[]> = {
   analysis: ["core", "backend", "envs", "nn", "policy", "agents", "runs"],
   train: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "analysis"],
   plots: ["core"],
-  cli: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train", "analysis", "plots"],
+  sweeps: ["core", "runs", "analysis", "train"],
+  cli: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train", "analysis", "plots", "sweeps"],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -36,10 +36,15 @@ export function estimatorNames(): string[] {
   return Object.keys(FACTORIES).sort();
 }
 
+const fullName = (name: string): string => (Object.hasOwn(ALIASES, name) ? ALIASES[name] : name);
+
+/** Whether `name` (or an alias) selects a registered estimator. */
+export function isEstimatorName(name: string): boolean {
+  return Object.hasOwn(FACTORIES, fullName(name));
+}
+
 /** The estimator `name` (or its alias) with `settings` applied; an unknown name fails listing the known ones. */
 export function makeEstimator(name: string, settings: Record<string, unknown> = {}): Estimator {
-  const full = Object.hasOwn(ALIASES, name) ? ALIASES[name] : name;
-  const factory = Object.hasOwn(FACTORIES, full) ? FACTORIES[full] : undefined;
-  if (!factory) throw new UnknownNameError("estimator", name, estimatorNames());
-  return factory(settings);
+  if (!isEstimatorName(name)) throw new UnknownNameError("estimator", name, estimatorNames());
+  return FACTORIES[fullName(name)](settings);
 }

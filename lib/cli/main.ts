@@ -5,6 +5,8 @@ import { ANALYZE_USAGE, runAnalyzeCommand } from "./analyze";
 import { runBench } from "./bench";
 import { parseNotebookArgs, runNotebooks } from "./notebooks";
 import { runTrainCommand, TRAIN_USAGE } from "./train";
+import { runSweepCommand, SWEEP_USAGE } from "./sweep";
+import { runWorkerCommand, WORKER_USAGE } from "./worker";
 
 const USAGE = `usage: iapo <command> [options]
 
@@ -16,10 +18,15 @@ commands:
   bench [--json] [--quick] [--only suite,...] [--save]
       measure speed (backends, environments, training) and print a table, or JSON with --json;
       --save also writes the run (date, commit, machine, steal, every figure) to bench/results/
+  sweep plan|run|status FILE ...   a grid of runs from a sweep file, locally, on a Redis queue or on Slurm
+  worker --redis URL ...           train sweep runs pulled from a Redis queue
 
 ${TRAIN_USAGE}
 
-${ANALYZE_USAGE}`;
+${ANALYZE_USAGE}
+
+${SWEEP_USAGE}
+${WORKER_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
@@ -28,6 +35,8 @@ const COMMANDS: Record<string, Command> = {
   train: (argv) => runTrainCommand(argv),
   analyze: (argv) => runAnalyzeCommand(argv),
   bench: (argv) => runBench(argv),
+  sweep: (argv) => runSweepCommand(argv),
+  worker: (argv) => runWorkerCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

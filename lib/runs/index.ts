@@ -8,3 +8,4 @@ export {
 } from "./run-dir";
 export { listSnapshots, loadAgentSnapshot, writeAgentSnapshot } from "./agent-snapshots";
 export { AnalysisLog, readAnalysisRows, canonicalJson, ANALYSIS_FILE, type AnalysisLogRow } from "./analysis-log";
+export { acquireRunLock, readRunLock, staleAfterMs, RunLockedError, RUN_LOCK_FILE, RUN_LOCK_STALE_ENV, type RunLock, type RunLockInfo, type RunLockView } from "./run-lock";

@@ -18,6 +18,7 @@ import { Rng } from "../core/rng";
 import { collectProvenance } from "../runs/provenance";
 import { AnalysisLog, canonicalJson } from "../runs/analysis-log";
 import { createRun, isRunDir, loadRun, resumeRun, type RunWriter } from "../runs/run-dir";
+import { acquireRunLock } from "../runs/run-lock";
 import type { MetricRow } from "../runs/metrics";
 import { initialLoop, runLoop, type LoopCheckpoint, type LoopHooks, type LoopOutcome } from "./loop";
 import { validateTrainConfig, type TrainConfig } from "./config";
@@ -107,9 +108,22 @@ function lastEvalReturn(rows: readonly MetricRow[]): number | null {
   return null;
 }
 
-/** Trains one agent as configured, logging into `options.runDir`. */
+/**
+ * Trains one agent as configured, logging into `options.runDir`. Holds the folder's run lock throughout, so a
+ * second trainer of the same folder is refused (RunLockedError) instead of interleaving with this one.
+ */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   validateTrainConfig(config);
+  const lock = acquireRunLock(path.resolve(options.runDir));
+  const signal = options.signal ? AbortSignal.any([options.signal, lock.lost]) : lock.lost;
+  try {
+    return await trainLocked(config, { ...options, signal });
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   const runDir = path.resolve(options.runDir);
   const ifExists = options.ifExists ?? "error";
   const analyses = options.analyses ?? [];

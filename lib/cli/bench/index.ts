@@ -12,11 +12,12 @@ import { pytorchSuite } from "./pytorch";
 import { trainingSuite } from "./training";
 import { analysisSuite } from "./analysis";
 import { valueBiasSuite } from "./value-bias";
+import { sweepsSuite } from "./sweeps";
 import { readCpuTimes, stealPercent } from "./steal";
 import { makeBenchRecord, saveBenchRecord } from "./save";
 
 /** Every suite, in the order they run. Each module adds itself here. */
-export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite, analysisSuite, valueBiasSuite];
+export const SUITES: BenchSuite[] = [backendSuite, pytorchSuite, envsSuite, trainingSuite, analysisSuite, valueBiasSuite, sweepsSuite];
 
 interface BenchArgs extends BenchOptions {
   json: boolean;

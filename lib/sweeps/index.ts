@@ -1,0 +1,13 @@
+export { loadSweepFile, validateSweep, parseRunSettings, MAX_RUNS, type SweepFile, type RunSettings, type SlurmResources, type AgentValue } from "./spec";
+export { planSweep, validateJob, jobFor, runId, runLength, type PlannedRun, type SweepJob, type RunRequest } from "./plan";
+export { resolveRunFolder, checkRunsRoot } from "./folders";
+export { runProgress, type RunProgress, type SweepRunState } from "./run-state";
+export { executeJob, type ExecuteOptions } from "./execute";
+export { runJobInChild, type ChildResult, type ChildOutcome } from "./child";
+export { EXECUTORS, runsToDo, type Executor, type ExecutorName, type SubmitReport } from "./executor";
+export { localExecutor, type LocalOptions } from "./local";
+export { bullmqExecutor, startSweepWorker, jobIdFor, QUEUE_NAME, type WorkerOptions, type SweepWorker } from "./bullmq";
+export { parseRedisUrl, probeRedis, type RedisTarget } from "./redis-url";
+export { slurmExecutor, arrayScript, shellQuote } from "./slurm";
+export { formatRunTable, formatSweepProgress } from "./status";
+export { startLocalRedis, freeLoopbackPort, type LocalRedis } from "./local-redis";

@@ -1,0 +1,140 @@
+/**
+ * The Slurm executor: one `sbatch --array` job per submission, one array task per run, `--requeue`, resources and
+ * time limit from the sweep file (or flags). Each task runs exec-child.js with its index into the submitted job
+ * list; Slurm's SIGTERM (scancel, requeue, pre-emption, the time limit) makes it checkpoint, so a requeued task
+ * resumes. The script quotes every value it interpolates. State is read with `scontrol show job` (it keeps
+ * finished jobs for MinJobAge; `sacct` needs accounting, which a small cluster often lacks).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { IapoError } from "../core/errors";
+import { writeFileAtomic } from "../runs/atomic";
+import { jobFor, type PlannedRun, type SweepJob } from "./plan";
+import { EXEC_CHILD } from "./child";
+import type { Executor, SubmitReport } from "./executor";
+import type { SlurmResources, SweepFile } from "./spec";
+
+interface Submission {
+  jobId: string;
+  jobsFile: string;
+  runIds: string[];
+}
+
+/** One shell word: single-quoted, with embedded single quotes closed, escaped and reopened. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function slurmDir(root: string, spec: SweepFile): string {
+  return path.join(root, spec.name, "slurm");
+}
+
+function readSubmissions(dir: string): Submission[] {
+  const file = path.join(dir, "submissions.json");
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Submission[]) : [];
+}
+
+function slurmCommand(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === "ENOENT") throw new IapoError(`${cmd} not found: install slurm-client (Debian) and point SLURM_CONF at the cluster's slurm.conf`);
+    throw new IapoError(`${cmd} ${args.join(" ")} failed: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/**
+ * The array script: resources from the sweep file, overridden by `flags` (both passed the schema's checks), and
+ * every interpolated value quoted.
+ */
+export function arrayScript(spec: SweepFile, count: number, flags: SlurmResources, runsRoot: string, jobsFile: string): string {
+  const resources = { ...spec.slurm, ...flags };
+  const lines = [
+    "#!/bin/bash",
+    `#SBATCH --job-name=${shellQuote(`iapo-${spec.name}`)}`,
+    `#SBATCH --array=0-${count - 1}`,
+    "#SBATCH --requeue",
+    "#SBATCH --open-mode=append",
+    ...(resources.cpusPerTask ? [`#SBATCH --cpus-per-task=${resources.cpusPerTask}`] : []),
+    ...(resources.mem ? [`#SBATCH --mem=${shellQuote(resources.mem)}`] : []),
+    ...(resources.time ? [`#SBATCH --time=${shellQuote(resources.time)}`] : []),
+    ...(resources.partition ? [`#SBATCH --partition=${shellQuote(resources.partition)}`] : []),
+    "# one run per array task; SIGTERM (scancel, requeue, time limit) checkpoints it and a requeued task resumes",
+    `exec ${[process.execPath, EXEC_CHILD, "--runs-root", runsRoot, "--jobs", jobsFile].map(shellQuote).join(" ")} --index "$SLURM_ARRAY_TASK_ID"`,
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** Array task indices of a `ArrayTaskId=` value: "3", "0-3", "1,4-6", "0-7%2". */
+function taskIndices(spec: string): number[] {
+  return spec.split("%")[0].split(",").flatMap((part) => {
+    const [a, b] = part.split("-").map(Number);
+    if (!Number.isInteger(a)) return [];
+    return Array.from({ length: (Number.isInteger(b) ? b : a) - a + 1 }, (_, i) => a + i);
+  });
+}
+
+/** State and node of every task Slurm still knows of, by run id. */
+function taskStates(submissions: Submission[]): Map<string, { state: string; node: string; task: string }> {
+  const out = new Map<string, { state: string; node: string; task: string }>();
+  for (const s of submissions) {
+    let text: string;
+    try {
+      text = slurmCommand("scontrol", ["-o", "show", "job", s.jobId]);
+    } catch {
+      continue; // forgotten (older than MinJobAge): the run folders say the rest
+    }
+    for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
+      const field = (k: string): string => new RegExp(`(?:^|\\s)${k}=(\\S*)`).exec(line)?.[1] ?? "";
+      for (const i of taskIndices(field("ArrayTaskId"))) {
+        const id = s.runIds[i];
+        if (id) out.set(id, { state: field("JobState"), node: field("NodeList") || field("BatchHost"), task: `${s.jobId}_${i}` });
+      }
+    }
+  }
+  return out;
+}
+
+const QUEUED_STATES = ["PENDING", "RUNNING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SUSPENDED", "COMPLETING"];
+
+export function slurmExecutor(resources: SlurmResources = {}): Executor {
+  return {
+    name: "slurm",
+    async submit(spec: SweepFile, runs: PlannedRun[], root: string): Promise<SubmitReport> {
+      const dir = slurmDir(root, spec);
+      const submissions = readSubmissions(dir);
+      const states = taskStates(submissions);
+      const report: SubmitReport = { submitted: [], skipped: [] };
+      const todo = runs.filter((r) => {
+        const t = states.get(r.id);
+        if (t && QUEUED_STATES.includes(t.state)) report.skipped.push({ id: r.id, note: `already in Slurm job ${t.task} (${t.state})` });
+        return !(t && QUEUED_STATES.includes(t.state));
+      });
+      if (todo.length === 0) return report;
+      fs.mkdirSync(dir, { recursive: true });
+      const stem = `array-${Date.now()}-${randomBytes(3).toString("hex")}`;
+      const jobsFile = path.join(dir, `${stem}.jobs.json`);
+      const scriptFile = path.join(dir, `${stem}.sh`);
+      const jobs: SweepJob[] = todo.map((r) => jobFor(spec, r));
+      writeFileAtomic(jobsFile, JSON.stringify(jobs, null, 2));
+      writeFileAtomic(scriptFile, arrayScript(spec, jobs.length, resources, root, jobsFile));
+      // the log path goes on the command line (no shell), not into the script
+      const out = slurmCommand("sbatch", ["--parsable", `--output=${path.join(dir, "%A_%a.out")}`, scriptFile]).trim();
+      const jobId = out.split(";")[0];
+      if (!/^[0-9]+$/.test(jobId)) throw new IapoError(`sbatch answered "${out}", not a job id`);
+      writeFileAtomic(path.join(dir, "submissions.json"), JSON.stringify([...submissions, { jobId, jobsFile, runIds: todo.map((r) => r.id) }], null, 2));
+      todo.forEach((r, i) => report.submitted.push({ id: r.id, note: `Slurm task ${jobId}_${i}` }));
+      return report;
+    },
+    async engineStatus(spec: SweepFile, _runs: PlannedRun[], root: string): Promise<Map<string, string>> {
+      const out = new Map<string, string>();
+      for (const [id, t] of taskStates(readSubmissions(slurmDir(root, spec)))) out.set(id, `${t.task} ${t.state}${t.node && t.node !== "(null)" ? ` on ${t.node}` : ""}`);
+      return out;
+    },
+    async close(): Promise<void> {},
+  };
+}
