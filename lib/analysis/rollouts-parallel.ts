@@ -10,6 +10,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { backendInfo, type BackendName } from "../backend/select";
+import { activeAddon } from "../backend/wasm-kernels";
 import { ConfigError, IapoError } from "../core/errors";
 import { runShare, type PairReturns, type RolloutShare, type ShareTiming } from "./rollouts-share";
 
@@ -67,7 +68,7 @@ function takeWorker(): ChildProcess {
   const idle = idleWorkers.pop();
   if (idle) return idle;
   // stdout (tfjs's banner) is dropped: replies come over IPC; stderr is shown
-  const child = fork(WORKER_SCRIPT, [], { serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child = fork(WORKER_SCRIPT, [], { serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"], env: { ...process.env, IAPO_THREADS: "1" } });
   allWorkers.add(child);
   child.on("exit", () => forget(child));
   child.on("error", () => forget(child));
@@ -87,11 +88,16 @@ export function stopRolloutWorkers(): void {
   }
 }
 
-/** Runs a share in a child process (a kept one when idle). */
-function runShareInChild(share: RolloutShare): Promise<{ results: PairReturns[]; timing: ShareTiming }> {
+/**
+ * Runs a share in a child process (a kept one when idle). `sent` settles once the request has left this process:
+ * a large snapshot is written out over several event-loop turns, which this process's own share would hold up.
+ */
+function runShareInChild(share: RolloutShare): { sent: Promise<void>; done: Promise<{ results: PairReturns[]; timing: ShareTiming }> } {
   const child = takeWorker();
   hold(child, true);
-  return new Promise((resolve, reject) => {
+  let markSent: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  const done = new Promise<{ results: PairReturns[]; timing: ShareTiming }>((resolve, reject) => {
     const done = (): void => {
       child.off("message", onMessage);
       child.off("exit", onExit);
@@ -124,8 +130,9 @@ function runShareInChild(share: RolloutShare): Promise<{ results: PairReturns[];
     child.on("exit", onExit);
     child.on("error", onError);
     // the child switches to this process's backend, so both compute the same numbers
-    child.send({ share, backend: backendInfo()?.name ?? null } satisfies WorkerRequest);
+    child.send({ share, backend: backendInfo()?.name ?? null } satisfies WorkerRequest, () => markSent());
   });
+  return { sent, done };
 }
 
 /**
@@ -138,9 +145,15 @@ export async function runShares(share: RolloutShare, processes: number): Promise
   if (parts.length > 1 && !fs.existsSync(WORKER_SCRIPT)) {
     throw new ConfigError(`value bias: workers > 1 needs the compiled ${WORKER_SCRIPT} (run the library from dist/), or set workers to 1`);
   }
+  // Each process takes a core of its own: the addon's second thread (which spins between the policy's frequent
+  // calls) would only compete with the other process for it. Children start with IAPO_THREADS=1 (takeWorker).
+  const addon = parts.length > 1 ? activeAddon() : null;
+  const threadsBefore = addon?.blasInfo().threads ?? 1;
+  addon?.setThreads(1);
   const children = parts.slice(1).map(runShareInChild);
+  await Promise.race([Promise.all(children.map((c) => c.sent)), Promise.allSettled(children.map((c) => c.done))]);
   // settle every child before throwing, so none is left running
-  const [own, ...rest] = await Promise.allSettled([runShare(parts[0]), ...children]);
+  const [own, ...rest] = await Promise.allSettled([runShare(parts[0]), ...children.map((c) => c.done)]).finally(() => addon?.setThreads(threadsBefore));
   const all = [own, ...rest];
   const failed = all.find((s) => s.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
