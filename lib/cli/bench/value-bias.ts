@@ -2,8 +2,8 @@
  * Value-bias rollouts (Sec 3.2.2): env steps per second of the Monte Carlo soft-return rollouts with a direct
  * policy of the paper's size acting (one batched policy call per time step), against bare mujoco-js stepping
  * the same states for the same number of steps; the policy's share of the time; the speed-up from a second
- * process, measured and projected from CPU time for two free cores (on a VM with autogroup scheduling every
- * process of one command shares one CPU share, so the wall clock there cannot show it); and what one full
+ * process, measured on the wall clock (a child starting, and one kept from an earlier evaluation) and projected
+ * from CPU time for two free cores (a busy host's wall clock understates it); and what one full
  * evaluation at the paper's settings (100 pairs × 100 rollouts × up to 1000 steps) costs. Hopper-v2 (an untrained
  * policy falls within tens of steps, so restores weigh in) and HalfCheetah-v2 (never terminates: stepping only).
  */
