@@ -7,22 +7,16 @@
 import { tf } from "../backend/tf";
 import type { Rng } from "../core/rng";
 import type { SacAgent } from "../agents/sac/agent";
+import { tanhGaussianLogDensity } from "../policy/maths";
 import { VariationalObjective } from "../policy/objective";
 import { disposeOptimization } from "../policy/optimizer";
 import type { PolicySampler } from "./soft-return-rollouts";
 
-const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
-
-/** softplus(x) = log(1 + eˣ), without overflow. */
-function softplus(x: number): number {
-  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-}
-
 /**
  * One draw from the tanh-Gaussian with λ = (μ, log σ) at `mean[offset..offset+A)`, `logStd[...]`: writes
  * a = tanh(μ + σ ε), ε ~ N(0, I) from `rng`, into `out[outOffset..)` and returns log π(a) − log p(a) with p uniform on
- * [-1, 1]^A: Σ_i [−½ε_i² − log σ_i − ½ log 2π − log(1 − tanh² u_i)] + A log 2, with the stable
- * log(1 − tanh² u) = 2 (log 2 − u − softplus(−2u)) (the tensor form is policy/tanh-gaussian.ts).
+ * [-1, 1]^A: Σ_i [log N(u_i; μ_i, σ_i) − log(1 − tanh² u_i)] + A log 2, each term from the one home of the
+ * tanh-Gaussian's density (policy/maths.ts), in double precision.
  */
 export function sampleTanhGaussianRow(
   mean: ArrayLike<number>,
@@ -39,7 +33,7 @@ export function sampleTanhGaussianRow(
     const ls = logStd[offset + i];
     const u = mean[offset + i] + Math.exp(ls) * eps;
     out[outOffset + i] = Math.tanh(u);
-    logRatio += -0.5 * eps * eps - ls - HALF_LOG_2PI - 2 * (Math.LN2 - u - softplus(-2 * u)) + Math.LN2;
+    logRatio += tanhGaussianLogDensity(u, mean[offset + i], ls) + Math.LN2;
   }
   return logRatio;
 }
@@ -53,7 +47,7 @@ export class AgentPolicySampler implements PolicySampler {
   private readonly objective: VariationalObjective;
 
   /** @param agent read only (its optimizer runs forward; no weight, Rng or counter of it changes) @param rng J's noise */
-  constructor(private readonly agent: SacAgent, beta: PolicyBeta, rng: Rng) {
+  constructor(private readonly agent: SacAgent, private readonly beta: PolicyBeta, private readonly rng: Rng) {
     this.observationSize = agent.spec.observationSize;
     this.actionSize = agent.spec.actionSize;
     const c = agent.config;
@@ -67,8 +61,12 @@ export class AgentPolicySampler implements PolicySampler {
     });
   }
 
-  /** λ for `count` observations: μ and log σ, [count, |A|] row-major each. */
+  /**
+   * λ for `count` observations: μ and log σ, [count, |A|] row-major each. With the acting β this is the agent's own
+   * acting run (fused where the agent's path is), with J's noise from the sampler's Rng.
+   */
   lambda(observations: Float32Array, count: number): { mean: Float32Array; logStd: Float32Array } {
+    if (this.beta === "collect") return this.agent.actingLambda(observations, count, this.rng);
     return tf.tidy(() => {
       const s = tf.tensor2d(observations, [count, this.observationSize]);
       const result = this.agent.optimizer.optimize(s, this.objective, { training: false, evaluateFinal: false });

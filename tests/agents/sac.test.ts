@@ -6,6 +6,7 @@ import { Rng } from "../../lib/core/rng";
 import { ConfigError, NonFiniteError } from "../../lib/core/errors";
 import { ReplayBuffer, SacAgent, buildPolicyOptimizer, defaultSacConfig, validateSacConfig, type AgentSnapshot, type PolicyOptimizerFactory, type SacConfig } from "../../lib/agents";
 import type { PolicyOptimizer } from "../../lib/policy";
+import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
 
 test("default configs carry the paper's values (Tables 5-6, A.4)", () => {
   const d = defaultSacConfig("HalfCheetah-v2", "direct", "paper");
@@ -169,4 +170,35 @@ test("SacAgent.create takes its policy optimizer from the factory it is given (d
   assert.deepEqual(a.optimizer.params?.toData(), b.optimizer.params?.toData());
   a.dispose();
   b.dispose();
+});
+
+test("actingLambda is the λ the agent acts with; with its own noise Rng it leaves the agent's streams alone, on both paths", async () => {
+  await initBackend();
+  const config = { ...defaultSacConfig("Hopper-v2", "iterative", "smoke"), samples: 2 };
+  const spec = { observationSize: 11, actionSize: 3 };
+  const obsRng = new Rng(4);
+  const observations = Float32Array.from({ length: 5 * 11 }, () => obsRng.normal());
+  const lambdas: { mean: Float32Array; logStd: Float32Array }[] = [];
+  for (const fused of [true, false]) {
+    setFusedSacUpdates(fused);
+    try {
+      const agent = SacAgent.create(config, spec, new Rng(9));
+      const before = (await agent.getState()).rng;
+      lambdas.push(agent.actingLambda(observations, 5, new Rng(77)));
+      assert.deepEqual((await agent.getState()).rng, before, "the agent's Rng did not move");
+      // the same λ as acting: the deterministic action is tanh(μ) of it, when J's noise is the agent's own
+      const twin = SacAgent.create(config, spec, new Rng(9));
+      const own = agent.actingLambda(observations, 5);
+      const acted = twin.actBatch(observations, 5, "eval");
+      acted.forEach((a, i) => assert.ok(Math.abs(a - Math.tanh(own.mean[i])) < 1e-6, `action ${i}: ${a} vs tanh μ ${Math.tanh(own.mean[i])}`));
+      assert.throws(() => agent.actingLambda(observations, 4), /actingLambda: expected 4 observations of 11 values \(44\), got 55/);
+      agent.dispose();
+      twin.dispose();
+    } finally {
+      setFusedSacUpdates(true);
+    }
+  }
+  // the fused and the tfjs acting runs agree from the same noise
+  lambdas[0].mean.forEach((m, i) => assert.ok(Math.abs(m - lambdas[1].mean[i]) < 1e-4, `μ ${i}: ${m} vs ${lambdas[1].mean[i]}`));
+  lambdas[0].logStd.forEach((l, i) => assert.ok(Math.abs(l - lambdas[1].logStd[i]) < 1e-4, `log σ ${i}: ${l} vs ${lambdas[1].logStd[i]}`));
 });

@@ -122,8 +122,8 @@ export class SacAgent {
    * J (Eq. 7) as the agent optimizes it. `alpha` is a scalar tensor the caller owns (or a number).
    * @param beta pessimism of Eq. 12  @param q which Q-networks (default: the config's policy choice)
    */
-  objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online"): VariationalObjective {
-    return new VariationalObjective({ q: this.qPair(q), alpha, beta, samples: this.config.samples, actionSize: this.spec.actionSize, rng: this.rng });
+  objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online", rng: Rng = this.rng): VariationalObjective {
+    return new VariationalObjective({ q: this.qPair(q), alpha, beta, samples: this.config.samples, actionSize: this.spec.actionSize, rng });
   }
 
   /** An action in [-1, 1]^|A| drawn uniformly (the initial random steps), from the agent's Rng. */
@@ -145,10 +145,8 @@ export class SacAgent {
    * row but with one optimizer run for all of them (vectorised environments, batched evaluation).
    */
   actBatch(observations: ArrayLike<number>, count: number, mode: "explore" | "eval"): Float32Array {
-    const { observationSize: O, actionSize: A } = this.spec;
-    if (!Number.isInteger(count) || count < 1 || observations.length !== count * O) {
-      throw new ConfigError(`actBatch: expected ${count} observations of ${O} values (${count * O}), got ${observations.length}`);
-    }
+    this.checkObservations("actBatch", observations, count);
+    const A = this.spec.actionSize;
     // The exploration noise is drawn before the optimizer's J noise on both paths, so they stay interchangeable.
     const noise = mode === "explore" ? (this.rng.fillNormal(new Float32Array(count * A)) as Float32Array) : null;
     const fused = this.fusedUpdate();
@@ -159,11 +157,9 @@ export class SacAgent {
 
   /** The acting run as tfjs ops (every backend; the reference the fused path is tested against). */
   private actThroughTfjs(observations: ArrayLike<number>, count: number, noise: Float32Array | null): Float32Array {
-    const { observationSize: O, actionSize: A } = this.spec;
+    const A = this.spec.actionSize;
     return tf.tidy(() => {
-      const s = tf.tensor2d(Float32Array.from(observations), [count, O]);
-      const alpha = tf.exp(this.logAlpha) as tf.Scalar;
-      const result = this.policyOptimizer.optimize(s, this.objective(this.config.betaCollect, alpha, "online"), { training: false, evaluateFinal: false });
+      const result = this.actingRun(observations, count, this.rng);
       const { mean, logStd } = result.lambda;
       const a = noise ? tf.tanh(tf.add(mean, tf.mul(tf.exp(logStd), tf.tensor2d(noise, [count, A])))) : tf.tanh(mean);
       const out = Float32Array.from(a.dataSync() as Float32Array);
@@ -171,6 +167,38 @@ export class SacAgent {
       return out;
     });
   }
+  /**
+   * λ = (μ, log σ) for `count` observations ([count, obs] row-major) as the agent acts on them: the acting
+   * iterations on the online Q-networks at β = betaCollect, on the fused path where it applies. No action is
+   * sampled; J's noise comes from `noise` (default: the agent's Rng), so an estimator can sample actions itself
+   * without moving the agent's streams. Returns [count, |A|] each.
+   */
+  actingLambda(observations: ArrayLike<number>, count: number, noise: Rng = this.rng): Lambda {
+    this.checkObservations("actingLambda", observations, count);
+    const fused = this.fusedUpdate();
+    if (fused) return fused.actingLambda(Float32Array.from(observations), count, noise === this.rng ? null : noise);
+    return tf.tidy(() => {
+      const result = this.actingRun(observations, count, noise);
+      const lambda = { mean: Float32Array.from(result.lambda.mean.dataSync() as Float32Array), logStd: Float32Array.from(result.lambda.logStd.dataSync() as Float32Array) };
+      disposeOptimization(result);
+      return lambda;
+    });
+  }
+
+  /** The policy optimizer's acting run as tfjs ops (call inside tf.tidy; the caller disposes the result). */
+  private actingRun(observations: ArrayLike<number>, count: number, noise: Rng): ReturnType<PolicyOptimizer["optimize"]> {
+    const s = tf.tensor2d(Float32Array.from(observations), [count, this.spec.observationSize]);
+    const alpha = tf.exp(this.logAlpha) as tf.Scalar;
+    return this.policyOptimizer.optimize(s, this.objective(this.config.betaCollect, alpha, "online", noise), { training: false, evaluateFinal: false });
+  }
+
+  private checkObservations(what: string, observations: ArrayLike<number>, count: number): void {
+    const O = this.spec.observationSize;
+    if (!Number.isInteger(count) || count < 1 || observations.length !== count * O) {
+      throw new ConfigError(`${what}: expected ${count} observations of ${O} values (${count * O}), got ${observations.length}`);
+    }
+  }
+
 
   /** One gradient update of the Q-networks, the policy optimizer and α, then the targets (Polyak τ). */
   update(batch: ReplayBatch): Record<string, number> {

@@ -239,10 +239,11 @@ export class FusedSacUpdate {
 
   /**
    * λ for acting (SacAgent.act): the optimizer's acting run from `states` [B, obs] on the online Q-networks with
-   * β = betaCollect and the current α, drawing J's noise from the agent's Rng exactly as the tfjs path does.
-   * Nothing is written to the weights, so no storage or optimizer preparation is needed.
+   * β = betaCollect and the current α, drawing J's noise from the agent's Rng exactly as the tfjs path does (or
+   * from `noise`). Nothing is written to the weights, so no storage or optimizer preparation is needed.
    */
-  actingLambda(states: Float32Array, B: number): Lambda {
+  actingLambda(states: Float32Array, B: number, noise: Rng | null = null): Lambda {
+    if (noise) return this.objective.withNoise(noise, () => this.actingLambda(states, B));
     const ctx = this.ctx;
     const ws = this.workspaces.get(B); // first, so the heap cannot grow under the views below
     ctx.clearQueue(); // nothing left over from an update that threw

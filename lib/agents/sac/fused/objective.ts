@@ -39,11 +39,22 @@ export class FusedObjective {
   constructor(
     private readonly ctx: FusedContext,
     private readonly workspaces: Workspaces,
-    private readonly rng: Rng,
+    private rng: Rng,
     private readonly observationSize: number,
     private readonly actionSize: number,
     private readonly samples: number,
   ) {}
+
+  /** Runs `fn` with J's noise drawn from `noise` instead of the agent's Rng (estimators keep theirs apart). */
+  withNoise<T>(noise: Rng, fn: () => T): T {
+    const own = this.rng;
+    this.rng = noise;
+    try {
+      return fn();
+    } finally {
+      this.rng = own;
+    }
+  }
 
   /**
    * Each Q-network's first layer on the states alone, s·W_s + b ([B, width] per network), so J evaluations on
