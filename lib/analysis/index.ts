@@ -12,7 +12,7 @@ export { estimatorRng, agentObjective, amortizedLambda, drawFixedNoise, fixedNoi
 export { runEpisodes, collectOnPolicyStates, agentEvalPolicy, summarizeReturns, type BatchPolicy, type EpisodeResults, type EpisodeOptions, type OnPolicyStateOptions } from "./rollouts";
 export { resolveSettings, type SettingSpec, type SettingSpecs } from "./settings";
 export { AMORTIZATION_GAP, amortizationGap, amortizationGapEstimator, type AmortizationGapInput, type AmortizationGapResult } from "./amortization-gap";
-export { LANDSCAPE, optimizationLandscape, landscapeEstimator, landscapeRows, tiledFixedNoise, type LandscapeInput, type LandscapeResult } from "./landscape";
+export { LANDSCAPE, optimizationLandscape, landscapeEstimator, landscapeWithOptimizer, landscapeRows, tiledFixedNoise, type LandscapeInput, type LandscapeResult } from "./landscape";
 export { MULTIPLE_ESTIMATES, multipleEstimates, multipleEstimatesEstimator, type MultipleEstimatesInput, type MultipleEstimatesResult } from "./multiple-estimates";
 export { OPTIMIZER_COMPARISON, COMPARED_OPTIMIZERS, compareOptimizers, optimizerComparisonEstimator, type ComparedOptimizer, type ComparisonInput, type ComparisonPoint } from "./optimizer-comparison";
 export { PER_ITERATION, J_IMPROVEMENT_PREFIX, iterationTrace, perIterationEstimator, improvementOverTraining, improvementByIteration, type IterationTrace, type ImprovementRow } from "./per-iteration";
@@ -29,3 +29,4 @@ export {
   flattenConfig, runRows, finalScores, filterRows, groupRows, iqm, quantile, stratifiedBootstrapCI, aggregateSeeds,
   type Cell, type TidyRow, type Where, type BootstrapOptions, type SeedAggregate, type AggregateOptions,
 } from "./aggregate";
+export { amortizationGapRows, gapSummaries, type GapRow, type GapSummary } from "./gap-over-training";

@@ -13,7 +13,8 @@ import { objectiveAndGradient } from "../policy/iterative";
 import type { PolicyObjective } from "../policy/objective";
 import { disposePolicyParams, type PolicyParams } from "../policy/params";
 import { agentObjective, amortizedLambda, drawFixedNoise, objectiveValues, statesTensor } from "./agent-objective";
-import type { AnalysisContext, AnalysisRow, Estimator } from "./estimator";
+import type { SacAgent } from "../agents/sac/agent";
+import type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
 import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
 import { checkFiniteRows, rowBase } from "./rows";
 import { intSetting, numberSetting, orAgent, resolveSettings, type SettingSpecs } from "./settings";
@@ -161,53 +162,74 @@ export function tiledFixedNoise(noise: Float32Array, samples: number, actionSize
 }
 
 export function landscapeEstimator(user: Record<string, unknown> = {}): Estimator {
+  const settings = landscapeSettings(user);
+  return { name: LANDSCAPE, settings, run: (context) => agentLandscape(context, settings) };
+}
+
+/** The estimator's settings, resolved and checked (paper defaults for what `user` leaves out). */
+function landscapeSettings(user: Record<string, unknown>): Record<string, AnalysisValue> {
   const settings = resolveSettings(LANDSCAPE, SPECS, user);
   if (settings.dimX === settings.dimY) throw new ConfigError(`${LANDSCAPE}: settings "dimX" and "dimY" must differ, both are ${String(settings.dimX)}`);
   if ((settings.stateIndex as number) >= (settings.states as number)) throw new ConfigError(`${LANDSCAPE}: setting "stateIndex" must be below "states" (${String(settings.states)})`);
-  return {
-    name: LANDSCAPE,
-    settings,
-    async run(context: AnalysisContext): Promise<AnalysisRow[]> {
-      const agent = context.agent;
-      const A = agent.spec.actionSize;
-      for (const k of ["dimX", "dimY"]) {
-        if ((settings[k] as number) >= A) throw new ConfigError(`${LANDSCAPE}: setting "${k}" (${String(settings[k])}) must be below the action size of ${context.env} (${A})`);
-      }
-      const drawn = await estimatorStates(context, LANDSCAPE, settings, settings.states as number);
-      const rng = drawn.rng;
-      drawn.states.dispose();
-      const O = agent.spec.observationSize;
-      const i = settings.stateIndex as number;
-      const state = statesTensor(drawn.found.slice(i * O, (i + 1) * O), O);
-      const samples = (settings.samples as number | null) ?? agent.config.samples;
-      const noise = drawFixedNoise(rng, samples, 1, A);
-      const objectiveFor = (batch: number): PolicyObjective => {
-        const o = agentObjective(agent, rng.fork(), { purpose: "train", samples });
-        o.setFixedNoise(tiledFixedNoise(noise, samples, A, batch));
-        return o;
-      };
-      const center = amortizedLambda(agent, state, agentObjective(agent, rng.fork(), { purpose: "train", samples: null }));
-      const iterative = agent.config.optimizer === "iterative" && (settings.iterations as number) > 0;
-      const start = iterative ? { mean: tf.zeros([1, A]) as tf.Tensor2D, logStd: tf.fill([1, A], Math.log(agent.config.initialStd)) as tf.Tensor2D } : null;
-      try {
-        const extent = settings.extent as number;
-        const r = optimizationLandscape({
-          state,
-          center,
-          objective: objectiveFor,
-          dims: [settings.dimX as number, settings.dimY as number],
-          resolution: settings.resolution as number,
-          range: [-extent, extent],
-          trajectory: start ? { optimizer: agent.optimizer as IterativeAmortizedOptimizer, iterations: settings.iterations as number, start } : undefined,
-        });
-        return checkFiniteRows(landscapeRows(rowBase(LANDSCAPE, context.step, settings), r, agent.config.optimizer));
-      } finally {
-        state.dispose();
-        disposePolicyParams(center);
-        if (start) disposePolicyParams(start);
-      }
-    },
+  return settings;
+}
+
+/**
+ * The landscape of the context's agent (its J, its on-policy state, its amortized estimate) with the trajectory
+ * of `iterativeAgent`'s optimizer from λ0 on it (Fig 1: an iterative optimizer on a direct agent's landscape).
+ * Rows as the estimator's, the trajectory rows labelled with the optimizer that made them.
+ */
+export async function landscapeWithOptimizer(context: AnalysisContext, iterativeAgent: SacAgent, user: Record<string, unknown> = {}): Promise<AnalysisRow[]> {
+  if (iterativeAgent.config.optimizer !== "iterative") throw new ConfigError(`${LANDSCAPE}: the trajectory needs an iterative agent, got a ${iterativeAgent.config.optimizer} one`);
+  if (iterativeAgent.spec.actionSize !== context.agent.spec.actionSize || iterativeAgent.spec.observationSize !== context.agent.spec.observationSize) {
+    throw new ConfigError(`${LANDSCAPE}: the iterative agent was made for another task (observation ${iterativeAgent.spec.observationSize}, action ${iterativeAgent.spec.actionSize}) than the landscape's agent (${context.agent.spec.observationSize}, ${context.agent.spec.actionSize})`);
+  }
+  return agentLandscape(context, landscapeSettings(user), iterativeAgent);
+}
+
+/** The estimator's run: trajectory from `trajectoryAgent`'s optimizer (default: the agent's own, when iterative). */
+async function agentLandscape(context: AnalysisContext, settings: Record<string, AnalysisValue>, trajectoryAgent?: SacAgent): Promise<AnalysisRow[]> {
+  const agent = context.agent;
+  const A = agent.spec.actionSize;
+  for (const k of ["dimX", "dimY"]) {
+    if ((settings[k] as number) >= A) throw new ConfigError(`${LANDSCAPE}: setting "${k}" (${String(settings[k])}) must be below the action size of ${context.env} (${A})`);
+  }
+  const drawn = await estimatorStates(context, LANDSCAPE, settings, settings.states as number);
+  const rng = drawn.rng;
+  drawn.states.dispose();
+  const O = agent.spec.observationSize;
+  const i = settings.stateIndex as number;
+  const state = statesTensor(drawn.found.slice(i * O, (i + 1) * O), O);
+  const samples = (settings.samples as number | null) ?? agent.config.samples;
+  const noise = drawFixedNoise(rng, samples, 1, A);
+  const objectiveFor = (batch: number): PolicyObjective => {
+    const o = agentObjective(agent, rng.fork(), { purpose: "train", samples });
+    o.setFixedNoise(tiledFixedNoise(noise, samples, A, batch));
+    return o;
   };
+  const center = amortizedLambda(agent, state, agentObjective(agent, rng.fork(), { purpose: "train", samples: null }));
+  const mover = trajectoryAgent ?? agent;
+  const iterative = mover.config.optimizer === "iterative" && (settings.iterations as number) > 0;
+  const start = iterative ? { mean: tf.zeros([1, A]) as tf.Tensor2D, logStd: tf.fill([1, A], Math.log(mover.config.initialStd)) as tf.Tensor2D } : null;
+  try {
+    const extent = settings.extent as number;
+    const r = optimizationLandscape({
+      state,
+      center,
+      objective: objectiveFor,
+      dims: [settings.dimX as number, settings.dimY as number],
+      resolution: settings.resolution as number,
+      range: [-extent, extent],
+      trajectory: start ? { optimizer: mover.optimizer as IterativeAmortizedOptimizer, iterations: settings.iterations as number, start } : undefined,
+    });
+    const rows = landscapeRows(rowBase(LANDSCAPE, context.step, settings), r, agent.config.optimizer);
+    if (trajectoryAgent) for (const row of rows) if (row.kind === "trajectory") row.optimizer = trajectoryAgent.config.optimizer;
+    return checkFiniteRows(rows);
+  } finally {
+    state.dispose();
+    disposePolicyParams(center);
+    if (start) disposePolicyParams(start);
+  }
 }
 
 /** Tidy rows: one per grid point ("grid"), the amortized estimate, the optimum, and each trajectory point. */

@@ -40,7 +40,8 @@ const PROMISED: Record<string, { charts: number; pictures: number; tables: numbe
   "00-quickstart": { charts: 1, pictures: 0, tables: 1 },
   "01-sac-direct-vs-iterative": { charts: 2, pictures: 2, tables: 1 }, // Pendulum only at smoke: return and ΔJ; two filmstrips
   "02-tutorial-iterative-optimizer": { charts: 7, pictures: 0, tables: 1 },
-  "90-analyse-runs": { charts: 2, pictures: 0, tables: 3 }, // the runs notebook 01 logged: IQM chart, one task's curves
+  "03-amortization-gap-and-landscape": { charts: 4, pictures: 0, tables: 1 }, // Fig 1 and 14 landscapes, the gap over training, its Adam ascent; the gap table
+  "90-analyse-runs": { charts: 3, pictures: 0, tables: 3 }, // the runs notebooks 01 and 03 logged: IQM chart, curves of two tasks (Pendulum, PointReach)
 };
 
 /** One report folder and one data folder for the whole suite: notebook 90 analyses the runs notebook 01 logs. */

@@ -1,0 +1,72 @@
+/**
+ * The amortization gap over training (Sec 4.2.3; Fig 6, 16) from logged runs: the rows the gap estimator wrote
+ * into each run's analysis.jsonl, labelled with the run's task, optimizer and seed, and a `group` naming the curve
+ * ("direct", "iterative", "iterative +5 iterations"), ready for `amortizationGapChart(rows, { color: "group" })`
+ * and for tables. Rows of one estimator setting only, so gaps measured differently are never mixed.
+ */
+import { IapoError } from "../core/errors";
+import { readAnalysisRows, canonicalJson } from "../runs/analysis-log";
+import type { Run } from "../runs/run-dir";
+import { runIdentity } from "./curves";
+import { AMORTIZATION_GAP } from "./amortization-gap";
+import type { AnalysisValue } from "./estimator";
+
+/** A gap row with the run's identity and its curve's name. */
+export type GapRow = Record<string, AnalysisValue> & { step: number; kind: string; variant: string; group: string; env: string; optimizer: string; seed: number; run: string };
+
+/** "direct", "iterative", or for the variant after k extra amortized iterations "iterative +k iterations". */
+function groupName(optimizer: string, variant: string): string {
+  const extra = /^amortized\+(\d+)$/.exec(variant);
+  return extra ? `${optimizer} +${extra[1]} iterations` : optimizer;
+}
+
+/**
+ * Every amortization-gap row the runs logged (kinds "summary", "state", "trace"), flat (no `settings`), labelled.
+ * `settings`: keep only rows of exactly these estimator settings (e.g. `makeEstimator("amortization-gap", s).settings`);
+ * without it the runs must hold rows of one setting only, or the error lists those found.
+ */
+export function amortizationGapRows(runs: readonly Run[], settings?: Record<string, AnalysisValue>): GapRow[] {
+  const wanted = settings === undefined ? null : canonicalJson(settings);
+  const found = new Set<string>();
+  const out: GapRow[] = [];
+  for (const run of runs) {
+    const id = runIdentity(run);
+    for (const row of readAnalysisRows(run.dir)) {
+      if (row.estimator !== AMORTIZATION_GAP) continue;
+      const key = canonicalJson(row.settings);
+      if (wanted !== null && key !== wanted) continue;
+      found.add(key);
+      const { settings: _settings, estimator: _estimator, ...fields } = row;
+      const variant = String(fields.variant);
+      out.push({ ...(fields as Record<string, AnalysisValue>), step: row.step, kind: String(fields.kind), variant, group: groupName(id.optimizer, variant), env: id.env, optimizer: id.optimizer, seed: id.seed, run: run.id });
+    }
+  }
+  if (found.size > 1) throw new IapoError(`the runs hold amortization-gap rows of ${found.size} different settings; pass the settings to keep: ${[...found].join(" | ")}`);
+  return out;
+}
+
+/** One row per (group, seed, step): the gap's mean and std over states, J before and after, as a table shows them. */
+export interface GapSummary {
+  [column: string]: string | number | null;
+  group: string;
+  seed: number;
+  step: number;
+  gap_mean: number;
+  gap_std: number;
+  j_before_mean: number;
+  j_after_mean: number;
+  /** Mean J the extra amortized iterations added (the +k variant only; null otherwise). */
+  extra_iteration_gain_mean: number | null;
+  states: number;
+}
+
+/** The "summary" rows of `amortizationGapRows`, every row with the same columns (so DataFrames line up). */
+export function gapSummaries(rows: readonly GapRow[]): GapSummary[] {
+  return rows.filter((r) => r.kind === "summary").map((r) => ({
+    group: r.group, seed: r.seed, step: r.step,
+    gap_mean: r.gap_mean as number, gap_std: r.gap_std as number,
+    j_before_mean: r.j_before_mean as number, j_after_mean: r.j_after_mean as number,
+    extra_iteration_gain_mean: typeof r.extra_iteration_gain_mean === "number" ? r.extra_iteration_gain_mean : null,
+    states: r.states as number,
+  }));
+}
