@@ -80,7 +80,7 @@ const STAR = "M0,-1L0.24,-0.31L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.38L-0.59,0.81L
 
 /**
  * Fig 1, 14: J over two dimensions of μ at one state and step as a heatmap, with the amortized estimate
- * (diamond), the grid optimum (star) and the restricted iterative trajectory (white dots joined in order).
+ * (diamond), the grid optimum (star) and the restricted iterative trajectory (white dots outlined in black, joined in order, so they show on every part of the heatmap).
  */
 export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
   const at = (r: Record<string, unknown>): boolean => step === undefined || r.step === step;
@@ -109,7 +109,7 @@ export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisCha
           color: { field: "j", type: "quantitative", title: "J (return units)", scale: { scheme: "viridis" } },
         },
       },
-      { data: { values: scalarRows(rows, "trajectory", at) }, mark: { type: "line", point: { filled: true, color: "white" }, color: "white" }, encoding: { x, y, order: { field: "iteration", type: "quantitative" } } },
+      { data: { values: scalarRows(rows, "trajectory", at) }, mark: { type: "line", point: { filled: true, color: "white", stroke: "black", strokeWidth: 1 }, color: "white" }, encoding: { x, y, order: { field: "iteration", type: "quantitative" } } },
       { data: { values: scalarRows(rows, "amortized", at) }, mark: { type: "point", shape: "diamond", filled: true, size: 160, color: "black" }, encoding: { x, y } },
       { data: { values: scalarRows(rows, "optimum", at) }, mark: { type: "point", shape: STAR, filled: true, size: 260, color: "red" }, encoding: { x, y } },
     ],
