@@ -171,3 +171,41 @@ export function improvementChart(rows: AnalysisRows, o: AnalysisChartOptions = {
     title: o.title ?? "Improvement per iteration", xTitle: "environment steps", yTitle: "ΔJ per iteration (return units)",
   });
 }
+
+/**
+ * Fig 3a: value bias Q̂(s, a) − Q_MC(s, a) over training, one curve per Q estimate (the pessimistic Q̂ of Eq. 12,
+ * Q1, Q2; or per `color`): the line is the mean over pairs (averaged over seeds), the band ± the std over pairs.
+ */
+export function valueBiasChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const color = o.color ?? "q";
+  const encoding = {
+    x: { field: "step", type: "quantitative", title: "environment steps" },
+    color: { field: color, type: "nominal" },
+  };
+  return {
+    $schema: SCHEMA,
+    title: o.title ?? "Value bias",
+    width: o.width ?? 480,
+    height: o.height ?? 260,
+    data: { values: scalarRows(rows, null, (r) => typeof r.biasMean === "number" && typeof r.biasStd === "number") },
+    transform: [
+      { calculate: "datum.biasMean - datum.biasStd", as: "low" },
+      { calculate: "datum.biasMean + datum.biasStd", as: "high" },
+      { aggregate: [{ op: "mean", field: "biasMean", as: "bias" }, { op: "mean", field: "low", as: "low" }, { op: "mean", field: "high", as: "high" }], groupby: [color, "step"] },
+    ],
+    layer: [
+      { mark: { type: "area", opacity: 0.25 }, encoding: { ...encoding, y: { field: "low", type: "quantitative", title: "estimated Q(s, a) − Monte Carlo Q(s, a) (return units)" }, y2: { field: "high" } } },
+      { mark: { type: "line", point: true }, encoding: { ...encoding, y: { field: "bias", type: "quantitative" } } },
+      { mark: { type: "rule", strokeDash: [4, 4], color: "gray" }, encoding: { y: { datum: 0 } } },
+    ],
+  };
+}
+
+/** Fig 3b: KL(π_t ‖ π_previous) on fixed states between consecutive analysed steps, mean ± std over seeds. */
+export function policyChangeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return meanStdChart(scalarRows(rows, null, (r) => r.estimator === "policy-change" && typeof r.kl_mean === "number"), {
+    x: "step", y: "kl_mean", color: o.color, points: true, width: o.width, height: o.height,
+    title: o.title ?? "Policy change", xTitle: "environment steps", yTitle: "KL(π_t ‖ π_previous) (nats)",
+  });
+}
+

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   actionCloudChart, amortizationGapChart, gapAscentChart, improvementChart, lambdaTraceChart, landscapeChart,
-  multipleEstimatesChart, optimizerComparisonChart, optimizerTimeChart, testTimeChart, toSvg, type VegaLiteSpec,
+  multipleEstimatesChart, optimizerComparisonChart, optimizerTimeChart, policyChangeChart, testTimeChart, toSvg, valueBiasChart,
+  type VegaLiteSpec,
 } from "../../lib/plots";
 
 const settings = { states: 2 };
@@ -33,6 +34,13 @@ const iterationRows = [0, 1].flatMap((iteration) => [
   { ...base("per-iteration", 3), kind: "improvement", iteration: iteration + 1, dj_mean: 0.2, dj_std: 0.1 },
 ]);
 
+const valueBiasRows = [100, 200].flatMap((step) => ["pessimistic", "q1", "q2"].map((q) => ({ ...base("value-bias", step), q, biasMean: step / 100, biasStd: 0.5, qMean: 1, mcMean: 0 })));
+const policyChangeRows = [
+  { ...base("policy-change", 100), previous_step: null, kl_mean: null, kl_std: null, kl_max: null },
+  { ...base("policy-change", 200), previous_step: 100, kl_mean: 0.2, kl_std: 0.1, kl_max: 0.4 },
+  { ...base("value-bias", 200), q: "q1", biasMean: 3, biasStd: 1 },
+];
+
 /** Every `data.values` array in a spec and its layers. */
 function dataOf(spec: VegaLiteSpec): Record<string, unknown>[][] {
   const own = spec.data ? [(spec.data as { values: Record<string, unknown>[] }).values] : [];
@@ -51,6 +59,8 @@ test("each analysis chart keeps its kind of rows, drops the settings object, and
     [testTimeChart(testTimeRows), [4], ["evaluation return"]],
     [lambdaTraceChart(iterationRows, 0), [2], ["μ (pre-tanh)"]],
     [improvementChart(iterationRows), [2], ["ΔJ per iteration"]],
+    [valueBiasChart(valueBiasRows), [6], ["environment steps", "estimated Q(s, a) − Monte Carlo Q(s, a)"]],
+    [policyChangeChart(policyChangeRows), [1], ["KL(π_t ‖ π_previous)"]],
   ];
   for (const [spec, counts, titles] of cases) {
     const data = dataOf(spec);
