@@ -3,16 +3,21 @@ import { IapoError } from "../core/errors";
 
 /**
  * Calls `handle` for each argument in order; `value()` consumes and returns the argument after it, failing when
- * there is none (or the next one is itself a flag).
+ * there is none (or the next one is itself a flag); `peek()` looks at the next argument without consuming it
+ * (for flags whose value is optional).
  */
-export function eachArgument(argv: readonly string[], handle: (arg: string, value: () => string) => void): void {
+export function eachArgument(argv: readonly string[], handle: (arg: string, value: () => string, peek: () => string | undefined) => void): void {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    handle(arg, () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new IapoError(`${arg} needs a value`);
-      return v;
-    });
+    handle(
+      arg,
+      () => {
+        const v = argv[++i];
+        if (v === undefined || v.startsWith("--")) throw new IapoError(`${arg} needs a value`);
+        return v;
+      },
+      () => argv[i + 1],
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { IapoError } from "../core/errors";
 import { defaultRunsDir } from "../core/paths";
+import { eachArgument, integer } from "./args";
 import {
   bullmqExecutor, EXECUTORS, formatRunTable, formatSweepProgress, loadSweepFile, localExecutor, planSweep, runProgress,
   runsToDo, slurmExecutor, validateSweep, type Executor, type ExecutorName, type PlannedRun, type SlurmResources, type SweepFile,
@@ -27,37 +28,13 @@ interface SweepArgs {
   watch: number | null;
 }
 
-/** What a flag's handler may read: its value, its value as an integer >= min, or a look at the next argument. */
-export interface FlagValue {
-  value(): string;
-  int(min: number): number;
-  peek(): string | undefined;
-}
-
-/** Walks `--flag [value]` arguments, handing each flag to `handle`; a flag without its value is refused. */
-export function forEachFlag(argv: string[], handle: (flag: string, read: FlagValue) => void): void {
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new IapoError(`${flag} needs a value`);
-      return v;
-    };
-    const int = (min: number): number => {
-      const v = value(), n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new IapoError(`${flag} must be an integer >= ${min}, got "${v}"`);
-      return n;
-    };
-    handle(flag, { value, int, peek: () => argv[i + 1] });
-  }
-}
-
 export function parseSweepArgs(argv: string[]): SweepArgs {
   const [action, file, ...rest] = argv;
   if (action !== "plan" && action !== "run" && action !== "status") throw new IapoError(`iapo sweep needs plan, run or status, got ${JSON.stringify(action ?? "")}\nusage:\n${SWEEP_USAGE}`);
   if (file === undefined || file.startsWith("--")) throw new IapoError(`iapo sweep ${action} needs a sweep file (.yaml, .yml or .json)\nusage:\n${SWEEP_USAGE}`);
   const a: SweepArgs = { action, file, executor: "local", runsDir: defaultRunsDir(), slurm: {}, watch: null };
-  forEachFlag(rest, (flag, { value, int, peek }) => {
+  eachArgument(rest, (flag, value, peek) => {
+    const int = (min: number): number => integer(flag, value(), min);
     switch (flag) {
       case "--executor": {
         const e = value();

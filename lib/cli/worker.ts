@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { IapoError } from "../core/errors";
 import { defaultRunsDir } from "../core/paths";
 import { checkRunsRoot, startSweepWorker } from "../sweeps";
-import { forEachFlag } from "./sweep";
+import { eachArgument, integer } from "./args";
 
 export const WORKER_USAGE = "iapo worker --redis URL [--runs-dir DIR] [--concurrency N] [--lock-duration MS]";
 
@@ -16,7 +16,8 @@ export async function runWorkerCommand(argv: string[]): Promise<number> {
   let runsDir = defaultRunsDir();
   let concurrency = 1;
   let lockDurationMs = 30_000;
-  forEachFlag(argv, (flag, { value, int }) => {
+  eachArgument(argv, (flag, value) => {
+    const int = (min: number): number => integer(flag, value(), min);
     switch (flag) {
       case "--redis": redis = value(); break;
       case "--runs-dir": runsDir = path.resolve(value()); break;
