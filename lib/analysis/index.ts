@@ -5,7 +5,7 @@ export {
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
 export { estimatorNames, isEstimatorName, makeEstimator, type EstimatorFactory } from "./registry";
 export {
-  policyChange, gaussianKl, actingLambda, randomPolicyStates, estimatorSeed, POLICY_CHANGE, POLICY_CHANGE_DEFAULTS,
+  policyChange, gaussianKl, randomPolicyStates, POLICY_CHANGE, POLICY_CHANGE_DEFAULTS,
   type PolicyChangeSettings, type GaussianParams,
 } from "./policy-change";
 export { estimatorRng, agentObjective, amortizedLambda, drawFixedNoise, fixedNoiseObjective, type AgentObjectiveOptions } from "./agent-objective";

@@ -4,7 +4,7 @@
  * faster than direct amortization's (Sec. 3.2.2), which is part of why it explores more.
  *
  * The policies are tanh-squashed Gaussians with λ = (μ, log σ) from the agent's policy optimizer as it acts
- * (β_collect, online Q-networks, acting iterations). tanh is a bijection, and KL is unchanged by a bijection of
+ * (`SacAgent.actingLambda`: β_collect, online Q-networks, acting iterations; J's noise from the estimator's Rng). tanh is a bijection, and KL is unchanged by a bijection of
  * the variable, so the KL between the squashed policies is the closed-form KL between their Gaussians.
  *
  * The previous policy: at each step the estimator keeps the λ it computed on the fixed states, in the run folder
@@ -19,15 +19,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SacAgent } from "../agents/sac/agent";
-import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import { Rng, deriveSeed } from "../core/rng";
 import { meanAndStd } from "../core/stats";
 import { makeEnv, toEnvAction } from "../envs";
-import { VariationalObjective } from "../policy/objective";
-import { disposeOptimization } from "../policy/optimizer";
 import { readSnapshot, replaceSnapshot } from "../runs/snapshot-io";
+import { estimatorRng } from "./agent-objective";
 import type { AnalysisContext, AnalysisRow, Estimator } from "./estimator";
 
 export const POLICY_CHANGE = "policy-change";
@@ -70,11 +67,6 @@ export function gaussianKl(p: GaussianParams, q: GaussianParams, actionSize: num
   return out;
 }
 
-/** An estimator's own seed from the run's seed, the step and its name (never the agent's or the loop's stream). */
-export function estimatorSeed(seed: number, step: number, name: string): number {
-  return deriveSeed(seed, step, name);
-}
-
 /** `count` observations, one every `stride` steps of uniformly random actions, episodes seeded from `seed`. */
 export async function randomPolicyStates(envName: string, seed: number, count: number, stride: number): Promise<{ observations: Float64Array; observationSize: number }> {
   const env = await makeEnv(envName);
@@ -94,20 +86,6 @@ export async function randomPolicyStates(envName: string, seed: number, count: n
   } finally {
     env.dispose();
   }
-}
-
-/** λ of the agent's acting policy on `observations` ([count, obs]); J's samples (iterative) come from `rng`. */
-export function actingLambda(agent: SacAgent, observations: Float64Array, count: number, rng: Rng): GaussianParams {
-  const { observationSize: O, actionSize: A } = agent.spec;
-  let out: GaussianParams | undefined;
-  tf.tidy(() => {
-    const s = tf.tensor2d(Float32Array.from(observations), [count, O]);
-    const objective = new VariationalObjective({ q: agent.qPair("online"), alpha: agent.alpha, beta: agent.config.betaCollect, samples: agent.config.samples, actionSize: A, rng });
-    const r = agent.optimizer.optimize(s, objective, { training: false, evaluateFinal: false });
-    out = { mean: Float32Array.from(r.lambda.mean.dataSync()), logStd: Float32Array.from(r.lambda.logStd.dataSync()) };
-    disposeOptimization(r);
-  });
-  return out as GaussianParams;
 }
 
 function checkSettings(settings: Record<string, unknown>): PolicyChangeSettings {
@@ -139,7 +117,7 @@ export function policyChange(settings: Record<string, unknown> = {}): Estimator 
     const file = dir && path.join(dir, "states");
     if (file && fs.existsSync(file)) return readSnapshot<{ observations: Float64Array }>(file).observations;
     if (!file && memory.states) return memory.states;
-    const { observations } = await randomPolicyStates(context.env, estimatorSeed(context.seed, 0, `${POLICY_CHANGE} states`), s.states, s.stride);
+    const { observations } = await randomPolicyStates(context.env, deriveSeed(context.seed, 0, `${POLICY_CHANGE} states`), s.states, s.stride);
     if (file) replaceSnapshot(file, { observations });
     else memory.states = observations;
     return observations;
@@ -164,7 +142,7 @@ export function policyChange(settings: Record<string, unknown> = {}): Estimator 
       if (observations.length !== s.states * context.agent.spec.observationSize) {
         throw new ConfigError(`${POLICY_CHANGE}: the kept states have ${observations.length} values; the agent takes ${context.agent.spec.observationSize} per state`);
       }
-      const lambda = actingLambda(context.agent, observations, s.states, new Rng(estimatorSeed(context.seed, context.step, POLICY_CHANGE)));
+      const lambda: GaussianParams = context.agent.actingLambda(observations, s.states, estimatorRng(context, POLICY_CHANGE));
       const prev = previous(dir, context.step);
       if (dir) replaceSnapshot(stepFolder(dir, context.step), lambda);
       else memory.lambdas.set(context.step, lambda);

@@ -10,9 +10,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../lib/backend/select";
 import { ConfigError } from "../../lib/core/errors";
-import { Rng } from "../../lib/core/rng";
+import { Rng, deriveSeed } from "../../lib/core/rng";
 import { SacAgent, defaultSacConfig } from "../../lib/agents";
-import { actingLambda, estimatorNames, estimatorSeed, gaussianKl, makeEstimator, randomPolicyStates, type AnalysisContext } from "../../lib/analysis";
+import { estimatorNames, gaussianKl, makeEstimator, randomPolicyStates, type AnalysisContext } from "../../lib/analysis";
 
 const LN2 = Math.log(2);
 const f32 = (...v: number[]): Float32Array => Float32Array.from(v);
@@ -63,8 +63,8 @@ test("KL is 0 for an unchanged policy and the mean closed-form KL to the previou
     const [r30] = await estimator.run(context(second, 30));
     assert.equal(r30.previous_step, 20);
     // by hand: the direct policies' λ on the same fixed states, KL(new || old) per state, averaged
-    const { observations } = await randomPolicyStates("Pendulum-v1", estimatorSeed(4, 0, "policy-change states"), 12, 4);
-    const kl = gaussianKl(actingLambda(second, observations, 12, new Rng(0)), actingLambda(first, observations, 12, new Rng(0)), 1);
+    const { observations } = await randomPolicyStates("Pendulum-v1", deriveSeed(4, 0, "policy-change states"), 12, 4);
+    const kl = gaussianKl(second.actingLambda(observations, 12, new Rng(0)), first.actingLambda(observations, 12, new Rng(0)), 1);
     const mean = kl.reduce((s, v) => s + v, 0) / kl.length;
     assert.ok(mean > 0);
     assert.ok(Math.abs((r30.kl_mean as number) - mean) < 1e-12, `${r30.kl_mean} vs ${mean}`);
