@@ -80,7 +80,8 @@ const STAR = "M0,-1L0.24,-0.31L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.38L-0.59,0.81L
 
 /**
  * Fig 1, 14: J over two dimensions of μ at one state and step as a heatmap, with the amortized estimate
- * (diamond), the grid optimum (star) and the restricted iterative trajectory (white dots outlined in black, joined in order, so they show on every part of the heatmap).
+ * (diamond), the grid optimum (star) and the restricted iterative trajectory (white dots outlined in black,
+ * joined in order, so they show on every part of the heatmap).
  */
 export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
   const at = (r: Record<string, unknown>): boolean => step === undefined || r.step === step;
