@@ -6,7 +6,7 @@
  */
 import { ConfigError } from "../core/errors";
 import type { Scale } from "../core/scale";
-import { defaultSacConfig, validateSacConfig, type SacConfig } from "../agents/sac/config";
+import { defaultSacConfig, FIDELITY_OPTIONS_BEFORE_PRESETS, validateSacConfig, type SacConfig } from "../agents/sac/config";
 import { applyScheduleChanges, defaultSchedule, isScheduleField, SCHEDULE_FIELDS, validateSchedule, type RunSchedule } from "./schedule";
 
 export type AmortizedOptimizerKind = "direct" | "iterative";
@@ -64,7 +64,7 @@ export function buildTrainConfig(req: TrainConfigRequest): TrainConfig {
     if (field === "optimizer") throw new ConfigError(`set the optimizer with the top-level "optimizer", not as an agent setting`);
     (agent as unknown as Record<string, unknown>)[field] = value;
   }
-  if (req.iterations !== undefined) agent.iterations = { train: req.iterations, act: req.iterations };
+  if (req.iterations !== undefined) agent.iterations = { train: req.iterations, act: req.iterations, eval: req.iterations };
   const schedule = defaultSchedule(req.scale, req.totalSteps);
   if (req.evalEvery !== undefined) schedule.evalEvery = req.evalEvery;
   if (req.evalEpisodes !== undefined) schedule.evalEpisodes = req.evalEpisodes;
@@ -96,7 +96,23 @@ export function migrateTrainConfig(raw: unknown, source = "run.json"): TrainConf
     throw new ConfigError(`${source}: not a training config (no "agent" record)`);
   }
   const old = raw as Record<string, unknown> & { agent: Record<string, unknown>; scale: Scale };
-  if (old.schedule !== undefined) return old as unknown as TrainConfig;
+  const withOptions = { ...old, agent: withAgentOptionsOfTheTime(old.agent) };
+  if (old.schedule !== undefined) return withOptions as unknown as TrainConfig;
+  return migrateSchedule(withOptions, source);
+}
+
+/**
+ * Agent settings that became options later, filled in with what runs computed before: the fidelity options'
+ * earlier behaviour, and an evaluation iteration count equal to the acting one.
+ */
+function withAgentOptionsOfTheTime(agent: Record<string, unknown>): Record<string, unknown> {
+  const filled: Record<string, unknown> = { ...FIDELITY_OPTIONS_BEFORE_PRESETS, ...agent };
+  const iterations = agent.iterations as { train?: unknown; act?: unknown; eval?: unknown } | undefined;
+  if (iterations && typeof iterations === "object" && iterations.eval === undefined) filled.iterations = { ...iterations, eval: iterations.act };
+  return filled;
+}
+
+function migrateSchedule(old: Record<string, unknown> & { agent: Record<string, unknown>; scale: Scale }, source: string): TrainConfig {
   const agent: Record<string, unknown> = { ...old.agent };
   const top: Record<string, unknown> = { ...old };
   const moved: Partial<Record<keyof RunSchedule, unknown>> = {};

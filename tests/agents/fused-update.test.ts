@@ -425,7 +425,7 @@ function config(optimizer: "direct" | "iterative", inputNormalization: InputNorm
     batchSize: 32,
     policyHiddenSizes: [32, 32],
     samples: optimizer === "direct" ? 1 : 2,
-    iterations: { train: 3, act: 2 },
+    iterations: { train: 3, act: 2, eval: 2 },
     learningRate: 3e-3,
   };
 }

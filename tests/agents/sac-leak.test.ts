@@ -32,7 +32,7 @@ function config(optimizer: "direct" | "iterative"): SacConfig {
     batchSize: 16,
     policyHiddenSizes: [16, 16],
     samples: optimizer === "direct" ? 1 : 2,
-    iterations: { train: 2, act: 2 },
+    iterations: { train: 2, act: 2, eval: 2 },
   };
 }
 

@@ -21,7 +21,7 @@ test("default configs carry the paper's values (Tables 5-6, A.4)", () => {
   assert.equal(i.qArchitecture, "A");
   assert.equal(i.betaTrain, 2.5);
   assert.equal(i.betaCollect, 1);
-  assert.deepEqual(i.iterations, { train: 5, act: 5 });
+  assert.deepEqual(i.iterations, { train: 5, act: 5, eval: 5 });
   assert.equal(defaultSacConfig("Hopper-v2", "iterative", "paper").betaTrain, 1.5);
   assert.equal(defaultSacConfig("Walker2d-v2", "iterative", "paper").qArchitecture, "B");
   assert.equal(defaultSacConfig("Pendulum-v1", "direct", "paper").qArchitecture, "A");
@@ -44,7 +44,7 @@ test("bad configs fail with a ConfigError naming the field", () => {
     [{ optimizer: "newton" as never }, /SacConfig\.optimizer/],
     [{ qArchitecture: "C" as never }, /SacConfig\.qArchitecture/],
     [{ samples: 0 }, /SacConfig\.samples/],
-    [{ iterations: { train: 0, act: 5 } }, /SacConfig\.iterations\.train/],
+    [{ iterations: { train: 0, act: 5, eval: 5 } }, /SacConfig\.iterations\.train/],
     [{ initialStd: -1 }, /SacConfig\.initialStd/],
     [{ inputNormalization: "batch" as never }, /SacConfig\.inputNormalization/],
   ];
@@ -59,7 +59,7 @@ function tinyConfig(optimizer: "direct" | "iterative"): SacConfig {
     policyHiddenSizes: [32, 32],
     learningRate: 3e-3,
     samples: optimizer === "direct" ? 1 : 2,
-    iterations: { train: 3, act: 3 },
+    iterations: { train: 3, act: 3, eval: 3 },
     betaTrain: 1,
   };
 }

@@ -43,7 +43,7 @@ test("the estimator is registered, and bad settings name the setting", () => {
 });
 
 function agent(optimizer: "direct" | "iterative", seed: number): SacAgent {
-  const config = { ...defaultSacConfig("Pendulum-v1", optimizer, "smoke"), policyHiddenSizes: [16, 16], samples: 2, iterations: { train: 2, act: 2 } };
+  const config = { ...defaultSacConfig("Pendulum-v1", optimizer, "smoke"), policyHiddenSizes: [16, 16], samples: 2, iterations: { train: 2, act: 2, eval: 2 } };
   return SacAgent.create(config, { observationSize: 3, actionSize: 1 }, new Rng(seed));
 }
 

@@ -27,9 +27,9 @@ test("updateFlops equals the multiply-adds of one fused update, x2", { skip }, a
     { optimizer: "direct", samples: 1 },
     { optimizer: "direct", samples: 3 },
     { optimizer: "iterative", samples: 1, inputNormalization: "layer" },
-    { optimizer: "iterative", samples: 4, inputNormalization: "layer+scale", iterations: { train: 3, act: 2 } },
+    { optimizer: "iterative", samples: 4, inputNormalization: "layer+scale", iterations: { train: 3, act: 2, eval: 2 } },
     { optimizer: "direct", samples: 2, qArchitecture: "B" },
-    { optimizer: "iterative", samples: 1, qArchitecture: "B", iterations: { train: 2, act: 2 } },
+    { optimizer: "iterative", samples: 1, qArchitecture: "B", iterations: { train: 2, act: 2, eval: 2 } },
   ];
   for (const c of cases) {
     const config: SacConfig = { ...defaultSacConfig("HalfCheetah-v2", c.optimizer, "smoke"), qArchitecture: "A", batchSize: 32, policyHiddenSizes: [24, 16], ...c };

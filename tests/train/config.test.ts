@@ -48,7 +48,7 @@ test("a shorter run shrinks the random phase and the periods to fit; requests ch
   assert.deepEqual(c.schedule, {
     totalSteps: 4000, initialRandomSteps: 800, updatesPerStep: 1, bufferSize: 1_000_000, evalEvery: 4000, evalEpisodes: 2, logEvery: 1000, checkpointEvery: 4000, snapshotEvery: 500,
   });
-  assert.deepEqual(c.agent.iterations, { train: 3, act: 3 });
+  assert.deepEqual(c.agent.iterations, { train: 3, act: 3, eval: 3 });
   assert.equal(c.agent.betaTrain, 2);
 });
 
@@ -72,7 +72,7 @@ test("a run.json of the earlier shape migrates to the same config", () => {
   // snapshotEvery did not exist then: the smoke default for a 160-step run
   assert.equal(migrated.schedule.snapshotEvery, 160);
   assert.deepEqual(migrated, today);
-  assert.equal(migrateTrainConfig(today), today, "a config of today's shape is returned as it is");
+  assert.deepEqual(migrateTrainConfig(today), today, "a config of today's shape is read as it is");
   assert.throws(() => migrateTrainConfig({ env: "x" }, "/r/run.json"), /\/r\/run\.json: not a training config/);
 });
 

@@ -22,7 +22,7 @@ function tinyConfig(optimizer: "direct" | "iterative"): TrainConfig {
   c.schedule.initialRandomSteps = 40;
   c.agent.batchSize = 16;
   c.agent.policyHiddenSizes = [16, 16];
-  c.agent.iterations = { train: 2, act: 2 };
+  c.agent.iterations = { train: 2, act: 2, eval: 2 };
   c.agent.samples = 2;
   c.schedule.logEvery = 20;
   c.schedule.checkpointEvery = 40;

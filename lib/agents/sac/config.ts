@@ -12,6 +12,31 @@ import { INPUT_NORMALIZATIONS, type InputNormalization } from "../../policy/inpu
 import { POLICY_OPTIMIZER_KINDS, type PolicyOptimizerKind } from "../../policy/optimizer";
 import { MUJOCO_ENV_NAMES } from "../../envs/registry";
 
+export const PESSIMISM_STDS = ["population", "unbiased"] as const;
+export type PessimismStd = (typeof PESSIMISM_STDS)[number];
+export const NETWORK_INITS = ["fan-in-uniform", "xavier"] as const;
+export type NetworkInit = (typeof NETWORK_INITS)[number];
+export const LOG_STD_BOUNDS = ["hard-clip", "soft-clamp"] as const;
+export type LogStdBounds = (typeof LOG_STD_BOUNDS)[number];
+export const TEMPERATURE_LOSSES = ["log-alpha", "alpha"] as const;
+export type TemperatureLoss = (typeof TEMPERATURE_LOSSES)[number];
+export const TARGET_UPDATES = ["polyak", "hard"] as const;
+export type TargetUpdate = (typeof TARGET_UPDATES)[number];
+
+/**
+ * The values of the options above that every run had before they were options; a run.json without them is read
+ * with these (migrateTrainConfig), so older runs load and resume computing what they computed.
+ */
+export const FIDELITY_OPTIONS_BEFORE_PRESETS = {
+  pessimismStd: "population",
+  networkInit: "fan-in-uniform",
+  logStdBounds: "hard-clip",
+  normalizeStateInput: true,
+  temperatureLoss: "log-alpha",
+  useTargetQForActing: false,
+  targetUpdate: "polyak",
+} as const satisfies Partial<SacConfig>;
+
 export interface SacConfig {
   /** Discount factor γ (Table 6: 0.99). */
   gamma: number;
@@ -23,10 +48,19 @@ export interface SacConfig {
   batchSize: number;
   /** How λ is chosen: "direct" (Eq. 9) or "iterative" (Eq. 10-11); "gradient"/"cem" only for analysis. */
   optimizer: PolicyOptimizerKind;
-  /** Iterations of the iterative optimizer per training update and when acting (paper: 5 and 5). */
-  iterations: { train: number; act: number };
+  /**
+   * Iterations of the iterative optimizer: per training update, when acting (collecting data) and when evaluating
+   * (paper: 5, 5, 5). `eval` is test-time optimisation (Sec. 4.2.3): more iterations at evaluation change neither
+   * what the agent collects nor its targets.
+   */
+  iterations: { train: number; act: number; eval: number };
   /** N, reparameterised action samples per state for each estimate of J (Eq. 7). */
   samples: number;
+  /**
+   * The std of {Q1, Q2} in Eq. 12: "population" (|Q1 − Q2|/2, so β = 1 is min(Q1, Q2): the paper) or "unbiased"
+   * (|Q1 − Q2|/√2: the authors' code, a penalty √2 larger at the same β; β_unbiased = β_population/√2).
+   */
+  pessimismStd: PessimismStd;
   /** Pessimism β of Eq. 12 in training (targets and policy objective): direct 1; iterative 1.5 Hopper, 2.5 others. */
   betaTrain: number;
   /** β when acting in the environment (A.4: 1, "to not overly penalize exploration"). */
@@ -37,18 +71,36 @@ export interface SacConfig {
   policyHiddenSizes: number[];
   /** Non-linearity of the policy / optimizer network (Table 2: ReLU). */
   policyActivation: Activation;
+  /**
+   * How networks start: "fan-in-uniform" (weights and biases U(±1/√fanIn)) or "xavier" (the authors' code:
+   * Xavier-normal hidden layers with ReLU gain √2 and bias 0.1, policy output heads at zero, Q outputs U(±3e-3)).
+   */
+  networkInit: NetworkInit;
+  /** Bounds on log σ: "hard-clip" to [−20, 2] (no gradient outside) or "soft-clamp" to (−10, 0.5) by softplus (the code). */
+  logStdBounds: LogStdBounds;
   /** σ of the iterative optimizer's starting λ (μ = 0): paper 1, authors' code 0.5. */
   initialStd: number;
   /** Normalisation of the iterative optimizer's inputs: "layer" (the paper's, default on its tasks) or "layer+scale". */
   inputNormalization: InputNormalization;
+  /** Normalise the state input of the iterative optimizer as well (the paper: every input); false feeds it raw (the code). */
+  normalizeStateInput: boolean;
   /** Target entropy of the temperature tuning; null means −|A| (A.4). */
   targetEntropy: number | null;
   /** log α at the start (0: α = 1). */
   initialLogAlpha: number;
   /** Learn α to meet the target entropy (Haarnoja et al., 2018c); false keeps α fixed. */
   autoTemperature: boolean;
+  /**
+   * The temperature's loss: "log-alpha", −log α·(log π + H̄) (common SAC code), or "alpha", −α·(log π + H̄)
+   * (Haarnoja et al. 2018c's form and the authors' code, which also keeps log α ≥ −15).
+   */
+  temperatureLoss: TemperatureLoss;
   /** Use the target Q-networks in the policy objective (the authors' code) instead of the online ones (SAC). */
   useTargetQForPolicy: boolean;
+  /** Use the target Q-networks in the objective the iterative optimizer climbs when acting (the code) instead of the online ones. */
+  useTargetQForActing: boolean;
+  /** How target Q-networks follow the online ones: "polyak" (rate τ every update, Table 6) or "hard" (copy every round(1/τ) updates, the code). */
+  targetUpdate: TargetUpdate;
   /** Adam step size when optimizer = "gradient". */
   gradientLearningRate: number;
   /** CEM population and elites when optimizer = "cem" (B.2: 100, 10). */
@@ -95,7 +147,7 @@ export function defaultSacConfig(envName: string, optimizer: PolicyOptimizerKind
     ...preset,
     policyHiddenSizes: preset.policyHiddenSizes.slice(),
     optimizer,
-    iterations: { train: 5, act: 5 },
+    iterations: { train: 5, act: 5, eval: 5 },
     // the authors' code estimates J with 10 samples; at smoke and quick scale one sample keeps an iterative
     // update ~6x cheaper (bench: ~60 vs ~370 ms) so those runs stay minutes long
     samples: optimizer === "direct" || scale !== "paper" ? 1 : 10,
@@ -109,6 +161,7 @@ export function defaultSacConfig(envName: string, optimizer: PolicyOptimizerKind
     initialLogAlpha: 0,
     autoTemperature: true,
     useTargetQForPolicy: false,
+    ...FIDELITY_OPTIONS_BEFORE_PRESETS,
     gradientLearningRate: 1e-2,
     cem: { population: 100, elites: 10 },
   });
@@ -134,6 +187,18 @@ export function validateSacConfig(c: SacConfig): SacConfig {
   if (typeof c.iterations !== "object" || c.iterations === null) fail("iterations", "{ train, act }", c.iterations);
   posInt("iterations.train", c.iterations.train);
   posInt("iterations.act", c.iterations.act);
+  posInt("iterations.eval", c.iterations.eval);
+  const oneOf = <T extends string>(field: keyof SacConfig, allowed: readonly T[]): void => {
+    if (!(allowed as readonly unknown[]).includes(c[field])) fail(field, `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`, c[field]);
+  };
+  oneOf("pessimismStd", PESSIMISM_STDS);
+  oneOf("networkInit", NETWORK_INITS);
+  oneOf("logStdBounds", LOG_STD_BOUNDS);
+  oneOf("temperatureLoss", TEMPERATURE_LOSSES);
+  oneOf("targetUpdate", TARGET_UPDATES);
+  for (const flag of ["normalizeStateInput", "useTargetQForActing"] as const) {
+    if (typeof c[flag] !== "boolean") fail(flag, "a boolean", c[flag]);
+  }
   posInt("samples", c.samples);
   inRange("betaTrain", 0, 100);
   inRange("betaCollect", 0, 100);
