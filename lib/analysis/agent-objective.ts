@@ -31,6 +31,7 @@ export function agentObjective(agent: SacAgent, rng: Rng, options: AgentObjectiv
     q: agent.qPair(train && c.useTargetQForPolicy ? "target" : "online"),
     alpha: agent.alpha,
     beta: train ? c.betaTrain : c.betaCollect,
+    pessimismStd: c.pessimismStd,
     samples: options.samples ?? c.samples,
     actionSize: agent.spec.actionSize,
     rng,

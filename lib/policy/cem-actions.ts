@@ -34,14 +34,14 @@ export type ActionScorer = (states: tf.Tensor2D, lambda: PolicyParams, u: tf.Ten
 
 /** J's integrand per action for a VariationalObjective: Q_pess(s, tanh u) − α (log π(tanh u) − log p). */
 export function variationalActionScorer(objective: VariationalObjective): ActionScorer {
-  const { q, beta, alpha } = objective.options;
+  const { q, beta, alpha, pessimismStd } = objective.options;
   return (states, lambda, u) =>
     tf.tidy(() => {
       const [P, batch, A] = u.shape;
       const obs = states.shape[1];
       const tiled = tf.tile(tf.expandDims(states, 0), [P, 1, 1]).reshape([P * batch, obs]) as tf.Tensor2D;
       const [q1, q2] = q(tiled, tf.tanh(u).reshape([P * batch, A]) as tf.Tensor2D);
-      const value = pessimisticQ(q1, q2, beta).reshape([P, batch]);
+      const value = pessimisticQ(q1, q2, beta, pessimismStd).reshape([P, batch]);
       return tf.sub(value, tf.mul(alpha, klToUniformPriorSamples(lambda, u))) as tf.Tensor2D;
     });
 }

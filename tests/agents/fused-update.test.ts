@@ -417,7 +417,11 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
   }
 });
 
-function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A"): SacConfig {
+/** The policy-side options where the paper and the authors' code differ, set to the code's values. */
+type CodeOptions = Partial<Pick<SacConfig, "pessimismStd" | "logStdBounds" | "networkInit" | "normalizeStateInput">>;
+const AUTHORS_CODE: CodeOptions = { pessimismStd: "unbiased", logStdBounds: "soft-clamp", networkInit: "xavier", normalizeStateInput: false };
+
+function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A", options: CodeOptions = {}): SacConfig {
   return {
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),
     inputNormalization,
@@ -427,12 +431,14 @@ function config(optimizer: "direct" | "iterative", inputNormalization: InputNorm
     samples: optimizer === "direct" ? 1 : 2,
     iterations: { train: 3, act: 2, eval: 2 },
     learningRate: 3e-3,
+    ...options,
   };
 }
 
 /** Agents from the same seed, updated on the same batches, with the fused update on or off. */
 async function run(
   optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A",
+  options: CodeOptions = {},
 ): Promise<{ metrics: Record<string, number>[]; agent: SacAgent; first: AgentSnapshot }> {
   const data = new Rng(0);
   const buffer = new ReplayBuffer(200, 5, 3);
@@ -441,7 +447,7 @@ async function run(
   }
   setFusedSacUpdates(fused);
   try {
-    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture), { observationSize: 5, actionSize: 3 }, new Rng(5));
+    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture, options), { observationSize: 5, actionSize: 3 }, new Rng(5));
     assert.equal(agent.updatePath().path, fused ? "fused" : "tfjs", agent.updatePath().why);
     const rng = new Rng(9);
     const metrics: Record<string, number>[] = [];
@@ -464,15 +470,19 @@ const UPDATES: Record<QArchitecture, number> = { A: 20, B: 5 };
 /** Relative difference of the two paths' metrics allowed after the first update (the largest seen is ~1.4e-4). */
 const SEQUENCE_TOLERANCE = 1e-3;
 
-// Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes.
-const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture][] = [
-  ["direct", "layer", "A"], ["iterative", "layer", "A"], ["iterative", "layer+scale", "A"], ["direct", "layer", "B"], ["iterative", "layer", "B"],
+// Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes. The
+// authors' code's options (unbiased std in Eq. 12, soft clamp of log σ, Xavier start, raw state input) each change
+// both paths' maths: a path that ignored one would part from the other.
+const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture, CodeOptions][] = [
+  ["direct", "layer", "A", {}], ["iterative", "layer", "A", {}], ["iterative", "layer+scale", "A", {}], ["direct", "layer", "B", {}], ["iterative", "layer", "B", {}],
+  ["direct", "layer", "A", AUTHORS_CODE], ["iterative", "layer+scale", "A", AUTHORS_CODE], ["iterative", "layer", "B", AUTHORS_CODE],
 ];
-for (const [optimizer, normalization, q] of UPDATE_CASES) {
-  test(`fused SAC update (${optimizer}, ${normalization} inputs, Q architecture ${q}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
+for (const [optimizer, normalization, q, options] of UPDATE_CASES) {
+  const named = Object.keys(options).length ? ", the authors' code's options" : "";
+  test(`fused SAC update (${optimizer}, ${normalization} inputs, Q architecture ${q}${named}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
     await useBackend("wasm-native");
-    const fused = await run(optimizer, true, UPDATES[q], normalization, q);
-    const stock = await run(optimizer, false, UPDATES[q], normalization, q);
+    const fused = await run(optimizer, true, UPDATES[q], normalization, q, options);
+    const stock = await run(optimizer, false, UPDATES[q], normalization, q, options);
     assert.deepEqual(Object.keys(fused.metrics[0]), Object.keys(stock.metrics[0]), "same metrics in the same order");
     for (const [k, want] of Object.entries(stock.metrics[0])) {
       const got = fused.metrics[0][k];
@@ -525,12 +535,13 @@ function actSequence(agent: SacAgent): number[] {
   return out;
 }
 
-for (const optimizer of ["direct", "iterative"] as const) {
-  test(`fused act (${optimizer}) gives the tfjs path's actions and draws the same noise`, { skip }, async () => {
+for (const [optimizer, options] of [["direct", {}], ["iterative", {}], ["iterative", AUTHORS_CODE]] as const) {
+  const named = Object.keys(options).length ? ", the authors' code's options" : "";
+  test(`fused act (${optimizer}${named}) gives the tfjs path's actions and draws the same noise`, { skip }, async () => {
     await useBackend("wasm-native");
     // Two identical agents (same seed, same fused updates, so the iterative output layer is no longer zero).
-    const a = (await run(optimizer, true, 3)).agent;
-    const b = (await run(optimizer, true, 3)).agent;
+    const a = (await run(optimizer, true, 3, "layer", "A", options)).agent;
+    const b = (await run(optimizer, true, 3, "layer", "A", options)).agent;
     const fused = actSequence(a);
     setFusedSacUpdates(false);
     let stock: number[];

@@ -4,6 +4,8 @@
  * step, and the target networks after Polyak averaging, all computed here by hand (in double) from the
  * networks' outputs and the agent's noise. The batch mixes done flags (the (1 − d) mask of the target), the
  * policy objective uses the target Q-networks (useTargetQForPolicy) and α is fixed (autoTemperature: false).
+ * Then again with the authors' code's policy-side options: the unbiased std in Eq. 12, the soft clamp of log σ
+ * and the Xavier start (whose direct policy begins at μ = 0).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +22,7 @@ import type { NamedWeights } from "../../lib/nn/parameters";
 const [O, A, B, N] = [3, 2, 6, 2];
 const DONE = [0, 1, 0, 0, 1, 0];
 
-const CONFIG: SacConfig = {
+const PAPER_CONFIG: SacConfig = {
   ...defaultSacConfig("Bandit", "direct", "smoke"),
   batchSize: B,
   policyHiddenSizes: [16, 16],
@@ -34,6 +36,11 @@ const CONFIG: SacConfig = {
   initialLogAlpha: -0.7,
 };
 const ALPHA = Math.exp(-0.7);
+const CODE_CONFIG: SacConfig = { ...PAPER_CONFIG, pessimismStd: "unbiased", logStdBounds: "soft-clamp", networkInit: "xavier" };
+
+/** β·std(Q1, Q2) of Eq. 12, written out: |Q1 − Q2|/2 (population) or |Q1 − Q2|/√2 (unbiased). */
+const penalty = (config: SacConfig, q1: number, q2: number): number =>
+  config.betaTrain * (config.pessimismStd === "unbiased" ? Math.abs(q1 - q2) / Math.SQRT2 : Math.abs(q1 - q2) / 2);
 
 /** Six transitions with random states, actions and rewards, and the done flags above. */
 function batchOf(): ReplayBatch {
@@ -57,6 +64,7 @@ const logDensity = (u: number, mean: number, logStd: number): number =>
  * with Q1, Q2 the agent's networks (`which`) evaluated on the sampled actions. Also mean log π per state.
  */
 function handJ(agent: SacAgent, which: "online" | "target", states: Float32Array, noise: Float32Array): { j: number[]; logProb: number[]; mean: Float32Array; logStd: Float32Array } {
+  const config = agent.config;
   const policy = agent.optimizer;
   assert.ok(policy instanceof DirectAmortizedOptimizer);
   return tf.tidy(() => {
@@ -83,7 +91,7 @@ function handJ(agent: SacAgent, which: "online" | "target", states: Float32Array
       let lp = 0;
       for (let n = 0; n < N; n++) {
         const r = n * B + st;
-        qs += (q1[r] + q2[r]) / 2 - CONFIG.betaTrain * Math.abs(q1[r] - q2[r]) / 2;
+        qs += (q1[r] + q2[r]) / 2 - penalty(config, q1[r], q2[r]);
         lp += logPi[r];
       }
       logProb.push(lp / N);
@@ -100,8 +108,8 @@ const outputBias = (w: NamedWeights): number => {
   return w[name].values[0];
 };
 
-for (const path of ["tfjs", "fused"] as const) {
-  test(`one SAC update by value (${path} path): mixed done flags, target Q in the policy objective, fixed α`, async (t) => {
+for (const [CONFIG, options] of [[PAPER_CONFIG, ""], [CODE_CONFIG, ", the authors' code's std, log σ bounds and start"]] as const) for (const path of ["tfjs", "fused"] as const) {
+  test(`one SAC update by value (${path} path): mixed done flags, target Q in the policy objective, fixed α${options}`, async (t) => {
     await initBackend();
     setFusedSacUpdates(path === "fused");
     try {
@@ -125,6 +133,7 @@ for (const path of ["tfjs", "fused"] as const) {
       const loss = (q: Float32Array): number => avg(Array.from(q, (qs, s) => (qs - y[s]) ** 2));
       // the policy step's J, on the target networks (unchanged until Polyak at the end)
       const policy = handJ(agent, "target", batch.observations, policyNoise);
+      if (CONFIG.networkInit === "xavier") assert.ok(policy.mean.every((m) => m === 0), "the code's start: the policy head is zero, μ = 0");
 
       const metrics = agent.update(batch);
       const after = await agent.getState();

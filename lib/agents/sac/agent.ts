@@ -75,10 +75,11 @@ export class SacAgent {
     this.targetEntropy = config.targetEntropy ?? -spec.actionSize;
     const body = Q_ARCHITECTURES[config.qArchitecture];
     const { observationSize: o, actionSize: a } = spec;
-    this.q1 = QNetwork.create(body, o, a, rng.fork());
-    this.q2 = QNetwork.create(body, o, a, rng.fork());
-    this.q1Target = QNetwork.create(body, o, a, rng.fork());
-    this.q2Target = QNetwork.create(body, o, a, rng.fork());
+    const init = config.networkInit;
+    this.q1 = QNetwork.create(body, o, a, rng.fork(), init);
+    this.q2 = QNetwork.create(body, o, a, rng.fork(), init);
+    this.q1Target = QNetwork.create(body, o, a, rng.fork(), init);
+    this.q2Target = QNetwork.create(body, o, a, rng.fork(), init);
     this.q1Target.params.copyFrom(this.q1.params);
     this.q2Target.params.copyFrom(this.q2.params);
     this.policyOptimizer = makePolicyOptimizer(config, spec, rng.fork());
@@ -123,7 +124,8 @@ export class SacAgent {
    * @param beta pessimism of Eq. 12  @param q which Q-networks (default: the config's policy choice)
    */
   objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online", rng: Rng = this.rng): VariationalObjective {
-    return new VariationalObjective({ q: this.qPair(q), alpha, beta, samples: this.config.samples, actionSize: this.spec.actionSize, rng });
+    const { samples, pessimismStd } = this.config;
+    return new VariationalObjective({ q: this.qPair(q), alpha, beta, pessimismStd, samples, actionSize: this.spec.actionSize, rng });
   }
 
   /** An action in [-1, 1]^|A| drawn uniformly (the initial random steps), from the agent's Rng. */

@@ -11,13 +11,12 @@ import type { Activation } from "../../backend/ops";
 import { INPUT_NORMALIZATIONS, type InputNormalization } from "../../policy/input-normalization";
 import { POLICY_OPTIMIZER_KINDS, type PolicyOptimizerKind } from "../../policy/optimizer";
 import { MUJOCO_ENV_NAMES } from "../../envs/registry";
+import { NETWORK_INITS, type NetworkInit } from "../../nn/init";
+import { PESSIMISM_STDS, type PessimismStd } from "../../policy/maths";
+import { LOG_STD_BOUNDS, type LogStdBounds } from "../../policy/params";
 
-export const PESSIMISM_STDS = ["population", "unbiased"] as const;
-export type PessimismStd = (typeof PESSIMISM_STDS)[number];
-export const NETWORK_INITS = ["fan-in-uniform", "xavier"] as const;
-export type NetworkInit = (typeof NETWORK_INITS)[number];
-export const LOG_STD_BOUNDS = ["hard-clip", "soft-clamp"] as const;
-export type LogStdBounds = (typeof LOG_STD_BOUNDS)[number];
+// The policy-side options' values live with the maths they choose (nn/init.ts, policy/maths.ts, policy/params.ts).
+export { NETWORK_INITS, PESSIMISM_STDS, LOG_STD_BOUNDS, type NetworkInit, type PessimismStd, type LogStdBounds };
 export const TEMPERATURE_LOSSES = ["log-alpha", "alpha"] as const;
 export type TemperatureLoss = (typeof TEMPERATURE_LOSSES)[number];
 export const TARGET_UPDATES = ["polyak", "hard"] as const;

@@ -110,7 +110,7 @@ export class FusedSacUpdate {
     this.policy = fusedPolicy(ctx, form, actionSize, observationSize);
     const samples = parts.config.samples;
     this.workspaces = new Workspaces(ctx, { observationSize, actionSize, samples, q: this.q, policy: this.policy.net, policyTraces: this.policy.traces });
-    this.objective = new FusedObjective(ctx, this.workspaces, parts.rng, observationSize, actionSize, samples);
+    this.objective = new FusedObjective(ctx, this.workspaces, parts.rng, observationSize, actionSize, samples, parts.config.pessimismStd);
     this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
     this.pGrads = (parts.policy.params?.variables() ?? []).map((v) => tf.keep(tf.zerosLike(v)));
     this.alphaGrad = tf.keep(tf.zerosLike(parts.logAlpha));
