@@ -417,14 +417,14 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
   }
 });
 
-function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A"): SacConfig {
+function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A", samples = optimizer === "direct" ? 1 : 2): SacConfig {
   return {
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),
     inputNormalization,
     qArchitecture,
     batchSize: 32,
     policyHiddenSizes: [32, 32],
-    samples: optimizer === "direct" ? 1 : 2,
+    samples,
     iterations: { train: 3, act: 2, eval: 2 },
     learningRate: 3e-3,
   };
@@ -432,7 +432,7 @@ function config(optimizer: "direct" | "iterative", inputNormalization: InputNorm
 
 /** Agents from the same seed, updated on the same batches, with the fused update on or off. */
 async function run(
-  optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A",
+  optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A", samples?: number,
 ): Promise<{ metrics: Record<string, number>[]; agent: SacAgent; first: AgentSnapshot }> {
   const data = new Rng(0);
   const buffer = new ReplayBuffer(200, 5, 3);
@@ -441,7 +441,7 @@ async function run(
   }
   setFusedSacUpdates(fused);
   try {
-    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture), { observationSize: 5, actionSize: 3 }, new Rng(5));
+    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture, samples), { observationSize: 5, actionSize: 3 }, new Rng(5));
     assert.equal(agent.updatePath().path, fused ? "fused" : "tfjs", agent.updatePath().why);
     const rng = new Rng(9);
     const metrics: Record<string, number>[] = [];
@@ -464,15 +464,16 @@ const UPDATES: Record<QArchitecture, number> = { A: 20, B: 5 };
 /** Relative difference of the two paths' metrics allowed after the first update (the largest seen is ~1.4e-4). */
 const SEQUENCE_TOLERANCE = 1e-3;
 
-// Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes.
-const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture][] = [
-  ["direct", "layer", "A"], ["iterative", "layer", "A"], ["iterative", "layer+scale", "A"], ["direct", "layer", "B"], ["iterative", "layer", "B"],
+// Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes; the
+// direct optimizer with J on 10 samples is the authors' code's setting.
+const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture, number?][] = [
+  ["direct", "layer", "A"], ["iterative", "layer", "A"], ["iterative", "layer+scale", "A"], ["direct", "layer", "B"], ["iterative", "layer", "B"], ["direct", "layer", "A", 10],
 ];
-for (const [optimizer, normalization, q] of UPDATE_CASES) {
-  test(`fused SAC update (${optimizer}, ${normalization} inputs, Q architecture ${q}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
+for (const [optimizer, normalization, q, samples] of UPDATE_CASES) {
+  test(`fused SAC update (${optimizer}${samples ? `, N = ${samples}` : ""}, ${normalization} inputs, Q architecture ${q}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
     await useBackend("wasm-native");
-    const fused = await run(optimizer, true, UPDATES[q], normalization, q);
-    const stock = await run(optimizer, false, UPDATES[q], normalization, q);
+    const fused = await run(optimizer, true, UPDATES[q], normalization, q, samples);
+    const stock = await run(optimizer, false, UPDATES[q], normalization, q, samples);
     assert.deepEqual(Object.keys(fused.metrics[0]), Object.keys(stock.metrics[0]), "same metrics in the same order");
     for (const [k, want] of Object.entries(stock.metrics[0])) {
       const got = fused.metrics[0][k];
