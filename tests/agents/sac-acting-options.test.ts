@@ -127,12 +127,16 @@ test("iterations.eval: evaluation runs that many iterations and leaves the agent
   for (const fused of paths()) {
     actions.push(await onPath(fused, async () => {
       const state = await trainedState(config(), 3);
-      const evalRun = async (act: number, evaluation: number): Promise<{ action: number[]; rng: AgentSnapshot["rng"] }> => {
+      const evalRun = async (act: number, evaluation: number): Promise<{ action: number[]; before: AgentSnapshot["rng"]; rng: AgentSnapshot["rng"] }> => {
         const agent = await restored(config({ iterations: { train: 3, act, eval: evaluation } }), state);
+        agent.actingLambda(observations(), COUNT, new Rng(0)); // what the first act makes (the fused path's buffers), made; the agent's Rng unmoved
+        const before = (await agent.getState()).rng;
+        const tensors = tf.memory().numTensors;
         const action = Array.from(agent.actBatch(observations(), COUNT, "eval"));
+        assert.equal(tf.memory().numTensors, tensors, `eval ${evaluation}: no tensor left behind`);
         const rng = (await agent.getState()).rng;
         agent.dispose();
-        return { action, rng };
+        return { action, before, rng };
       };
       const same = await evalRun(2, 2);
       const fewer = await evalRun(2, 1);
@@ -144,7 +148,7 @@ test("iterations.eval: evaluation runs that many iterations and leaves the agent
       assert.deepEqual(fewer.action, (await evalRun(1, 1)).action, "eval 1: the first iteration's λ");
       // eval 4: 2 iterations on the agent's Rng, then 2 more on the side stream (evaluation-iterations.ts), by hand
       const agent = await restored(config(), state);
-      const rng = Rng.fromState(state.rng);
+      const rng = Rng.fromState(more.before);
       const first = handLambda(agent, "online", 2, rng);
       const assertLegs = evaluationLegs(2, 4);
       assert.deepEqual(assertLegs.map((l) => [l.iterations, l.noise]), [[2, "agent"], [2, "side"]]);
