@@ -17,7 +17,10 @@ export function estimatorRng(context: Pick<AnalysisContext, "seed" | "step">, na
 }
 
 export interface AgentObjectiveOptions {
-  /** Which J: "train" (β = betaTrain on the Q-networks the policy trains on, as the gap of A.3 uses) or "act" (β = betaCollect, online Q, as the agent acts). */
+  /**
+   * Which J: "train" (β = betaTrain on the Q-networks the policy trains on, as the gap of A.3 uses) or "act"
+   * (β = betaCollect on the Q-networks the agent acts with: online, or the targets with useTargetQForActing).
+   */
   purpose: "train" | "act";
   /** N, action samples per J estimate; null: the agent's own `config.samples`. */
   samples: number | null;
@@ -28,7 +31,7 @@ export function agentObjective(agent: SacAgent, rng: Rng, options: AgentObjectiv
   const c = agent.config;
   const train = options.purpose === "train";
   return new VariationalObjective({
-    q: agent.qPair(train && c.useTargetQForPolicy ? "target" : "online"),
+    q: agent.qPair((train ? c.useTargetQForPolicy : c.useTargetQForActing) ? "target" : "online"),
     alpha: agent.alpha,
     beta: train ? c.betaTrain : c.betaCollect,
     pessimismStd: c.pessimismStd,

@@ -1,6 +1,6 @@
 /**
- * `iapo train --env Hopper-v2 --optimizer iterative --iterations 5 --seed 0 --steps 1000000 [--resume]
- *            [--analyze policy-change,... --analyze-every N]`
+ * `iapo train --env Hopper-v2 --optimizer iterative --iterations 5 [--eval-iterations 10] --seed 0 --steps 1000000
+ *            [--resume] [--analyze policy-change,... --analyze-every N]`
  *
  * Trains one SAC agent into data/runs/<experiment>/<run>/ with a progress bar on stderr. Ctrl-C checkpoints
  * and exits cleanly (a second Ctrl-C exits at once); `--resume` continues from the last checkpoint.
@@ -14,21 +14,24 @@ import { formatProgressLine, type Progress } from "../core/progress";
 import { activeScale, parseScale } from "../core/scale";
 import { estimatorNames } from "../analysis/registry";
 import { resolveEstimators } from "../train/analyses";
-import { buildTrainConfig, type AgentOverrides, type ScheduleOverrides } from "../train/config";
+import { buildTrainConfig, validateTrainConfig, type AgentOverrides, type ScheduleOverrides, type TrainConfig } from "../train/config";
 import { isScheduleField } from "../train/schedule";
 import { train } from "../train/train";
 
-export const TRAIN_USAGE = `iapo train --env NAME [--optimizer direct|iterative] [--iterations N] [--seed S] [--steps N]
+export const TRAIN_USAGE = `iapo train --env NAME [--optimizer direct|iterative] [--iterations N] [--eval-iterations N] [--seed S] [--steps N]
            [--scale smoke|quick|paper] [--experiment NAME] [--run NAME] [--runs-dir DIR] [--resume]
            [--eval-every N] [--eval-episodes N] [--snapshot-every N] [--set field=value ...]
            [--analyze NAME,... [--analyze-every N]]
+      --iterations sets the iterative optimizer's iterations in training, acting and evaluation; --eval-iterations
+      then sets evaluation's alone (test-time iterations: collected data and updates stay the same)
       --set changes an agent setting (e.g. betaTrain=2.5) or a schedule setting (e.g. bufferSize=100000)
       --analyze runs estimators on the agent as it trains (known: ${estimatorNames().join(", ") || "none"})`;
 
-interface TrainArgs {
+export interface TrainArgs {
   env?: string;
   optimizer: string;
   iterations?: number;
+  evalIterations?: number;
   seed: number;
   steps?: number;
   scale: ReturnType<typeof activeScale>;
@@ -51,6 +54,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       case "--env": a.env = value(); break;
       case "--optimizer": a.optimizer = value(); break;
       case "--iterations": a.iterations = integer(flag, value(), 1); break;
+      case "--eval-iterations": a.evalIterations = integer(flag, value(), 1); break;
       case "--seed": a.seed = integer(flag, value(), 0); break;
       case "--steps": a.steps = integer(flag, value(), 1); break;
       case "--scale": a.scale = parseScale(value(), "--scale"); break;
@@ -94,8 +98,8 @@ export function terminalProgress(): (p: Progress) => void {
   };
 }
 
-export async function runTrainCommand(argv: string[]): Promise<number> {
-  const a = parseTrainArgs(argv);
+/** The run's config from the parsed arguments: the paper's for the task, then the flags' changes. */
+export function trainConfigFromArgs(a: TrainArgs): TrainConfig {
   const config = buildTrainConfig({
     env: a.env!,
     optimizer: a.optimizer,
@@ -108,6 +112,14 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     schedule: a.schedule,
     agent: a.overrides,
   });
+  if (a.evalIterations === undefined) return config;
+  config.agent.iterations = { ...config.agent.iterations, eval: a.evalIterations };
+  return validateTrainConfig(config);
+}
+
+export async function runTrainCommand(argv: string[]): Promise<number> {
+  const a = parseTrainArgs(argv);
+  const config = trainConfigFromArgs(a);
   const analyses = a.analyze.length > 0 ? resolveEstimators(a.analyze) : undefined;
   const runName = a.run ?? `${config.env}_${config.optimizer}_seed${config.seed}`;
   const runDir = path.join(a.runsDir, a.experiment, runName);

@@ -421,14 +421,17 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
 type CodeOptions = Partial<Pick<SacConfig, "pessimismStd" | "logStdBounds" | "networkInit" | "normalizeStateInput">>;
 const AUTHORS_CODE: CodeOptions = { pessimismStd: "unbiased", logStdBounds: "soft-clamp", networkInit: "xavier", normalizeStateInput: false };
 
-function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A", options: CodeOptions = {}): SacConfig {
+function config(
+  optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A", options: CodeOptions = {},
+  samples = optimizer === "direct" ? 1 : 2,
+): SacConfig {
   return {
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),
     inputNormalization,
     qArchitecture,
     batchSize: 32,
     policyHiddenSizes: [32, 32],
-    samples: optimizer === "direct" ? 1 : 2,
+    samples,
     iterations: { train: 3, act: 2, eval: 2 },
     learningRate: 3e-3,
     ...options,
@@ -438,7 +441,7 @@ function config(optimizer: "direct" | "iterative", inputNormalization: InputNorm
 /** Agents from the same seed, updated on the same batches, with the fused update on or off. */
 async function run(
   optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A",
-  options: CodeOptions = {},
+  options: CodeOptions = {}, samples?: number,
 ): Promise<{ metrics: Record<string, number>[]; agent: SacAgent; first: AgentSnapshot }> {
   const data = new Rng(0);
   const buffer = new ReplayBuffer(200, 5, 3);
@@ -447,7 +450,7 @@ async function run(
   }
   setFusedSacUpdates(fused);
   try {
-    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture, options), { observationSize: 5, actionSize: 3 }, new Rng(5));
+    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture, options, samples), { observationSize: 5, actionSize: 3 }, new Rng(5));
     assert.equal(agent.updatePath().path, fused ? "fused" : "tfjs", agent.updatePath().why);
     const rng = new Rng(9);
     const metrics: Record<string, number>[] = [];
@@ -472,17 +475,19 @@ const SEQUENCE_TOLERANCE = 1e-3;
 
 // Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes. The
 // authors' code's options (unbiased std in Eq. 12, soft clamp of log σ, Xavier start, raw state input) each change
-// both paths' maths: a path that ignored one would part from the other.
-const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture, CodeOptions][] = [
+// both paths' maths: a path that ignored one would part from the other. The direct optimizer with J on 10 samples
+// is the authors' code's setting.
+const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture, CodeOptions, number?][] = [
   ["direct", "layer", "A", {}], ["iterative", "layer", "A", {}], ["iterative", "layer+scale", "A", {}], ["direct", "layer", "B", {}], ["iterative", "layer", "B", {}],
   ["direct", "layer", "A", AUTHORS_CODE], ["iterative", "layer+scale", "A", AUTHORS_CODE], ["iterative", "layer", "B", AUTHORS_CODE],
+  ["direct", "layer", "A", {}, 10],
 ];
-for (const [optimizer, normalization, q, options] of UPDATE_CASES) {
+for (const [optimizer, normalization, q, options, samples] of UPDATE_CASES) {
   const named = Object.keys(options).length ? ", the authors' code's options" : "";
-  test(`fused SAC update (${optimizer}, ${normalization} inputs, Q architecture ${q}${named}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
+  test(`fused SAC update (${optimizer}${samples ? `, N = ${samples}` : ""}, ${normalization} inputs, Q architecture ${q}${named}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
     await useBackend("wasm-native");
-    const fused = await run(optimizer, true, UPDATES[q], normalization, q, options);
-    const stock = await run(optimizer, false, UPDATES[q], normalization, q, options);
+    const fused = await run(optimizer, true, UPDATES[q], normalization, q, options, samples);
+    const stock = await run(optimizer, false, UPDATES[q], normalization, q, options, samples);
     assert.deepEqual(Object.keys(fused.metrics[0]), Object.keys(stock.metrics[0]), "same metrics in the same order");
     for (const [k, want] of Object.entries(stock.metrics[0])) {
       const got = fused.metrics[0][k];

@@ -1,6 +1,7 @@
 /**
  * `iapo train` as a user runs it: Ctrl-C checkpoints and exits cleanly (status "interrupted", exit code 130), and
- * `--resume` finishes the run; bad arguments are refused with a clear message.
+ * `--resume` finishes the run; bad arguments are refused with a clear message; --eval-iterations sets evaluation's
+ * iterations alone.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../lib/core/paths";
 import { loadRun } from "../../lib/runs";
+import { parseTrainArgs, trainConfigFromArgs } from "../../lib/cli/train";
 
 const cli = path.join(projectRoot(), "dist", "lib", "cli", "main.js");
 const args = (runsDir: string): string[] => ["train", "--env", "Pendulum-v1", "--optimizer", "direct", "--steps", "4000", "--scale", "smoke", "--runs-dir", runsDir];
@@ -56,4 +58,12 @@ test("bad train arguments are refused with a clear message", () => {
   assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--analyze", "policy-change,gapp"]), /unknown estimator "gapp"; known: .*policy-change/);
   assert.match(run(["--env", "Pendulum-v1", "--analyze-every", "100"]), /--analyze-every needs --analyze NAME/);
   assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--set", "snapshotEvery=-5"]), /schedule\.snapshotEvery must be an integer >= 0, got -5/);
+});
+
+test("--eval-iterations sets the evaluation iterations alone, after --iterations", () => {
+  const config = (...extra: string[]) => trainConfigFromArgs(parseTrainArgs(["--env", "Pendulum-v1", "--scale", "smoke", ...extra])).agent.iterations;
+  assert.deepEqual(config(), { train: 5, act: 5, eval: 5 });
+  assert.deepEqual(config("--eval-iterations", "10"), { train: 5, act: 5, eval: 10 });
+  assert.deepEqual(config("--eval-iterations", "10", "--iterations", "3"), { train: 3, act: 3, eval: 10 });
+  assert.throws(() => parseTrainArgs(["--env", "Pendulum-v1", "--eval-iterations", "0"]), /--eval-iterations must be an integer >= 1/);
 });

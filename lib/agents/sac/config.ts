@@ -19,7 +19,7 @@ import { LOG_STD_BOUNDS, type LogStdBounds } from "../../policy/params";
 export { NETWORK_INITS, PESSIMISM_STDS, LOG_STD_BOUNDS, type NetworkInit, type PessimismStd, type LogStdBounds };
 export const TEMPERATURE_LOSSES = ["log-alpha", "alpha"] as const;
 export type TemperatureLoss = (typeof TEMPERATURE_LOSSES)[number];
-export const TARGET_UPDATES = ["polyak", "hard"] as const;
+export const TARGET_UPDATES = ["polyak", "hard", "polyak+hard"] as const;
 export type TargetUpdate = (typeof TARGET_UPDATES)[number];
 
 /**
@@ -91,14 +91,23 @@ export interface SacConfig {
   autoTemperature: boolean;
   /**
    * The temperature's loss: "log-alpha", −log α·(log π + H̄) (common SAC code), or "alpha", −α·(log π + H̄)
-   * (Haarnoja et al. 2018c's form and the authors' code, which also keeps log α ≥ −15).
+   * (Haarnoja et al. 2018c's form and the authors' code; its gradient is the first's times α). Neither clamps
+   * log α: the code's `torch.clamp(log_alpha, min=-15.)` assigns to a loop variable and leaves the parameter as is.
    */
   temperatureLoss: TemperatureLoss;
   /** Use the target Q-networks in the policy objective (the authors' code) instead of the online ones (SAC). */
   useTargetQForPolicy: boolean;
-  /** Use the target Q-networks in the objective the iterative optimizer climbs when acting (the code) instead of the online ones. */
+  /**
+   * Use the target Q-networks in J when acting (the iterative optimizer's objective while collecting data and in
+   * evaluation episodes) instead of the online ones: the authors' code's estimate_objective uses the targets in
+   * every mode when optimize_targets is set, as its MuJoCo config does.
+   */
   useTargetQForActing: boolean;
-  /** How target Q-networks follow the online ones: "polyak" (rate τ every update, Table 6) or "hard" (copy every round(1/τ) updates, the code). */
+  /**
+   * How target Q-networks follow the online ones (target-update.ts): "polyak" (rate τ every update, Table 6),
+   * "hard" (a copy every ⌊1/τ⌋ updates, frozen in between) or "polyak+hard" (the authors' code's "hard": a copy
+   * every ⌊1/τ⌋ updates and Polyak at rate τ on the others).
+   */
   targetUpdate: TargetUpdate;
   /** Adam step size when optimizer = "gradient". */
   gradientLearningRate: number;

@@ -1,8 +1,9 @@
 /**
  * Time per SAC update on the active backend at the paper's shapes (obs 17, action 6 as HalfCheetah/Walker2d,
- * batch 256, 2 x 256 networks, Q architecture A): one direct update (2 Q + targets + policy + α), and one
- * iterative update (5 iterations) with N = 1 and N = 10 action samples; with each, its matmul FLOPs counted
- * analytically (2·m·k·n per forward matmul, twice that per backward).
+ * batch 256, 2 x 256 networks, Q architecture A): one direct update (2 Q + targets + policy + α) with N = 1 and
+ * N = 10 action samples (the authors' code's 10 for every optimizer), and one iterative update (5 iterations) with
+ * N = 1 and N = 10; with each, its matmul FLOPs counted analytically (2·m·k·n per forward matmul, twice that per
+ * backward).
  */
 import { tf } from "../../backend/tf";
 import { ReplayBuffer } from "../../agents/replay-buffer";
@@ -92,16 +93,17 @@ function paths(): Array<{ fused: boolean | null; threads: Array<{ n: number | nu
   ];
 }
 
-/** The three measured variants. */
-function variants(): Array<{ name: string; config: SacConfig }> {
+/** The measured variants; `acts: false` where acting is another variant's (a direct policy acts without J). */
+function variants(): Array<{ name: string; config: SacConfig; acts?: false }> {
   const base = (optimizer: "direct" | "iterative"): SacConfig => ({
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "paper"),
     qArchitecture: "A",
     batchSize: BATCH,
     policyHiddenSizes: HIDDEN.slice(),
   });
-  const archA: Array<{ name: string; config: SacConfig }> = [
+  const archA: Array<{ name: string; config: SacConfig; acts?: false }> = [
     { name: "direct SAC update", config: { ...base("direct"), samples: 1 } },
+    { name: "direct SAC update (N=10)", config: { ...base("direct"), samples: 10 }, acts: false },
     { name: "iterative update (5 it., N=1)", config: { ...base("iterative"), samples: 1 } },
     { name: "iterative update (5 it., N=10)", config: { ...base("iterative"), samples: 10 } },
   ];
@@ -111,6 +113,7 @@ function variants(): Array<{ name: string; config: SacConfig }> {
   return [
     ...archA,
     { name: "direct SAC update, Q architecture B", config: { ...base("direct"), qArchitecture: "B", samples: 1 } },
+    { name: "direct SAC update (N=10), Q architecture B", config: { ...base("direct"), qArchitecture: "B", samples: 10 }, acts: false },
     { name: "iterative update (5 it., N=1), Q architecture B", config: { ...base("iterative"), qArchitecture: "B", samples: 1 } },
   ];
 }
@@ -193,7 +196,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   const wasEnabled = fusedSacUpdatesEnabled();
   // one state is below the rows worth a second thread: acts run on one either way
   const fusedOrNot = paths().map((p) => p.fused);
-  for (const { name: base, config } of variants()) for (const fused of fusedOrNot) {
+  for (const { name: base, config } of variants().filter((v) => v.acts !== false)) for (const fused of fusedOrNot) {
     const name = `${base.replace(/ (SAC )?update/, " act")}, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());

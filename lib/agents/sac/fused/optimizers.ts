@@ -45,6 +45,9 @@ export interface RunSpec {
   grads: PolicyGrads | null;
   /** A forward pass on `states` already run (queueForward's), or null. */
   ran?: MlpTrace | null;
+  /** Iterative only: iterations to run (default: training's or acting's count) and λ to start from (default λ0). */
+  iterations?: number;
+  init?: Lambda | null;
 }
 
 export interface FusedPolicy {
@@ -161,11 +164,13 @@ class FusedIterative implements FusedPolicy {
     return null; // each step's input depends on the previous step's J
   }
 
-  run({ objective, ws, states, q, beta, alpha, grads }: RunSpec): PolicyRun {
+  run({ objective, ws, states, q, beta, alpha, grads, iterations, init }: RunSpec): PolicyRun {
     const B = ws.batch;
     const A = this.actionSize;
-    const K = grads ? this.form.trainIterations : this.form.actIterations;
-    let lambda: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A).fill(Math.log(this.form.initialStd)) };
+    const K = iterations ?? (grads ? this.form.trainIterations : this.form.actIterations);
+    let lambda: Lambda = init
+      ? { mean: init.mean.slice(), logStd: init.logStd.slice() }
+      : { mean: new Float32Array(B * A), logStd: new Float32Array(B * A).fill(Math.log(this.form.initialStd)) };
     const evaluations: Evaluation[] = [];
     let record: StepRecord | null = null;
     grads?.zero();
