@@ -7,7 +7,8 @@
 import { tf } from "../../backend/tf";
 import { ReplayBuffer } from "../../agents/replay-buffer";
 import { SacAgent } from "../../agents/sac/agent";
-import { defaultSacConfig, type SacConfig } from "../../agents/sac/config";
+import type { SacConfig } from "../../agents/sac/config";
+import { defaultSacConfig } from "../../presets/presets";
 import { Rng } from "../../core/rng";
 import { median } from "../../core/stats";
 import { Q_ARCHITECTURES } from "../../nn/architectures";
