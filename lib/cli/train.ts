@@ -1,10 +1,11 @@
 /**
- * `iapo train --env Hopper-v2 --optimizer iterative --iterations 5 --seed 0 --steps 1000000 [--resume]
- *            [--analyze policy-change,... --analyze-every N]`
+ * `iapo train --env Hopper-v2 --optimizer iterative --iterations 5 --seed 0 --steps 1000000 [--preset NAME]
+ *            [--resume] [--analyze policy-change,... --analyze-every N]`
  *
  * Trains one SAC agent into data/runs/<experiment>/<run>/ with a progress bar on stderr. Ctrl-C checkpoints
  * and exits cleanly (a second Ctrl-C exits at once); `--resume` continues from the last checkpoint.
- * `--analyze` runs the named estimators on the agent as it trains (rows in the run's analysis.jsonl).
+ * `--preset` picks the named settings the run starts from; `--analyze` runs the named estimators on the agent
+ * as it trains (rows in the run's analysis.jsonl).
  */
 import * as path from "node:path";
 import { IapoError } from "../core/errors";
@@ -13,15 +14,18 @@ import { defaultRunsDir } from "../core/paths";
 import { formatProgressLine, type Progress } from "../core/progress";
 import { activeScale, parseScale } from "../core/scale";
 import { estimatorNames } from "../analysis/registry";
+import { PRESET_DESCRIPTIONS, PRESET_NAMES } from "../presets/presets";
 import { resolveEstimators } from "../train/analyses";
 import { buildTrainConfig, type AgentOverrides, type ScheduleOverrides } from "../train/config";
 import { isScheduleField } from "../train/schedule";
 import { train } from "../train/train";
 
 export const TRAIN_USAGE = `iapo train --env NAME [--optimizer direct|iterative] [--iterations N] [--seed S] [--steps N]
-           [--scale smoke|quick|paper] [--experiment NAME] [--run NAME] [--runs-dir DIR] [--resume]
-           [--eval-every N] [--eval-episodes N] [--snapshot-every N] [--set field=value ...]
-           [--analyze NAME,... [--analyze-every N]]
+           [--scale smoke|quick|paper] [--preset ${PRESET_NAMES.join("|")}] [--experiment NAME] [--run NAME]
+           [--runs-dir DIR] [--resume] [--eval-every N] [--eval-episodes N] [--snapshot-every N]
+           [--set field=value ...] [--analyze NAME,... [--analyze-every N]]
+      --preset picks the settings a run starts from (run.json records it and every setting changed from it):
+${PRESET_NAMES.map((p) => `          ${p.padEnd(13)}${PRESET_DESCRIPTIONS[p]}`).join("\n")}
       --set changes an agent setting (e.g. betaTrain=2.5) or a schedule setting (e.g. bufferSize=100000)
       --analyze runs estimators on the agent as it trains (known: ${estimatorNames().join(", ") || "none"})`;
 
@@ -32,6 +36,7 @@ interface TrainArgs {
   seed: number;
   steps?: number;
   scale: ReturnType<typeof activeScale>;
+  preset?: string;
   experiment: string;
   run?: string;
   runsDir: string;
@@ -54,6 +59,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       case "--seed": a.seed = integer(flag, value(), 0); break;
       case "--steps": a.steps = integer(flag, value(), 1); break;
       case "--scale": a.scale = parseScale(value(), "--scale"); break;
+      case "--preset": a.preset = value(); break;
       case "--experiment": a.experiment = value(); break;
       case "--run": a.run = value(); break;
       case "--runs-dir": a.runsDir = path.resolve(value()); break;
@@ -95,12 +101,17 @@ export function terminalProgress(): (p: Progress) => void {
 }
 
 export async function runTrainCommand(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(`usage: ${TRAIN_USAGE}`);
+    return 0;
+  }
   const a = parseTrainArgs(argv);
   const config = buildTrainConfig({
     env: a.env!,
     optimizer: a.optimizer,
     seed: a.seed,
     scale: a.scale,
+    preset: a.preset,
     totalSteps: a.steps,
     iterations: a.iterations,
     evalEvery: a.evalEvery,
