@@ -6,6 +6,7 @@ import { runBench } from "./bench";
 import { parseNotebookArgs, runNotebooks } from "./notebooks";
 import { runTrainCommand, TRAIN_USAGE } from "./train";
 import { runSweepCommand, SWEEP_USAGE } from "./sweep";
+import { REPRODUCE_USAGE, runReproduceCommand } from "./reproduce";
 import { runWorkerCommand, WORKER_USAGE } from "./worker";
 
 const USAGE = `usage: iapo <command> [options]
@@ -19,6 +20,8 @@ commands:
       measure speed (backends, environments, training) and print a table, or JSON with --json;
       --save also writes the run (date, commit, machine, steal, every figure) to bench/results/
   sweep plan|run|status FILE ...   a grid of runs from a sweep file, locally, on a Redis queue or on Slurm
+  reproduce [--tasks all] [--scale quick] ...   direct and iterative SAC on the paper's four tasks over seeds,
+                                   with each run's cost on this machine printed first (see below)
   worker --redis URL ...           train sweep runs pulled from a Redis queue
 
 ${TRAIN_USAGE}
@@ -26,7 +29,9 @@ ${TRAIN_USAGE}
 ${ANALYZE_USAGE}
 
 ${SWEEP_USAGE}
-${WORKER_USAGE}`;
+${WORKER_USAGE}
+
+${REPRODUCE_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
@@ -37,6 +42,7 @@ const COMMANDS: Record<string, Command> = {
   bench: (argv) => runBench(argv),
   sweep: (argv) => runSweepCommand(argv),
   worker: (argv) => runWorkerCommand(argv),
+  reproduce: (argv) => runReproduceCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
