@@ -6,13 +6,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ConfigError } from "../../lib/core/errors";
+import { projectRoot } from "../../lib/core/paths";
 import { SCALES } from "../../lib/core/scale";
 import { ENV_NAMES, MUJOCO_ENV_NAMES } from "../../lib/envs/registry";
 import { validateSacConfig } from "../../lib/agents/sac/config";
 import { validateSchedule } from "../../lib/train/schedule";
 import {
-  PAPER_TASKS, PRESET_NAMES, checkPresetName, defaultSacConfig, presetSacConfig, presetSchedule, resolvePreset, type PresetName,
+  PAPER_TASKS, PRESET_NAMES, PRESET_OPTIONS, checkPresetName, defaultSacConfig, presetSacConfig, presetSchedule, resolvePreset, type PresetName,
 } from "../../lib/presets";
 
 const OPTIMIZERS = ["direct", "iterative"] as const;
@@ -137,4 +140,18 @@ test("an unknown preset name fails naming the known ones", () => {
   assert.throws(() => checkPresetName("paper-ish"), (e: unknown) => e instanceof ConfigError && /unknown preset "paper-ish"; known: paper, authors-code/.test(e.message));
   assert.throws(() => presetSacConfig("x" as never, "Hopper-v2", "direct", "paper"), /unknown preset "x"/);
   assert.throws(() => presetSchedule("x" as never, "paper"), /unknown preset "x"/);
+});
+
+test("docs/algorithms.md's presets table names every field where the presets differ, and every fidelity option", () => {
+  const doc = fs.readFileSync(path.join(projectRoot(), "docs", "algorithms.md"), "utf8");
+  const start = doc.indexOf("## Paper vs the authors' code: presets");
+  assert.ok(start >= 0, "the section exists");
+  const section = doc.slice(start, doc.indexOf("\n## ", start + 1));
+  const paper = presetSacConfig("paper", "Hopper-v2", "iterative", "paper") as unknown as Record<string, unknown>;
+  const code = presetSacConfig("authors-code", "Hopper-v2", "iterative", "paper") as unknown as Record<string, unknown>;
+  const differing = Object.keys(paper).filter((k) => JSON.stringify(paper[k]) !== JSON.stringify(code[k]));
+  assert.ok(differing.length >= 6, differing.join(", "));
+  for (const field of [...differing, ...Object.keys(PRESET_OPTIONS.paper), "samples", "iterations.eval"]) {
+    assert.ok(section.includes(`\`${field}`), `the table names ${field}`);
+  }
 });
