@@ -13,8 +13,9 @@ import { defaultRunsDir } from "../core/paths";
 import { formatDuration } from "../core/progress";
 import { parseScale, type Scale } from "../core/scale";
 import { checkPresetName, DEFAULT_PRESET, PAPER_TASKS, PRESET_NAMES, type PresetName } from "../presets";
-import { planSweep, runProgress, runsToDo, validateSweep, type PlannedRun, type SweepFile } from "../sweeps";
-import { estimateRunCost, machineId, measuredSpeeds, speedKey, type SpeedRecord } from "../sweeps/cost";
+import {
+  estimateRunCost, machineId, measuredSpeeds, planSweep, runProgress, runsToDo, speedKey, validateSweep, type PlannedRun, type SpeedRecord, type SweepFile,
+} from "../sweeps";
 import { eachArgument, integer } from "./args";
 import { trainSweepRuns } from "./sweep";
 
