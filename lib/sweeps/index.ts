@@ -11,3 +11,4 @@ export { parseRedisUrl, probeRedis, type RedisTarget } from "./redis-url";
 export { slurmExecutor, arrayScript, shellQuote } from "./slurm";
 export { formatRunTable, formatSweepProgress } from "./status";
 export { startLocalRedis, freeLoopbackPort, type LocalRedis } from "./local-redis";
+export { measuredSpeeds, estimateRunCost, speedKey, machineId, type SpeedRecord, type RunCost, type MeasureOptions } from "./cost";

@@ -10,7 +10,8 @@ import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
 import { ConfigError, UnknownNameError } from "../../lib/core/errors";
-import { SacAgent, defaultSacConfig } from "../../lib/agents";
+import { SacAgent } from "../../lib/agents";
+import { defaultSacConfig } from "../../lib/presets";
 import { estimatorNames, makeEstimator, testTimePolicy, type AnalysisContext, type AnalysisRow } from "../../lib/analysis";
 
 type Kind = "direct" | "iterative";

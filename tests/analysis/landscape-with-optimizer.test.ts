@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
-import { SacAgent, defaultSacConfig } from "../../lib/agents";
+import { SacAgent } from "../../lib/agents";
+import { defaultSacConfig } from "../../lib/presets";
 import { landscapeWithOptimizer, makeEstimator, type AnalysisContext } from "../../lib/analysis";
 
 const POINT = { observationSize: 4, actionSize: 2 };

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { initBackend } from "../../lib/backend/select";
 import { ConfigError } from "../../lib/core/errors";
 import { Rng, deriveSeed } from "../../lib/core/rng";
-import { SacAgent, defaultSacConfig } from "../../lib/agents";
+import { SacAgent } from "../../lib/agents";
+import { defaultSacConfig } from "../../lib/presets";
 import { estimatorNames, gaussianKl, makeEstimator, randomPolicyStates, type AnalysisContext } from "../../lib/analysis";
 
 const LN2 = Math.log(2);

@@ -67,3 +67,18 @@ test("--eval-iterations sets the evaluation iterations alone, after --iterations
   assert.deepEqual(config("--eval-iterations", "10", "--iterations", "3"), { train: 3, act: 3, eval: 10 });
   assert.throws(() => parseTrainArgs(["--env", "Pendulum-v1", "--eval-iterations", "0"]), /--eval-iterations must be an integer >= 1/);
 });
+
+test("--preset names the settings a run starts from; run.json records it and every setting changed from it", () => {
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), "iapo-cli-"));
+  const r = spawnSync(process.execPath, [cli, "train", "--env", "Pendulum-v1", "--scale", "smoke", "--steps", "60", "--preset", "authors-code", "--set", "betaCollect=2", "--runs-dir", runsDir], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const config = loadRun(path.join(runsDir, "cli", "Pendulum-v1_iterative_seed0")).config as { preset: string; overrides: string[]; agent: { pessimismStd: string } };
+  assert.equal(config.preset, "authors-code");
+  assert.deepEqual(config.overrides, ["agent.betaCollect"]);
+  assert.equal(config.agent.pessimismStd, "unbiased");
+  const help = spawnSync(process.execPath, [cli, "train", "--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--preset paper\|authors-code/);
+  assert.match(help.stdout, /authors-code +what the authors' code ran/);
+  assert.match(spawnSync(process.execPath, [cli, "train", "--env", "Pendulum-v1", "--preset", "papr"], { encoding: "utf8" }).stderr, /unknown preset "papr"; known: paper, authors-code/);
+});

@@ -18,15 +18,11 @@ const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-train-"));
 
 /** A tiny but complete run: random phase, updates, two evaluations, several checkpoints. */
 function tinyConfig(optimizer: "direct" | "iterative"): TrainConfig {
-  const c = buildTrainConfig({ env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1 });
-  c.schedule.initialRandomSteps = 40;
-  c.agent.batchSize = 16;
-  c.agent.policyHiddenSizes = [16, 16];
-  c.agent.iterations = { train: 2, act: 2, eval: 2 };
-  c.agent.samples = 2;
-  c.schedule.logEvery = 20;
-  c.schedule.checkpointEvery = 40;
-  return c;
+  return buildTrainConfig({
+    env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1, iterations: 2,
+    schedule: { initialRandomSteps: 40, logEvery: 20, checkpointEvery: 40 },
+    agent: { batchSize: 16, policyHiddenSizes: [16, 16], samples: 2 },
+  });
 }
 
 /** Rows without wall-clock figures, which legitimately differ between runs. */

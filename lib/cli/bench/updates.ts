@@ -8,7 +8,8 @@
 import { tf } from "../../backend/tf";
 import { ReplayBuffer } from "../../agents/replay-buffer";
 import { SacAgent } from "../../agents/sac/agent";
-import { defaultSacConfig, type SacConfig } from "../../agents/sac/config";
+import type { SacConfig } from "../../agents/sac/config";
+import { defaultSacConfig, presetSacConfig } from "../../presets/presets";
 import { Rng } from "../../core/rng";
 import { median } from "../../core/stats";
 import { Q_ARCHITECTURES } from "../../nn/architectures";
@@ -118,6 +119,18 @@ function variants(): Array<{ name: string; config: SacConfig; acts?: false }> {
   ];
 }
 
+/**
+ * The paper preset's updates as a run on Hopper-v2 gets them (Q architecture A, 10 samples for J, direct
+ * included), on this bench's shapes.
+ */
+function paperPresetVariants(): Array<{ name: string; config: SacConfig }> {
+  return (["direct", "iterative"] as const).map((optimizer) => {
+    const config = presetSacConfig("paper", "Hopper-v2", optimizer, "paper");
+    const iterations = optimizer === "iterative" ? `${config.iterations.train} it., ` : "";
+    return { name: `${optimizer} update, paper preset (${iterations}N=${config.samples}, Q arch ${config.qArchitecture})`, config };
+  });
+}
+
 /** One variant's figure: median ms per update, its FLOPs, and the hypervisor's share of CPU time while it ran. */
 export interface UpdateTiming {
   name: string;
@@ -147,7 +160,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
-  for (const { name: base, config } of variants()) for (const run of paths()) {
+  for (const { name: base, config } of [...variants(), ...paperPresetVariants()]) for (const run of paths()) {
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
