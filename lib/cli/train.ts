@@ -16,7 +16,7 @@ import { activeScale, parseScale } from "../core/scale";
 import { estimatorNames } from "../analysis/registry";
 import { PRESET_DESCRIPTIONS, PRESET_NAMES } from "../presets/presets";
 import { resolveEstimators } from "../train/analyses";
-import { buildTrainConfig, validateTrainConfig, type AgentOverrides, type ScheduleOverrides, type TrainConfig } from "../train/config";
+import { buildTrainConfig, type AgentOverrides, type ScheduleOverrides, type TrainConfig } from "../train/config";
 import { isScheduleField } from "../train/schedule";
 import { train } from "../train/train";
 
