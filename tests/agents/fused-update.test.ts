@@ -13,7 +13,7 @@ import { asWasmBackend, heapOf } from "../../lib/backend/wasm-heap";
 import { activeAddon } from "../../lib/backend/wasm-kernels";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent, type AgentSnapshot } from "../../lib/agents/sac/agent";
-import type { SacConfig } from "../../lib/agents/sac/config";
+import { FIDELITY_OPTIONS_BEFORE_PRESETS, type SacConfig } from "../../lib/agents/sac/config";
 import { defaultSacConfig } from "../../lib/presets";
 import type { InputNormalization } from "../../lib/policy/input-normalization";
 import type { QArchitecture } from "../../lib/nn/architectures";
@@ -419,15 +419,19 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
 });
 
 /** The policy-side options where the paper and the authors' code differ, set to the code's values. */
-type CodeOptions = Partial<Pick<SacConfig, "pessimismStd" | "logStdBounds" | "networkInit" | "normalizeStateInput">>;
+type CodeOptions = Partial<Pick<SacConfig, "pessimismStd" | "logStdBounds" | "networkInit" | "normalizeStateInput" | "temperatureLoss">>;
 const AUTHORS_CODE: CodeOptions = { pessimismStd: "unbiased", logStdBounds: "soft-clamp", networkInit: "xavier", normalizeStateInput: false };
+/** The paper preset's update options: the code's start, log σ bounds and temperature loss, the paper's std and inputs. */
+const PAPER_PRESET: CodeOptions = { logStdBounds: "soft-clamp", networkInit: "xavier", temperatureLoss: "alpha" };
 
 function config(
   optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A", options: CodeOptions = {},
   samples = optimizer === "direct" ? 1 : 2,
 ): SacConfig {
   return {
+    // the options as they were before presets, so each case below names the ones it changes
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),
+    ...FIDELITY_OPTIONS_BEFORE_PRESETS,
     inputNormalization,
     qArchitecture,
     batchSize: 32,
@@ -481,10 +485,10 @@ const SEQUENCE_TOLERANCE = 1e-3;
 const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture, CodeOptions, number?][] = [
   ["direct", "layer", "A", {}], ["iterative", "layer", "A", {}], ["iterative", "layer+scale", "A", {}], ["direct", "layer", "B", {}], ["iterative", "layer", "B", {}],
   ["direct", "layer", "A", AUTHORS_CODE], ["iterative", "layer+scale", "A", AUTHORS_CODE], ["iterative", "layer", "B", AUTHORS_CODE],
-  ["direct", "layer", "A", {}, 10],
+  ["direct", "layer", "A", {}, 10], ["direct", "layer", "A", PAPER_PRESET, 10],
 ];
 for (const [optimizer, normalization, q, options, samples] of UPDATE_CASES) {
-  const named = Object.keys(options).length ? ", the authors' code's options" : "";
+  const named = options === AUTHORS_CODE ? ", the authors' code's options" : options === PAPER_PRESET ? ", the paper preset's options" : "";
   test(`fused SAC update (${optimizer}${samples ? `, N = ${samples}` : ""}, ${normalization} inputs, Q architecture ${q}${named}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
     await useBackend("wasm-native");
     const fused = await run(optimizer, true, UPDATES[q], normalization, q, options, samples);
@@ -542,7 +546,7 @@ function actSequence(agent: SacAgent): number[] {
 }
 
 for (const [optimizer, options] of [["direct", {}], ["iterative", {}], ["iterative", AUTHORS_CODE]] as const) {
-  const named = Object.keys(options).length ? ", the authors' code's options" : "";
+  const named = options === AUTHORS_CODE ? ", the authors' code's options" : options === PAPER_PRESET ? ", the paper preset's options" : "";
   test(`fused act (${optimizer}${named}) gives the tfjs path's actions and draws the same noise`, { skip }, async () => {
     await useBackend("wasm-native");
     // Two identical agents (same seed, same fused updates, so the iterative output layer is no longer zero).

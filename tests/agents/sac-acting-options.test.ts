@@ -11,7 +11,7 @@ import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent, type AgentSnapshot } from "../../lib/agents/sac/agent";
-import type { SacConfig } from "../../lib/agents/sac/config";
+import { FIDELITY_OPTIONS_BEFORE_PRESETS, type SacConfig } from "../../lib/agents/sac/config";
 import { defaultSacConfig } from "../../lib/presets";
 import { evaluationLegs, sideStream } from "../../lib/agents/sac/evaluation-iterations";
 import { fusedSacUpdatesEnabled, setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
@@ -25,7 +25,9 @@ const [O, A, COUNT] = [5, 3, 4];
 
 function config(changes: Partial<SacConfig> = {}): SacConfig {
   return {
+    // the options as they were before presets: a zero-initialised optimizer head would make every λ the same
     ...defaultSacConfig("HalfCheetah-v2", "iterative", "smoke"),
+    ...FIDELITY_OPTIONS_BEFORE_PRESETS,
     batchSize: 32,
     policyHiddenSizes: [32, 32],
     samples: 2,
