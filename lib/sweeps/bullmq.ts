@@ -121,8 +121,8 @@ export async function startSweepWorker(o: WorkerOptions): Promise<SweepWorker> {
     let step = 0;
     const result = await pool.run(checked, o.runsRoot, {
       signal: shutdown.signal,
-      // the next job is most likely of the same sweep: its child rehearses this one while warming
-      onStart: () => pool.keepWarm(o.concurrency, checked.request),
+      // the next job is most likely of the same sweep: its child loads this task's engine while warming
+      onStart: () => pool.keepWarm(o.concurrency, [checked.request.env]),
       onProgress: (p) => {
         step = p.step;
         job.updateProgress({ ...p, worker: name }).catch(() => undefined);

@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { EXIT, type ChildDone, type ChildJob, type ChildProgress, type ChildReady, type ChildTaken } from "./exec-child";
-import type { RunRequest, SweepJob } from "./plan";
+import type { SweepJob } from "./plan";
 
 export type ChildOutcome = "finished" | "interrupted" | "refused" | "failed";
 
@@ -37,8 +37,8 @@ export interface ChildOptions {
 export interface PoolOptions {
   /** Extra environment for the children. */
   env?: NodeJS.ProcessEnv;
-  /** A run like the ones to come, which children rehearse briefly while warming; none: they only load. */
-  rehearsal?: RunRequest;
+  /** Tasks whose engine (MuJoCo) children load while warming: those of the runs to come, where known. */
+  warmEnvs?: readonly string[];
 }
 
 export const EXEC_CHILD = path.join(__dirname, "exec-child.js");
@@ -74,7 +74,7 @@ function hold(child: ChildProcess, on: boolean): void {
 }
 
 function forkWarm(options: PoolOptions): Warm {
-  const args = options.rehearsal ? ["--rehearse", JSON.stringify(options.rehearsal)] : [];
+  const args = options.warmEnvs?.length ? ["--warm-envs", [...new Set(options.warmEnvs)].join(",")] : [];
   const child = fork(EXEC_CHILD, args, { stdio: ["ignore", "inherit", "pipe", "ipc"], env: { ...process.env, ...options.env } });
   live.add(child);
   hold(child, false);
@@ -157,12 +157,12 @@ export class ChildPool {
   constructor(private readonly options: PoolOptions = {}) {}
 
   /**
-   * Keeps `n` children warm for the runs to come: forks the missing ones (rehearsing `rehearsal`, default the
+   * Keeps `n` children warm for the runs to come: forks the missing ones (loading `warmEnvs`' engine, default the
    * pool's), stops any beyond n.
    */
-  keepWarm(n: number, rehearsal = this.options.rehearsal): void {
+  keepWarm(n: number, warmEnvs = this.options.warmEnvs): void {
     if (this.closed) return;
-    while (this.spares.length < n) this.spares.push(forkWarm({ ...this.options, rehearsal }));
+    while (this.spares.length < n) this.spares.push(forkWarm({ ...this.options, warmEnvs }));
     for (const extra of this.spares.splice(n)) extra.child.kill("SIGTERM");
   }
 

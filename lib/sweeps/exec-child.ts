@@ -1,11 +1,10 @@
 /**
  * The process one run trains in. Two ways in:
- * - warm (`node exec-child.js [--rehearse REQUEST]`, forked with an IPC channel by a local pool or a queue worker):
- *   before any job exists it loads the library, starts the tensor backend and, given a run like the ones to come,
- *   rehearses a few dozen steps of it at smoke scale in a temporary folder (so the engine of its task is loaded and
- *   the code every step runs is compiled and optimised); then it says `ready`, takes exactly one job over IPC, trains
- *   it and exits. The parent forks it while the previous run still trains, so a run waits neither for a process to
- *   start nor for its code to warm up; one process per run still means a crash or NaN ends only that run.
+ * - warm (`node exec-child.js [--warm-envs A,B]`, forked with an IPC channel by a local pool or a queue worker):
+ *   before any job exists it loads the library, starts the tensor backend and loads the named tasks' engine
+ *   (MuJoCo); then it says `ready`, takes exactly one job over IPC, trains it and exits. The parent forks it while
+ *   the previous run still trains, so a run does not wait for a process to start; one process per run still means
+ *   a crash or NaN ends only that run.
  * - cold (`node exec-child.js --runs-root DIR --jobs FILE --index N`): a Slurm array task, entry N of the
  *   submitted job list.
  * SIGTERM (Slurm's pre-emption and requeue signal), SIGINT, or losing its parent checkpoint the run and exit; a warm
@@ -15,15 +14,11 @@
  * 4 job refused, 1 training failed.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { initBackend } from "../backend/select";
 import { IapoError } from "../core/errors";
-import { buildTrainConfig } from "../train/config";
-import { train } from "../train/train";
+import { isEnvName, makeEnv } from "../envs/registry";
 import { executeJob } from "./execute";
 import { checkRunsRoot } from "./folders";
-import type { RunRequest } from "./plan";
 
 export const EXIT = { finished: 0, failed: 1, interrupted: 3, refused: 4 } as const;
 
@@ -76,29 +71,19 @@ function jobFromList(argv: string[]): unknown {
 }
 
 /**
- * Steps of a rehearsal: at smoke scale a fifth are random, the rest each make one update (48), which measured
- * ~0.2 CPU s on Pendulum and took most of the ~0.5 CPU s a fresh process's first run otherwise spends beyond a
- * warmed one's (V8 compiling and optimising the hot loops as it goes).
+ * Everything a run needs before its first step that does not depend on the run itself: the backend and the tasks'
+ * engine. Failures are left for the job to meet: train starts the backend and makes its env again, and reports a
+ * problem as it would in a cold process.
+ *
+ * A fresh process's run still takes more CPU than the same run in a process that has trained for a while: V8 keeps
+ * optimising the hot code over many runs. Rehearsing a short run while warming does not shorten the run that
+ * follows (the sweeps bench shows what is left), so children do not rehearse.
  */
-export const REHEARSAL_STEPS = 60;
-
-/**
- * Everything a run needs before its first step that does not depend on the run itself: the backend, then a short
- * rehearsal of a run like `rehearsal` (no evaluation episodes), thrown away. Failures are left for the job to meet:
- * train starts the backend and checks its config again, and reports a problem as it would in a cold process.
- */
-async function warmUp(rehearsal: string | undefined, signal: AbortSignal): Promise<void> {
+async function warmUp(envs: string[]): Promise<void> {
   await initBackend().catch(() => undefined);
-  if (rehearsal === undefined || signal.aborted) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iapo-rehearsal-"));
-  try {
-    const request = JSON.parse(rehearsal) as RunRequest;
-    const config = buildTrainConfig({ ...request, scale: "smoke", totalSteps: REHEARSAL_STEPS, evalEvery: REHEARSAL_STEPS, evalEpisodes: 0 });
-    await train(config, { runDir: path.join(dir, "run"), signal });
-  } catch {
-    // the job itself will say what is wrong
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  for (const name of envs.filter(isEnvName)) {
+    const env = await makeEnv(name).catch(() => null);
+    env?.dispose();
   }
 }
 
@@ -132,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
   process.on("disconnect", stop("parent gone"));
   let source: { runsRoot: string; job: () => unknown };
   if (arg(argv, "--jobs") === undefined && process.send !== undefined) {
-    await warmUp(arg(argv, "--rehearse"), controller.signal);
+    await warmUp((arg(argv, "--warm-envs") ?? "").split(",").filter((e) => e !== ""));
     if (!controller.signal.aborted) process.send({ type: "ready", cpuSeconds: cpuSeconds() } satisfies ChildReady);
     const message = await awaitJob(controller.signal);
     if (message === null) return EXIT.interrupted; // no job came: nothing started, nothing to save

@@ -24,10 +24,10 @@ export function localExecutor(options: LocalOptions = {}): Executor {
     name: "local",
     async submit(spec: SweepFile, runs: PlannedRun[], root: string): Promise<SubmitReport> {
       const report: SubmitReport = { submitted: [], skipped: [] };
-      const pool = new ChildPool();
+      const pool = new ChildPool({ warmEnvs: spec.tasks });
       let next = 0;
       // a warm child for each first run, then, once a run has started, one for the slot's next run to come
-      const warmAhead = (): void => pool.keepWarm(options.signal?.aborted ? 0 : Math.min(slots, runs.length - next), runs[next]?.request);
+      const warmAhead = (): void => pool.keepWarm(options.signal?.aborted ? 0 : Math.min(slots, runs.length - next));
       warmAhead();
       const slot = async (): Promise<void> => {
         while (next < runs.length && !options.signal?.aborted) {

@@ -1,9 +1,8 @@
 /**
- * The warm child pool that local pools and queue workers train runs in: a run trained in a warm child (after its
- * rehearsal of the same run) logs exactly what train() in this process logs; every run gets a process of its own,
- * so a NaN fails only that run and the next run in the same pool trains; a failed rehearsal leaves its child usable;
- * a stop checkpoints the run, which resumes; a spare killed while it waits is replaced; and children waiting for a
- * job neither outlive the pool nor keep their parent alive.
+ * The warm child pool that local pools and queue workers train runs in: a run trained in a warm child logs exactly
+ * what train() in this process logs; every run gets a process of its own, so a NaN fails only that run and the
+ * next run in the same pool trains; a stop checkpoints the run, which resumes; a spare killed while it waits is
+ * replaced; and children waiting for a job neither outlive the pool nor keep their parent alive.
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -23,10 +22,10 @@ const comparable = (rows: MetricRow[]): MetricRow[] => rows.map((r) => Object.fr
 const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
 
 test("a run trained in a warm child logs exactly the rows of train() of the same config", { timeout: 3 * 60_000 }, async () => {
-  const spec = validateSweep({ name: "warm", scale: "smoke", tasks: ["Pendulum-v1"], optimizers: ["iterative"], seeds: [3], settings: { totalSteps: 400 } });
+  const spec = validateSweep({ name: "warm", scale: "smoke", tasks: ["Pendulum-v1"], optimizers: ["iterative"], seeds: [3], settings: { totalSteps: 300 } });
   const [run] = planSweep(spec);
   const root = tmp("warm-same");
-  const pool = new ChildPool({ rehearsal: run.request });
+  const pool = new ChildPool({ warmEnvs: spec.tasks });
   try {
     pool.keepWarm(1);
     await pool.warmed();
@@ -41,7 +40,7 @@ test("a run trained in a warm child logs exactly the rows of train() of the same
   const reference = path.join(tmp("warm-ref"), "run");
   await train(run.config, { runDir: reference });
   const rows = comparable(loadRun(path.join(root, run.folder)).metrics);
-  assert.equal(rows[rows.length - 1].step, 400);
+  assert.equal(rows[rows.length - 1].step, 300);
   assert.deepEqual(rows, comparable(loadRun(reference).metrics));
 });
 
@@ -52,8 +51,7 @@ test("each run in its own process: a NaN fails that run only, a stop checkpoints
   const nanSpec = validateSweep({ ...spec, seeds: [0], settings: { totalSteps: 400, agent: { initialLogAlpha: 100 } } });
   const [nanRun] = planSweep(nanSpec);
   const root = tmp("warm-own");
-  // every child rehearses the NaN run: a rehearsal that fails leaves its child ready for the run it is given
-  const pool = new ChildPool({ rehearsal: nanRun.request });
+  const pool = new ChildPool({ warmEnvs: spec.tasks });
   const next = { onStart: () => pool.keepWarm(1) };
   try {
     pool.keepWarm(1);
