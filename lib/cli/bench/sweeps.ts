@@ -12,8 +12,8 @@ import { Queue, Worker } from "bullmq";
 import { readRunLock } from "../../runs/run-lock";
 import { train } from "../../train/train";
 import {
-  bullmqExecutor, jobIdFor, localExecutor, planSweep, QUEUE_NAME, runLength, runProgress, slurmExecutor, startLocalRedis, startSweepWorker,
-  validateSweep, type ChildResult, type Executor, type PlannedRun, type SweepFile,
+  bullmqExecutor, ChildPool, jobFor, jobIdFor, localExecutor, planSweep, QUEUE_NAME, runJobInChild, runLength, runProgress, slurmExecutor,
+  startLocalRedis, startSweepWorker, validateSweep, type ChildResult, type Executor, type PlannedRun, type SweepFile,
 } from "../../sweeps";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
@@ -158,10 +158,12 @@ function overheadFigures(executor: string, stamps: number[], directSeconds: numb
 /**
  * An executor's cost per run is fixed (a process, a queue or scheduler round trip), so it is measured on short runs
  * against the same runs trained directly in this (warmed) process, then stated as a share of a 10k-step run
- * trained directly; timing whole 10k-step runs instead buries it under the machine's noise. The short runs
- * (300 steps) outlast a child's warm-up, as every real run does, so each run's child is warm when it is due. The
- * direct runs are timed before and after the executors' (the load of a shared machine drifts), and the local
- * pool's runs are also compared in CPU time, which other processes' load disturbs less than wall time.
+ * trained directly; timing whole 10k-step runs instead buries it under the machine's noise. First what a run waits
+ * for: a run handed to a child forked for it (cold) and to a child warmed before the run was due, each paired with
+ * a direct run timed just before it (the load of a shared machine drifts). Then whole sweeps through the local pool
+ * and a BullMQ worker, where the next run's child warms beside the run: with no free core it competes for CPU. The
+ * short runs (300 steps) outlast a child's warm-up, as every real run does. The local pool's runs are also compared
+ * in CPU time, which other processes' load disturbs less than wall time.
  */
 async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const steps = options.quick ? 2_000 : 10_000;
@@ -178,9 +180,37 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const timeDirectShorts = async (): Promise<void> => {
     for (const r of shorts) directShorts.push(await direct(r));
   };
-  await timeDirectShorts();
   const figures: BenchFigure[] = [];
+  const pathFigures: BenchFigure[] = [];
   const variant = "Pendulum-v1 direct";
+
+  // what the run waits for: a child started for it, or one warmed before it was due (a free core to warm it on)
+  const pool = new ChildPool({ warmEnvs: shortSpec.tasks });
+  const paired: Record<"cold" | "warm", number[]> = { cold: [], warm: [] };
+  try {
+    for (const r of shorts) {
+      const base = await direct(r);
+      directShorts.push(base);
+      const job = jobFor(shortSpec, r);
+      let t0 = performance.now();
+      await runJobInChild(job, tmp("cold"));
+      paired.cold.push((performance.now() - t0) / 1000 - base.seconds);
+      pool.keepWarm(1);
+      await pool.warmed();
+      t0 = performance.now();
+      await pool.run(job, tmp("warm"));
+      paired.warm.push((performance.now() - t0) / 1000 - base.seconds);
+    }
+  } finally {
+    await pool.close();
+  }
+  for (const [kind, note] of [["cold", "a process started for the run"], ["warm", "its process started before the run was due"]] as const) {
+    const cost = median(paired[kind]);
+    pathFigures.push(
+      { suite: "sweeps", name: `run in a ${kind} child: cost per run`, variant, value: cost, unit: "s", note: `${note}; median of ${count} against the direct run before it: ${paired[kind].map((c) => c.toFixed(2)).join(", ")} s` },
+      { suite: "sweeps", name: `run in a ${kind} child: overhead on a ${steps}-step run`, variant, value: (cost / longRun.seconds) * 100, unit: "%", ...(kind === "warm" ? { note: "target < 2%" } : {}) },
+    );
+  }
 
   // local: one sweep through one slot; its first run's child starts when the sweep does
   const stamps = [performance.now()];
@@ -227,8 +257,9 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
     const startCpu = median(children.map((c) => c.startCpuSeconds));
     figures.push(
       { suite: "sweeps", name: `${steps}-step run trained directly (train())`, variant, value: longRun.seconds, unit: "s", note: `${longRun.cpuSeconds.toFixed(1)} CPU s` },
-      { suite: "sweeps", name: "300-step run trained directly", variant, value: shortMedian, unit: "s", note: `median of ${shortSeconds.length}, before and after the executors: ${shortSeconds.map((x) => x.toFixed(2)).join(", ")} s` },
+      { suite: "sweeps", name: "300-step run trained directly", variant, value: shortMedian, unit: "s", note: `median of ${shortSeconds.length}, before and after the sweeps: ${shortSeconds.map((x) => x.toFixed(2)).join(", ")} s` },
       { suite: "sweeps", name: `timing noise: half the spread of those, on a ${steps}-step run`, variant, value: noise, unit: "%", note: `load average ${loads.map((l) => l.toFixed(1)).join(" then ")}, ${os.cpus().length} cores` },
+      ...pathFigures,
       ...overheadFigures("local", localStamps, shortMedian, longRun.seconds, steps, "its child starts with the sweep (once per slot and sweep)"),
       { suite: "sweeps", name: "local executor: CPU per run in its child beyond train()'s", variant, value: runCpu - directCpu, unit: "CPU s", note: `${(((runCpu - directCpu) / longRun.cpuSeconds) * 100).toFixed(1)}% of the ${steps}-step run's CPU; a fresh process compiles and optimises the code train() runs` },
       { suite: "sweeps", name: "a run's process start-up, in CPU time", variant: "local and bullmq", value: startCpu, unit: "CPU s", note: `${((startCpu / longRun.cpuSeconds) * 100).toFixed(1)}% of the ${steps}-step run's CPU; off the run's path, but it takes a core while it warms` },
