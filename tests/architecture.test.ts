@@ -21,7 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   analysis: ["core", "backend", "envs", "nn", "policy", "agents", "runs"],
   train: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "analysis"],
   plots: ["core"],
-  sweeps: ["core", "runs", "analysis", "train"],
+  sweeps: ["core", "backend", "envs", "runs", "analysis", "train"],
   cli: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train", "analysis", "plots", "sweeps"],
 };
 
