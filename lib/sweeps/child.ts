@@ -1,7 +1,7 @@
 /**
  * Runs each job in its own process (exec-child.js), so a crash, a NaN or a leak ends only that run, without making
  * the run wait for that process to start: a pool keeps warm children, forked ahead of time, each of which has
- * loaded the library and started the backend and then waits for exactly one job over IPC. While a run trains, the
+ * loaded the library, started the backend and loaded its tasks' engine, and then waits for exactly one job over IPC. While a run trains, the
  * child for the next run warms beside it. Used by the local pool and by queue workers alike. Aborting a run's
  * `signal` sends SIGTERM: the child checkpoints and exits.
  */
