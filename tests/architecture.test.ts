@@ -22,7 +22,7 @@ const ALLOWED: Record<string, string[]> = {
   presets: ["core", "nn", "policy", "agents"],
   train: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "analysis", "presets"],
   plots: ["core"],
-  sweeps: ["core", "runs", "analysis", "presets", "train"],
+  sweeps: ["core", "backend", "envs", "runs", "analysis", "presets", "train"],
   cli: ["core", "backend", "envs", "nn", "policy", "agents", "runs", "train", "analysis", "presets", "plots", "sweeps"],
 };
 
