@@ -79,9 +79,9 @@ export function actionCloudChart(rows: AnalysisRows, state = 0, step?: number, o
 const STAR = "M0,-1L0.24,-0.31L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.38L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.31Z";
 
 /**
- * Fig 1, 14: J over two dimensions of μ at one state and step as a heatmap, with the amortized estimate
- * (diamond), the grid optimum (star) and the restricted iterative trajectory (white dots outlined in black,
- * joined in order, so they show on every part of the heatmap).
+ * Fig 1, 2, 14: J over two dimensions of μ at one state and step as a heatmap, with the amortized estimate
+ * (diamond), the grid optimum (star) and the restricted iterative trajectories (white dots outlined in black,
+ * each run joined in order, so they show on every part of the heatmap), each starting at a white square.
  */
 export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
   const at = (r: Record<string, unknown>): boolean => step === undefined || r.step === step;
@@ -110,7 +110,8 @@ export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisCha
           color: { field: "j", type: "quantitative", title: "J (return units)", scale: { scheme: "viridis" } },
         },
       },
-      { data: { values: scalarRows(rows, "trajectory", at) }, mark: { type: "line", point: { filled: true, color: "white", stroke: "black", strokeWidth: 1 }, color: "white" }, encoding: { x, y, order: { field: "iteration", type: "quantitative" } } },
+      { data: { values: scalarRows(rows, "trajectory", at) }, mark: { type: "line", point: { filled: true, color: "white", stroke: "black", strokeWidth: 1 }, color: "white" }, encoding: { x, y, detail: { field: "run", type: "nominal" }, order: { field: "iteration", type: "quantitative" } } },
+      { data: { values: scalarRows(rows, "trajectory", (r) => at(r) && r.iteration === 0) }, mark: { type: "square", filled: true, size: 90, color: "white", stroke: "black", strokeWidth: 1 }, encoding: { x, y } },
       { data: { values: scalarRows(rows, "amortized", at) }, mark: { type: "point", shape: "diamond", filled: true, size: 160, color: "black" }, encoding: { x, y } },
       { data: { values: scalarRows(rows, "optimum", at) }, mark: { type: "point", shape: STAR, filled: true, size: 260, color: "red" }, encoding: { x, y } },
     ],

@@ -19,7 +19,7 @@ const landscapeRows = [
   ...[-1, 0, 1].flatMap((mu_y) => [-1, 0, 1].map((mu_x) => ({ ...base("landscape", 5), kind: "grid", mu_x, mu_y, j: -(mu_x ** 2) - mu_y ** 2 }))),
   { ...base("landscape", 5), kind: "amortized", mu_x: 0.5, mu_y: -0.5, j: -0.5 },
   { ...base("landscape", 5), kind: "optimum", mu_x: 0, mu_y: 0, j: 0, gap: 0.5 },
-  ...[0, 1].map((iteration) => ({ ...base("landscape", 5), kind: "trajectory", iteration, mu_x: 1 - iteration, mu_y: 1 - iteration, j: 0 })),
+  ...[0, 1].flatMap((run) => [0, 1].map((iteration) => ({ ...base("landscape", 5), kind: "trajectory", run, iteration, mu_x: 1 - iteration - run, mu_y: 1 - iteration, j: 0 }))),
 ];
 const multiRows = [
   { ...base("multiple-estimates", 1), kind: "state", state: 0, distance: 0.1 },
@@ -51,7 +51,7 @@ test("each analysis chart keeps its kind of rows, drops the settings object, and
   const cases: [VegaLiteSpec, number[], string[]][] = [
     [amortizationGapChart(gapRows), [4], ["environment steps", "J(optimised) − J(amortized)"]],
     [gapAscentChart(gapRows), [6], ["Adam steps on λ", "mean J over states"]],
-    [landscapeChart(landscapeRows), [9, 2, 1, 1], ["μ, first chosen dimension", "J (return units)"]],
+    [landscapeChart(landscapeRows), [9, 4, 2, 1, 1], ["μ, first chosen dimension", "J (return units)"]],
     [multipleEstimatesChart(multiRows), [1], ["‖tanh μ₁ − tanh μ₂‖₂"]],
     [actionCloudChart(multiRows), [4, 2], ["action dimension x", "optimizer run"]],
     [optimizerComparisonChart(comparisonRows), [6], ["optimization iterations"]],
@@ -71,10 +71,12 @@ test("each analysis chart keeps its kind of rows, drops the settings object, and
   }
 });
 
-test("the landscape chart sizes each cell to the grid spacing and marks the trajectory in order", () => {
+test("the landscape chart sizes each cell to the grid spacing and marks each trajectory in order from its start", () => {
   const spec = landscapeChart(landscapeRows);
   const layers = spec.layer as { transform?: { calculate: string }[]; encoding: Record<string, { field?: string }> }[];
   assert.deepEqual(layers[0].transform?.map((t) => t.calculate), ["datum.mu_x - 0.5", "datum.mu_x + 0.5", "datum.mu_y - 0.5", "datum.mu_y + 0.5"]);
   assert.equal(layers[1].encoding.order.field, "iteration");
-  assert.deepEqual(dataOf(landscapeChart(landscapeRows, 6)).map((d) => d.length), [0, 0, 0, 0], "another step has no rows");
+  assert.equal(layers[1].encoding.detail.field, "run", "one path per run, not one line through all");
+  assert.deepEqual(dataOf(spec)[2].map((r) => [r.run, r.mu_x, r.mu_y]), [[0, 1, 1], [1, 0, 1]], "a square at each start");
+  assert.deepEqual(dataOf(landscapeChart(landscapeRows, 6)).map((d) => d.length), [0, 0, 0, 0, 0], "another step has no rows");
 });
