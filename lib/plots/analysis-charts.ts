@@ -163,6 +163,45 @@ export function lambdaTraceChart(rows: AnalysisRows, dim = 0, o: AnalysisChartOp
 }
 
 /**
+ * Fig 4a: one dimension of π along an episode (the per-iteration estimator's "episode-lambda" rows): μ at each
+ * time step after each iteration, a band of ± σ around it, darker for later iterations.
+ */
+export function episodeLambdaChart(rows: AnalysisRows, dim = 0, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const color = o.color ?? "iteration";
+  const x = { field: "t", type: "quantitative", title: "time step of the episode" };
+  const shade = { field: color, type: "ordinal", scale: { scheme: { name: "blues", extent: [0.3, 1] } } };
+  return {
+    $schema: SCHEMA,
+    title: o.title ?? `Policy, dimension ${dim}, across iterations`,
+    width: o.width ?? 480,
+    height: o.height ?? 260,
+    data: { values: scalarRows(rows, "episode-lambda", (r) => r.dim === dim) },
+    transform: [{ calculate: "datum.mu - datum.sigma", as: "low" }, { calculate: "datum.mu + datum.sigma", as: "high" }],
+    layer: [
+      { mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { field: "low", type: "quantitative", title: "μ ± σ (pre-tanh action units)" }, y2: { field: "high" }, color: shade } },
+      { mark: { type: "line" }, encoding: { x, y: { field: "mu", type: "quantitative" }, color: shade } },
+    ],
+  };
+}
+
+/** Fig 4b: ΔJ of each iteration at each time step of an episode (the per-iteration estimator's "episode-improvement" rows). */
+export function episodeImprovementChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    title: o.title ?? "Improvement per iteration along an episode",
+    width: o.width ?? 480,
+    height: o.height ?? 260,
+    data: { values: scalarRows(rows, "episode-improvement") },
+    mark: { type: "line" },
+    encoding: {
+      x: { field: "t", type: "quantitative", title: "time step of the episode" },
+      y: { field: "dj", type: "quantitative", title: "ΔJ = J(λ_k) − J(λ_k−1) (return units)" },
+      color: { field: o.color ?? "iteration", type: "ordinal", title: "iteration k", scale: { scheme: { name: "blues", extent: [0.3, 1] } } },
+    },
+  };
+}
+
+/**
  * Fig 4b, 12: ΔJ of each iteration over training, mean ± std over seeds: from the live estimator's
  * "improvement" rows (field dj_mean) or from `improvementOverTraining` on logs (field value).
  */
@@ -172,6 +211,29 @@ export function improvementChart(rows: AnalysisRows, o: AnalysisChartOptions = {
     x: "step", y: live ? "dj_mean" : "value", color: o.color ?? "iteration", width: o.width, height: o.height,
     title: o.title ?? "Improvement per iteration", xTitle: "environment steps", yTitle: "ΔJ per iteration (return units)",
   });
+}
+
+/**
+ * Fig 12: the improvement in J from all of a step's iterations, J(λ_K) − J(λ_0), over training, one line per
+ * seed: the per-iteration rows of `improvementOverTraining` (field value) summed over iterations in the spec.
+ */
+export function totalImprovementChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const color = o.color ?? "seed";
+  return {
+    $schema: SCHEMA,
+    title: o.title ?? "Improvement per step",
+    width: o.width ?? 480,
+    height: o.height ?? 260,
+    data: { values: scalarRows(rows, null, (r) => typeof r.value === "number" && typeof r.iteration === "number") },
+    transform: [{ aggregate: [{ op: "sum", field: "value", as: "total" }], groupby: [...new Set([color, "group", "step"])] }],
+    mark: { type: "line", point: false },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "environment steps" },
+      y: { field: "total", type: "quantitative", title: "J(λ_K) − J(λ_0), mean over a batch (return units)" },
+      color: { field: color, type: "nominal" },
+      detail: { field: "group", type: "nominal" },
+    },
+  };
 }
 
 /**
