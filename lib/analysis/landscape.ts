@@ -14,6 +14,7 @@ import type { IterativeAmortizedOptimizer } from "../policy/iterative";
 import { objectiveAndGradient } from "../policy/iterative";
 import type { PolicyObjective } from "../policy/objective";
 import { disposePolicyParams, type PolicyParams } from "../policy/params";
+import { sampleActions } from "./action-cloud";
 import { agentObjective, amortizedLambda, drawFixedNoise, objectiveValues, statesTensor } from "./agent-objective";
 import type { SacAgent } from "../agents/sac/agent";
 import type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
@@ -58,6 +59,8 @@ export interface LandscapeResult {
   amortized: { x: number; y: number; j: number };
   /** The restricted iterative trajectories, one per start (start first), or null. */
   trajectories: { x: number; y: number; j: number }[][] | null;
+  /** λ where each trajectory ended, [runs · |A|] each (every entry, the held ones included), or null. */
+  ends: { mean: Float32Array; logStd: Float32Array } | null;
 }
 
 function linspace(lo: number, hi: number, n: number): number[] {
@@ -110,6 +113,7 @@ export function optimizationLandscape(input: LandscapeInput): LandscapeResult {
   const point = (x: number, y: number, value: number): { x: number; y: number; j: number } => ({ x, y, j: value });
   const amortized = point(mu[d0], mu[d1], jAt(input, [[mu[d0], mu[d1]]])[0]);
   let trajectories: LandscapeResult["trajectories"] = null;
+  let ends: LandscapeResult["ends"] = null;
   if (input.trajectory) {
     const { optimizer, iterations, start } = input.trajectory;
     const runs = start.mean.shape[0];
@@ -133,6 +137,7 @@ export function optimizationLandscape(input: LandscapeInput): LandscapeResult {
       lambda = hold(next);
       disposePolicyParams(next);
     }
+    ends = { mean: Float32Array.from(lambda.mean.dataSync()), logStd: Float32Array.from(lambda.logStd.dataSync()) };
     disposePolicyParams(lambda);
     tf.dispose([mask, states]);
     trajectories = paths.map((path) => {
@@ -140,7 +145,7 @@ export function optimizationLandscape(input: LandscapeInput): LandscapeResult {
       return path.map(([x, y], i) => point(x, y, values[i]));
     });
   }
-  return { xs, ys, j, optimum: point(grid[best][0], grid[best][1], j[best]), amortized, trajectories };
+  return { xs, ys, j, optimum: point(grid[best][0], grid[best][1], j[best]), amortized, trajectories, ends };
 }
 
 export const LANDSCAPE = "landscape";
@@ -164,6 +169,8 @@ const SPECS: SettingSpecs = {
    * in the two plotted dimensions (Fig 2: "each square denotes an initialization").
    */
   starts: intSetting(1, 1, 1000),
+  /** Actions sampled from the policy each trajectory ends at, in the two plotted dimensions (Fig 2's densities; 0: none). */
+  cloudSamples: intSetting(0, 0, 100_000),
   /** Action samples of the fixed noise; null: the agent's own. */
   samples: orAgent(intSetting(10, 1), false),
   ...STATE_SOURCE_SETTINGS,
@@ -237,8 +244,11 @@ async function agentLandscape(context: AnalysisContext, settings: Record<string,
       range: [-extent, extent],
       trajectory: start ? { optimizer: mover.optimizer as IterativeAmortizedOptimizer, iterations: settings.iterations as number, start } : undefined,
     });
-    const rows = landscapeRows(rowBase(LANDSCAPE, context.step, settings), r, agent.config.optimizer);
+    const base = rowBase(LANDSCAPE, context.step, settings);
+    const rows = landscapeRows(base, r, agent.config.optimizer);
     if (trajectoryAgent) for (const row of rows) if (row.kind === "trajectory") row.optimizer = trajectoryAgent.config.optimizer;
+    const samples = settings.cloudSamples as number;
+    if (r.ends && samples > 0) rows.push(...cloudRows(base, r.ends, [settings.dimX as number, settings.dimY as number], A, samples, rng.fork(), i));
     return checkFiniteRows(rows);
   } finally {
     state.dispose();
@@ -254,6 +264,23 @@ async function agentLandscape(context: AnalysisContext, settings: Record<string,
 function trajectoryStarts(starts: number, actionSize: number, extent: number, initialStd: number, rng: Rng): PolicyParams {
   const mean = starts === 1 ? new Float32Array(actionSize) : (rng.fork().fillUniform(new Float32Array(starts * actionSize), -extent, extent) as Float32Array);
   return { mean: tf.tensor2d(mean, [starts, actionSize]), logStd: tf.fill([starts, actionSize], Math.log(initialStd)) as tf.Tensor2D };
+}
+
+/**
+ * Fig 2's densities: for each trajectory's end λ, its action tanh(μ) ("estimate") and `samples` actions from its
+ * π ("cloud"), in the two plotted dimensions, as `actionCloudChart` draws them.
+ */
+function cloudRows(base: ReturnType<typeof rowBase>, ends: NonNullable<LandscapeResult["ends"]>, dims: [number, number], A: number, samples: number, rng: Rng, state: number): AnalysisRow[] {
+  const rows: AnalysisRow[] = [];
+  const actions = sampleActions(ends.mean, ends.logStd, A, samples, rng);
+  for (let run = 0; run < ends.mean.length / A; run++) {
+    rows.push({ ...base, kind: "estimate", run, state, a_x: Math.tanh(ends.mean[run * A + dims[0]]), a_y: Math.tanh(ends.mean[run * A + dims[1]]) });
+    for (let n = 0; n < samples; n++) {
+      const k = (run * samples + n) * A;
+      rows.push({ ...base, kind: "cloud", run, state, sample: n, a_x: actions[k + dims[0]], a_y: actions[k + dims[1]] });
+    }
+  }
+  return rows;
 }
 
 /** Tidy rows: one per grid point ("grid"), the amortized estimate, the optimum, and each trajectory point (with its `run`). */

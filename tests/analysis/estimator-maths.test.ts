@@ -13,6 +13,7 @@ import { DEFAULT_ITERATIVE_CONFIG, IterativeAmortizedOptimizer, QuadraticObjecti
 import { ActionCemOptimizer } from "../../lib/policy/cem-actions";
 import { GradientAscentOptimizer } from "../../lib/policy/gradient-ascent";
 import { amortizationGap, compareOptimizers, multipleEstimates, optimizationLandscape } from "../../lib/analysis";
+import { sampleActions } from "../../lib/analysis/action-cloud";
 import type { Run } from "../../lib/runs";
 import { improvementByIteration, improvementOverTraining } from "../../lib/analysis/per-iteration";
 
@@ -76,6 +77,23 @@ test("landscape on a quadratic J: the grid optimum is the known point; an untrai
   tf.dispose([state]);
   [optimum, center, start].forEach(disposePolicyParams);
   optimizer.dispose();
+});
+
+test("sampled actions are tanh(μ + σ ε) per row, the noise in output order, σ clipped as the optimizers clip log σ", () => {
+  const mean = [0.5, -1, 2, 0];
+  const logStd = [Math.log(0.5), 0, -40, 5];
+  const actions = sampleActions(mean, logStd, 2, 3, new Rng(11));
+  const eps = new Rng(11).fillNormal(new Float32Array(12));
+  const sigma = [0.5, 1, Math.exp(-20), Math.exp(2)];
+  assert.equal(actions.length, 12);
+  for (let row = 0; row < 2; row++) {
+    for (let n = 0; n < 3; n++) {
+      for (let a = 0; a < 2; a++) {
+        const k = (row * 3 + n) * 2 + a;
+        assert.ok(Math.abs(actions[k] - Math.tanh(mean[row * 2 + a] + sigma[row * 2 + a] * eps[k])) < 1e-6, `row ${row} sample ${n} dim ${a}`);
+      }
+    }
+  }
 });
 
 /** Q1 = Q2 = −‖a − a*‖², the same for every state. */

@@ -49,7 +49,7 @@ test("several starts (Fig 2): one path per run from distinct random points of th
   const iterative = agent("iterative", 2);
   try {
     const before = tf.memory().numTensors;
-    const settings = { ...SETTINGS, iterations: 3, starts: 4, extent: 2 };
+    const settings = { ...SETTINGS, iterations: 3, starts: 4, extent: 2, cloudSamples: 6 };
     const rows = await makeEstimator("landscape", settings).run(context(iterative));
     assert.equal(tf.memory().numTensors, before, "no tensor left behind");
     const path = rows.filter((r) => r.kind === "trajectory");
@@ -63,7 +63,16 @@ test("several starts (Fig 2): one path per run from distinct random points of th
       const k = r.iteration as number;
       assert.ok(Math.abs((r.mu_x as number) - (s.mu_x as number) / 2 ** k) < 1e-6 && Math.abs((r.mu_y as number) - (s.mu_y as number) / 2 ** k) < 1e-6, `run ${r.run} iteration ${k}`);
     }
-    assert.deepEqual(await makeEstimator("landscape", settings).run(context(iterative)), rows, "the starts are a function of the context");
+    // Fig 2's densities: each run's end action tanh(μ) and 6 samples of its π, in the plotted dimensions
+    for (let run = 0; run < 4; run++) {
+      const end = path.filter((r) => r.run === run).at(-1) as (typeof rows)[number];
+      const estimate = rows.filter((r) => r.kind === "estimate" && r.run === run);
+      assert.deepEqual(estimate.map((r) => [r.a_x, r.a_y, r.state]), [[Math.tanh(end.mu_x as number), Math.tanh(end.mu_y as number), 0]]);
+      const cloud = rows.filter((r) => r.kind === "cloud" && r.run === run);
+      assert.deepEqual(cloud.map((r) => r.sample), [0, 1, 2, 3, 4, 5]);
+      assert.ok(cloud.every((r) => Math.abs(r.a_x as number) < 1 && Math.abs(r.a_y as number) < 1));
+    }
+    assert.deepEqual(await makeEstimator("landscape", settings).run(context(iterative)), rows, "the starts and samples are a function of the context");
     assert.throws(() => makeEstimator("landscape", { ...settings, starts: 0 }), /setting "starts" must be an integer in \[1, 1000\]/);
   } finally {
     iterative.dispose();
