@@ -265,9 +265,12 @@ export function valueBiasChart(rows: AnalysisRows, o: AnalysisChartOptions = {})
   };
 }
 
-/** Fig 3b: KL(π_t ‖ π_previous) on fixed states between consecutive analysed steps, mean ± std over seeds. */
+/**
+ * Fig 3b: KL(π_t ‖ π_previous) on fixed states between consecutive analysed steps, mean ± std over seeds: the
+ * policy-change rows (as logged, or flat from `loggedAnalysisRows`) that have a previous step.
+ */
 export function policyChangeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
-  return meanStdChart(scalarRows(rows, null, (r) => r.estimator === "policy-change" && typeof r.kl_mean === "number"), {
+  return meanStdChart(scalarRows(rows, null, (r) => (r.estimator === undefined || r.estimator === "policy-change") && typeof r.kl_mean === "number"), {
     x: "step", y: "kl_mean", color: o.color, points: true, width: o.width, height: o.height,
     title: o.title ?? "Policy change", xTitle: "environment steps", yTitle: "KL(π_t ‖ π_previous) (nats)",
   });

@@ -72,6 +72,8 @@ test("each analysis chart keeps its kind of rows, drops the settings object, and
     [totalImprovementChart(loggedImprovement), [12], ["environment steps", "J(λ_K) − J(λ_0)"]],
     [valueBiasChart(valueBiasRows), [6], ["environment steps", "estimated Q(s, a) − Monte Carlo Q(s, a)"]],
     [policyChangeChart(policyChangeRows), [1], ["KL(π_t ‖ π_previous)"]],
+    // rows flattened by loggedAnalysisRows carry no estimator name
+    [policyChangeChart(policyChangeRows.slice(0, 2).map((r: Record<string, unknown>) => ({ ...r, estimator: undefined }))), [1], ["KL(π_t ‖ π_previous)"]],
   ];
   for (const [spec, counts, titles] of cases) {
     const data = dataOf(spec);
