@@ -23,6 +23,11 @@ function scalarRows(rows: AnalysisRows, kind: string | null, where: (r: Record<s
   return out;
 }
 
+/** The top of a hand-built spec: schema, the title (`o.title` or the chart's own) and the size. */
+function frame(o: AnalysisChartOptions, title: string, width = 480, height = 260): VegaLiteSpec {
+  return { $schema: SCHEMA, title: o.title ?? title, width: o.width ?? width, height: o.height ?? height };
+}
+
 export interface AnalysisChartOptions {
   /** Column giving one curve each (default per chart: "variant", "optimizer", ...). Rows may carry e.g. a run group. */
   color?: string;
@@ -64,10 +69,7 @@ export function actionCloudChart(rows: AnalysisRows, state = 0, step?: number, o
     color: { field: "run", type: "nominal", title: "optimizer run" },
   };
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Multiple policy estimates",
-    width: o.width ?? 320,
-    height: o.height ?? 320,
+    ...frame(o, "Multiple policy estimates", 320, 320),
     layer: [
       { data: { values: scalarRows(rows, "cloud", at) }, mark: { type: "point", opacity: 0.4, size: 12 }, encoding: axes },
       { data: { values: scalarRows(rows, "estimate", at) }, mark: { type: "point", shape: "diamond", filled: true, size: 150, stroke: "black" }, encoding: axes },
@@ -93,10 +95,7 @@ export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisCha
   const x = { field: "mu_x", type: "quantitative", title: "μ, first chosen dimension (pre-tanh)", scale: { zero: false, nice: false } };
   const y = { field: "mu_y", type: "quantitative", title: "μ, second chosen dimension (pre-tanh)", scale: { zero: false, nice: false } };
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Optimization landscape",
-    width: o.width ?? 360,
-    height: o.height ?? 360,
+    ...frame(o, "Optimization landscape", 360, 360),
     layer: [
       {
         data: { values: grid },
@@ -130,10 +129,7 @@ export function optimizerComparisonChart(rows: AnalysisRows, o: AnalysisChartOpt
 export function optimizerTimeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
   const color = o.color ?? "optimizer";
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Policy optimizers against time",
-    width: o.width ?? 480,
-    height: o.height ?? 260,
+    ...frame(o, "Policy optimizers against time"),
     data: { values: scalarRows(rows, null, (r) => typeof r.seconds === "number" && typeof r.j_mean === "number") },
     transform: [{ aggregate: [{ op: "mean", field: "seconds", as: "seconds" }, { op: "mean", field: "j_mean", as: "j_mean" }], groupby: [color, "iteration"] }],
     mark: { type: "line", point: false },
@@ -171,10 +167,7 @@ export function episodeLambdaChart(rows: AnalysisRows, dim = 0, o: AnalysisChart
   const x = { field: "t", type: "quantitative", title: "time step of the episode" };
   const shade = { field: color, type: "ordinal", scale: { scheme: { name: "blues", extent: [0.3, 1] } } };
   return {
-    $schema: SCHEMA,
-    title: o.title ?? `Policy, dimension ${dim}, across iterations`,
-    width: o.width ?? 480,
-    height: o.height ?? 260,
+    ...frame(o, `Policy, dimension ${dim}, across iterations`),
     data: { values: scalarRows(rows, "episode-lambda", (r) => r.dim === dim) },
     transform: [{ calculate: "datum.mu - datum.sigma", as: "low" }, { calculate: "datum.mu + datum.sigma", as: "high" }],
     layer: [
@@ -187,10 +180,7 @@ export function episodeLambdaChart(rows: AnalysisRows, dim = 0, o: AnalysisChart
 /** Fig 4b: ΔJ of each iteration at each time step of an episode (the per-iteration estimator's "episode-improvement" rows). */
 export function episodeImprovementChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Improvement per iteration along an episode",
-    width: o.width ?? 480,
-    height: o.height ?? 260,
+    ...frame(o, "Improvement per iteration along an episode"),
     data: { values: scalarRows(rows, "episode-improvement") },
     mark: { type: "line" },
     encoding: {
@@ -220,10 +210,7 @@ export function improvementChart(rows: AnalysisRows, o: AnalysisChartOptions = {
 export function totalImprovementChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
   const color = o.color ?? "seed";
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Improvement per step",
-    width: o.width ?? 480,
-    height: o.height ?? 260,
+    ...frame(o, "Improvement per step"),
     data: { values: scalarRows(rows, null, (r) => typeof r.value === "number" && typeof r.iteration === "number") },
     transform: [{ aggregate: [{ op: "sum", field: "value", as: "total" }], groupby: [...new Set([color, "group", "step"])] }],
     mark: { type: "line", point: false },
@@ -247,10 +234,7 @@ export function valueBiasChart(rows: AnalysisRows, o: AnalysisChartOptions = {})
     color: { field: color, type: "nominal" },
   };
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Value bias",
-    width: o.width ?? 480,
-    height: o.height ?? 260,
+    ...frame(o, "Value bias"),
     data: { values: scalarRows(rows, null, (r) => typeof r.biasMean === "number" && typeof r.biasStd === "number") },
     transform: [
       { calculate: "datum.biasMean - datum.biasStd", as: "low" },
