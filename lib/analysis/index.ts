@@ -30,3 +30,4 @@ export {
   type Cell, type TidyRow, type Where, type BootstrapOptions, type SeedAggregate, type AggregateOptions,
 } from "./aggregate";
 export { amortizationGapRows, gapSummaries, type GapRow, type GapSummary } from "./gap-over-training";
+export { loggedAnalysisRows, type LoggedRow, type LoggedRowsOptions } from "./logged-rows";

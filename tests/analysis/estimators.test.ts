@@ -27,7 +27,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   landscape: { resolution: 4, dimX: 0, dimY: 1, iterations: 3, timeLimit: 10 },
   "multiple-estimates": { states: 5, cloudStates: 1, cloudSamples: 3, timeLimit: 10 },
   "optimizer-comparison": { states: 4, iterations: 3, cemPopulation: 12, cemElites: 3, optimizers: "amortized,adam,cem-actions,cem-lambda", timeLimit: 10 },
-  "per-iteration": { states: 5, timeLimit: 10 },
+  "per-iteration": { states: 5, timeLimit: 10, episodeSteps: 4 },
   "test-time": { episodes: 2, adamSteps: 2, timeLimit: 8 },
 };
 
@@ -105,6 +105,30 @@ test("multiple estimates: a direct agent's runs coincide (distance exactly 0); a
   };
   assert.equal(await distance("direct"), 0);
   assert.ok((await distance("iterative")) > 0);
+});
+
+test("per-iteration along an episode (Fig 4a/b): each time step's λ at every iterate and ΔJ per iteration, the other rows unchanged", async () => {
+  await initBackend();
+  const rowsOf = async (kind: Kind, episodeSteps: number): Promise<AnalysisRow[]> => {
+    const agent = agentFor("Pendulum-v1", kind);
+    const rows = await makeEstimator("per-iteration", { states: 5, timeLimit: 6, iterations: 3, episodeSteps }).run(context(agent, "Pendulum-v1"));
+    agent.dispose();
+    return rows;
+  };
+  const without = (rows: AnalysisRow[]): AnalysisRow[] => rows.filter((r) => !String(r.kind).startsWith("episode")).map(({ settings: _s, ...r }) => r as AnalysisRow);
+  const plain = await rowsOf("iterative", 0);
+  const traced = await rowsOf("iterative", 10);
+  assert.equal(plain.filter((r) => String(r.kind).startsWith("episode")).length, 0, "no episode rows unless asked");
+  assert.deepEqual(without(traced), without(plain), "the episode's rows come after, from their own random stream");
+  // the episode has 6 steps (timeLimit), fewer than the 10 asked for; 4 iterates (λ0 and 3 iterations), 1 action dimension
+  const lambda = traced.filter((r) => r.kind === "episode-lambda");
+  assert.deepEqual(lambda.map((r) => [r.iteration, r.t]), [0, 1, 2, 3].flatMap((k) => [0, 1, 2, 3, 4, 5].map((t) => [k, t])));
+  for (const r of lambda.filter((l) => l.iteration === 0)) assert.deepEqual([r.mu, r.sigma], [0, 1], "every time step starts at λ0 = (0, σ0 = 1)");
+  for (const r of lambda) assert.ok(Math.abs((r.action as number) - Math.tanh(r.mu as number)) < 1e-12);
+  const improvement = traced.filter((r) => r.kind === "episode-improvement");
+  assert.deepEqual(improvement.map((r) => [r.iteration, r.t]), [1, 2, 3].flatMap((k) => [0, 1, 2, 3, 4, 5].map((t) => [k, t])));
+  const direct = (await rowsOf("direct", 10)).filter((r) => String(r.kind).startsWith("episode"));
+  assert.ok(direct.every((r) => r.kind === "episode-lambda" && r.iteration === 0) && direct.length === 6, "a direct agent: one estimate per time step, nothing to improve");
 });
 
 test("bad estimator names and settings fail naming the problem", async () => {
