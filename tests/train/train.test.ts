@@ -172,6 +172,7 @@ test("a run with the authors' code's SAC options (α loss, hard target copies, t
   const config = tinyConfig("iterative");
   // a copy every 20 updates: the resumed run (from step 80) must copy on the same updates
   Object.assign(config.agent, { temperatureLoss: "alpha", targetUpdate: "hard", tau: 0.05, useTargetQForPolicy: true, useTargetQForActing: true, iterations: { train: 2, act: 2, eval: 3 } });
+  config.overrides.push("agent.temperatureLoss", "agent.targetUpdate", "agent.tau", "agent.useTargetQForPolicy", "agent.useTargetQForActing", "agent.iterations.eval");
   const whole = path.join(tmp(), "whole");
   await train(config, { runDir: whole });
   const split = path.join(tmp(), "split");
