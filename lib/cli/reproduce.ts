@@ -16,7 +16,7 @@ import { checkPresetName, DEFAULT_PRESET, PAPER_TASKS, PRESET_NAMES, type Preset
 import {
   estimateRunCost, machineId, measuredSpeeds, planSweep, runProgress, runsToDo, speedKey, validateSweep, type PlannedRun, type SpeedRecord, type SweepFile,
 } from "../sweeps";
-import { eachArgument, integer } from "./args";
+import { eachArgument, integer, printedHelp } from "./args";
 import { trainSweepRuns } from "./sweep";
 
 const DEFAULT_SEEDS: Record<Scale, number> = { smoke: 1, quick: 2, paper: 5 };
@@ -129,10 +129,7 @@ function architectureNote(a: ReproduceArgs, runs: PlannedRun[]): string | null {
 }
 
 export async function runReproduceCommand(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(`usage: ${REPRODUCE_USAGE}`);
-    return 0;
-  }
+  if (printedHelp(argv, REPRODUCE_USAGE)) return 0;
   const a = parseReproduceArgs(argv);
   const spec = reproduceSweep(a);
   const runs = planSweep(spec);

@@ -9,7 +9,7 @@
  */
 import * as path from "node:path";
 import { IapoError } from "../core/errors";
-import { eachArgument, integer, parseSetting } from "./args";
+import { eachArgument, integer, parseSetting, printedHelp } from "./args";
 import { defaultRunsDir } from "../core/paths";
 import { formatProgressLine, type Progress } from "../core/progress";
 import { activeScale, parseScale } from "../core/scale";
@@ -106,7 +106,7 @@ export function terminalProgress(): (p: Progress) => void {
 
 /** The run's config from the parsed arguments: the preset's for the task, then the flags' changes. */
 export function trainConfigFromArgs(a: TrainArgs): TrainConfig {
-  const config = buildTrainConfig({
+  return buildTrainConfig({
     env: a.env!,
     optimizer: a.optimizer,
     seed: a.seed,
@@ -120,14 +120,10 @@ export function trainConfigFromArgs(a: TrainArgs): TrainConfig {
     schedule: a.schedule,
     agent: a.overrides,
   });
-  return config;
 }
 
 export async function runTrainCommand(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(`usage: ${TRAIN_USAGE}`);
-    return 0;
-  }
+  if (printedHelp(argv, TRAIN_USAGE)) return 0;
   const a = parseTrainArgs(argv);
   const config = trainConfigFromArgs(a);
   const analyses = a.analyze.length > 0 ? resolveEstimators(a.analyze) : undefined;
