@@ -1,5 +1,5 @@
 export {
-  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer,
+  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byConfigField,
   type CurveRow, type IterationRow, type GroupSummary, type GroupBy, type RunIdentity,
 } from "./curves";
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
