@@ -10,11 +10,12 @@ import type { AnalysisValue } from "./estimator";
 import { loggedEstimatorRows, type LabelledRow } from "./logged-rows";
 import { TEST_TIME } from "./test-time";
 
-/** The run's label for the amortized policy; "<label> +k Adam steps" or "<label> +k iterations" for a refinement. */
+/** The run's label for the amortized policy; "<label> +k Adam steps" or "<label> +k iterations" for a refinement (singular for 1). */
 export function testTimeGroup(label: string, row: Readonly<Record<string, AnalysisValue>>): string {
   const refined = /^(adam|iterative)\+(\d+)$/.exec(String(row.variant));
   if (!refined) return label;
-  return `${label} +${refined[2]} ${refined[1] === "adam" ? "Adam steps" : "iterations"}`;
+  const unit = refined[1] === "adam" ? "Adam step" : "iteration";
+  return `${label} +${refined[2]} ${unit}${refined[2] === "1" ? "" : "s"}`;
 }
 
 /**

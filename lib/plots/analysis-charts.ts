@@ -154,7 +154,7 @@ export function testTimeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}):
 }
 
 export interface TestTimeGainOptions extends AnalysisChartOptions {
-  /** "j": J(refined) − J(amortized) per on-policy state; "return": return(refined) − return(amortized) per episode seed. */
+  /** "j": J gain, J(refined) − J(amortized) per on-policy state; "return": return(refined) − return(amortized) per episode seed. */
   measure?: "j" | "return";
   /** "step": over training; "extra_steps": against the refinement's budget (Adam steps or amortized iterations). */
   x?: "step" | "extra_steps";
@@ -166,8 +166,8 @@ export interface TestTimeGainOptions extends AnalysisChartOptions {
  */
 export function testTimeGainChart(rows: AnalysisRows, o: TestTimeGainOptions = {}): VegaLiteSpec {
   const [kind, y, yTitle] = (o.measure ?? "j") === "j"
-    ? ["state", "j_gain", "J(refined) − J(amortized) per state (return units)"]
-    : ["episode", "return_change", "return(refined) − return(amortized) per episode"];
+    ? ["state", "j_gain", "J gain per state (return units)"]
+    : ["episode", "return_change", "return change per episode"];
   const x = o.x ?? "step";
   const spec = meanStdChart(scalarRows(rows, kind, (r) => typeof r[y] === "number"), {
     x, y, color: o.color ?? "variant", points: true, width: o.width, height: o.height,

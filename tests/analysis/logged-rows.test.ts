@@ -39,15 +39,15 @@ test("test-time rows: one group per refinement, and each refinement's table row 
 });
 
 test("a list of settings keeps the rows of each (a sweep over one setting); one setting keeps only its own", () => {
-  const a = { mode: "iterations", extraIterations: 2 };
+  const a = { mode: "iterations", extraIterations: 1 };
   const b = { mode: "iterations", extraIterations: 10 };
   const runs = [run("iterative", 0, [
-    ttSummary(5, "iterative+2", 2, a, { j_gain_mean: 0.1 }),
+    ttSummary(5, "iterative+1", 1, a, { j_gain_mean: 0.1 }),
     ttSummary(5, "iterative+10", 10, b, { j_gain_mean: 0.3 }),
     ttSummary(5, "iterative+5", 5, T, { j_gain_mean: 0.2 }),
   ])];
   assert.throws(() => testTimeRows(runs), /test-time rows of 3 different settings; pass the settings to keep/);
-  assert.deepEqual(testTimeRows(runs, [b, a]).map((r) => r.extra_steps), [2, 10], "log order, only the listed settings");
+  assert.deepEqual(testTimeRows(runs, [b, a]).map((r) => [r.extra_steps, r.group]), [[1, "iterative +1 iteration"], [10, "iterative +10 iterations"]], "log order, only the listed settings");
   assert.deepEqual(testTimeRows(runs, { extraIterations: 10, mode: "iterations" }).map((r) => r.group), ["iterative +10 iterations"]);
 });
 
