@@ -8,7 +8,7 @@
  */
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
-import type { Rng } from "../core/rng";
+import { Rng } from "../core/rng";
 import type { SacAgent } from "../agents/sac/agent";
 import { GradientAscentOptimizer } from "../policy/gradient-ascent";
 import type { VariationalObjective } from "../policy/objective";
@@ -52,13 +52,15 @@ export function testTimeRefinement(agent: SacAgent, objective: VariationalObject
 }
 
 /**
- * The J the agent's own optimizer runs on as it acts (its sample count) and the J the refinement climbs
- * (`o.samples` action samples; the same objective when that is the agent's own), noise from `rng`.
+ * The J the agent's own optimizer runs on as it acts (its sample count, noise exactly `rng`'s stream, as the plain
+ * evaluation policy given an Rng in the same state draws it) and the J the refinement climbs (`o.samples` action
+ * samples, noise from a stream seeded off a copy of `rng`; the acting objective itself when that is the agent's count).
  */
 function refinementObjectives(agent: SacAgent, rng: Rng, o: TestTimeOptions): { acting: VariationalObjective; climb: VariationalObjective } {
-  const acting = agentObjective(agent, rng, { purpose: "act", samples: null });
   const own = o.samples === undefined || o.samples === null || o.samples === agent.config.samples;
-  return { acting, climb: own ? acting : agentObjective(agent, rng.fork(), { purpose: "act", samples: o.samples ?? null }) };
+  const climbRng = own ? null : Rng.fromState(rng.getState()).fork();
+  const acting = agentObjective(agent, rng, { purpose: "act", samples: null });
+  return { acting, climb: climbRng === null ? acting : agentObjective(agent, climbRng, { purpose: "act", samples: o.samples ?? null }) };
 }
 
 /**
@@ -144,8 +146,11 @@ export function testTimeEstimator(user: Record<string, unknown> = {}): Estimator
       try {
         const seeds = Array.from({ length: settings.episodes as number }, () => rng.nextSeed());
         const timeLimit = settings.timeLimit as number | null;
-        const plain = await runEpisodes(context.env, agentEvalPolicy(agent, agentObjective(agent, rng.fork(), { purpose: "act", samples: null })), { seeds, timeLimit });
-        const refined = await runEpisodes(context.env, testTimePolicy(agent, rng.fork(), o).batch, { seeds, timeLimit });
+        // both policies draw the acting J's noise from copies of one stream, so an iterative agent's amortized λ
+        // differs between them only once their episodes do
+        const acting = rng.fork().getState();
+        const plain = await runEpisodes(context.env, agentEvalPolicy(agent, agentObjective(agent, Rng.fromState(acting), { purpose: "act", samples: null })), { seeds, timeLimit });
+        const refined = await runEpisodes(context.env, testTimePolicy(agent, Rng.fromState(acting), o).batch, { seeds, timeLimit });
         const samples = o.samples ?? agent.config.samples;
         const j = testTimeObjective(agent, states, rng.fork(), fixedNoiseObjective(agent, rng, samples, count, "act"), o);
         const base = rowBase(TEST_TIME, context.step, settings);

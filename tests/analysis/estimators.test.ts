@@ -117,6 +117,18 @@ test("test-time rows: J gain and return change are the refined minus the amortiz
   }
 });
 
+test("test-time pairing: a refinement that barely moves λ leaves every episode's return unchanged, iterative agents included", async () => {
+  await initBackend();
+  for (const kind of ["direct", "iterative"] as const) {
+    const agent = agentFor("Pendulum-v1", kind);
+    const rows = await makeEstimator("test-time", { mode: "adam", adamSteps: 1, adamLearningRate: 1e-9, episodes: 2, states: 3, timeLimit: 8 }).run(context(agent, "Pendulum-v1"));
+    const changes = rows.filter((r) => r.kind === "episode" && r.variant === "adam+1").map((r) => r.return_change as number);
+    assert.equal(changes.length, 2);
+    for (const c of changes) assert.ok(Math.abs(c) < 1e-4, `${kind}: return changed by ${c} with λ moved by 1e-9`);
+    agent.dispose();
+  }
+});
+
 test("test-time Adam refinement raises J on average over agents (fixed-noise scoring, 32 action samples)", async () => {
   await initBackend();
   const gains: number[] = [];
