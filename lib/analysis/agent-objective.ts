@@ -41,9 +41,12 @@ export function agentObjective(agent: SacAgent, rng: Rng, options: AgentObjectiv
   });
 }
 
-/** J as the policy trains on it ("train"), scoring every λ of a `batch`-state batch on one noise draw from `rng` (common random numbers). */
-export function fixedNoiseObjective(agent: SacAgent, rng: Rng, samples: number, batch: number): VariationalObjective {
-  const objective = agentObjective(agent, rng.fork(), { purpose: "train", samples });
+/**
+ * J as the policy trains on it ("train", default) or as the agent acts on it ("act"), scoring every λ of a
+ * `batch`-state batch on one noise draw from `rng` (common random numbers).
+ */
+export function fixedNoiseObjective(agent: SacAgent, rng: Rng, samples: number, batch: number, purpose: AgentObjectiveOptions["purpose"] = "train"): VariationalObjective {
+  const objective = agentObjective(agent, rng.fork(), { purpose, samples });
   objective.setFixedNoise(drawFixedNoise(rng, samples, batch, agent.spec.actionSize));
   return objective;
 }

@@ -150,6 +150,30 @@ export function testTimeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}):
   });
 }
 
+export interface TestTimeGainOptions extends AnalysisChartOptions {
+  /** "j": J gain, J(refined) − J(amortized) per on-policy state; "return": return(refined) − return(amortized) per episode seed. */
+  measure?: "j" | "return";
+  /** "step": over training; "extra_steps": against the refinement's budget (Adam steps or amortized iterations). */
+  x?: "step" | "extra_steps";
+}
+
+/**
+ * Sec 4.2.3, App B.4: what test-time refinement changes, paired with the amortized policy (same states and J noise,
+ * same episode seeds), mean ± std over states or episodes and seeds; a dashed line at no change.
+ */
+export function testTimeGainChart(rows: AnalysisRows, o: TestTimeGainOptions = {}): VegaLiteSpec {
+  const [kind, y, yTitle] = (o.measure ?? "j") === "j"
+    ? ["state", "j_gain", "J gain per state (return units)"]
+    : ["episode", "return_change", "return change per episode"];
+  const x = o.x ?? "step";
+  const spec = meanStdChart(scalarRows(rows, kind, (r) => typeof r[y] === "number"), {
+    x, y, color: o.color ?? "variant", points: true, width: o.width, height: o.height,
+    title: o.title ?? "Test-time refinement", yTitle,
+    xTitle: x === "step" ? "environment steps" : "extra steps at evaluation (Adam steps or amortized iterations)",
+  });
+  return { ...spec, layer: [...(spec.layer as unknown[]), { mark: { type: "rule", strokeDash: [4, 4], color: "gray" }, encoding: { y: { datum: 0 } } }] };
+}
+
 /** Fig 4a: one dimension of the traced state's μ over training, one line per optimizer iteration. */
 export function lambdaTraceChart(rows: AnalysisRows, dim = 0, o: AnalysisChartOptions = {}): VegaLiteSpec {
   return lineChart(scalarRows(rows, "lambda", (r) => r.dim === dim), {

@@ -5,7 +5,7 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import {
   actionCloudChart, amortizationGapChart, episodeImprovementChart, episodeLambdaChart, gapAscentChart, improvementChart, lambdaTraceChart, landscapeChart,
-  multipleEstimatesChart, optimizerComparisonChart, optimizerTimeChart, policyChangeChart, testTimeChart, toSvg, totalImprovementChart, valueBiasChart,
+  multipleEstimatesChart, optimizerComparisonChart, optimizerTimeChart, policyChangeChart, testTimeChart, testTimeGainChart, toSvg, totalImprovementChart, valueBiasChart,
   type VegaLiteSpec,
 } from "../../lib/plots";
 
@@ -30,6 +30,11 @@ const multiRows = [
 ];
 const comparisonRows = ["iterative", "adam"].flatMap((optimizer) => [0, 1, 2].map((iteration) => ({ ...base("optimizer-comparison", 1), optimizer, iteration, j_mean: iteration, j_std: 0, seconds: iteration / 10 })));
 const testTimeRows = ["amortized", "adam+50"].flatMap((variant) => [0, 1].map((episode) => ({ ...base("test-time", 9), kind: "episode", variant, episode, return: episode * 10, length: 5 })));
+// the refined variant's episodes carry return_change and its states j_gain; the amortized variant's do not
+const testTimePaired = [
+  ...testTimeRows.map((r) => (r.variant === "adam+50" ? { ...r, extra_steps: 50, return_change: 1 } : { ...r, extra_steps: 0 })),
+  ...["amortized", "adam+50"].flatMap((variant) => [0, 1, 2].map((state) => ({ ...base("test-time", 9), kind: "state", variant, state, extra_steps: variant === "amortized" ? 0 : 50, j: -state, ...(variant === "amortized" ? {} : { j_gain: 0.1 * state }) }))),
+];
 const iterationRows = [0, 1].flatMap((iteration) => [
   { ...base("per-iteration", 3), kind: "lambda", state: 0, iteration, dim: 0, mu: iteration, sigma: 1, action: 0 },
   { ...base("per-iteration", 3), kind: "lambda", state: 0, iteration, dim: 1, mu: 9, sigma: 1, action: 0 },
@@ -65,6 +70,8 @@ test("each analysis chart keeps its kind of rows, drops the settings object, and
     [optimizerComparisonChart(comparisonRows), [6], ["optimization iterations"]],
     [optimizerTimeChart(comparisonRows), [6], ["wall-clock time (s)"]],
     [testTimeChart(testTimeRows), [4], ["evaluation return"]],
+    [testTimeGainChart(testTimePaired), [3], ["environment steps", "J gain per state (return units)"]],
+    [testTimeGainChart(testTimePaired, { measure: "return", x: "extra_steps" }), [2], ["extra steps at evaluation", "return change per episode"]],
     [lambdaTraceChart(iterationRows, 0), [2], ["μ (pre-tanh)"]],
     [improvementChart(iterationRows), [2], ["ΔJ per iteration"]],
     [episodeLambdaChart(episodeRows, 1), [6], ["time step of the episode", "μ ± σ (pre-tanh action units)"]],

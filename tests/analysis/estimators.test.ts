@@ -12,7 +12,7 @@ import { Rng } from "../../lib/core/rng";
 import { ConfigError, UnknownNameError } from "../../lib/core/errors";
 import { SacAgent } from "../../lib/agents";
 import { defaultSacConfig } from "../../lib/presets";
-import { estimatorNames, makeEstimator, testTimePolicy, type AnalysisContext, type AnalysisRow } from "../../lib/analysis";
+import { agentEvalPolicy, agentObjective, estimatorNames, makeEstimator, testTimePolicy, type AnalysisContext, type AnalysisRow } from "../../lib/analysis";
 
 type Kind = "direct" | "iterative";
 
@@ -28,7 +28,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   "multiple-estimates": { states: 5, cloudStates: 1, cloudSamples: 3, timeLimit: 10 },
   "optimizer-comparison": { states: 4, iterations: 3, cemPopulation: 12, cemElites: 3, optimizers: "amortized,adam,cem-actions,cem-lambda", timeLimit: 10 },
   "per-iteration": { states: 5, timeLimit: 10, episodeSteps: 4 },
-  "test-time": { episodes: 2, adamSteps: 2, timeLimit: 8 },
+  "test-time": { episodes: 2, adamSteps: 2, states: 5, samples: 3, timeLimit: 8 },
 };
 
 const context = (agent: SacAgent, env: string): AnalysisContext => ({ agent, env, step: 1234, seed: 5, runDir: null });
@@ -93,6 +93,56 @@ test("amortization gap rows: gap = J(after) − J(before) per state, and the fix
   assert.deepEqual([...new Set(directRows.map((r) => r.variant))], ["amortized"], "no extra-iteration variant for a direct agent");
   agent.dispose();
   direct.dispose();
+});
+
+test("test-time rows: J gain and return change are the refined minus the amortized figures, paired per state and episode seed", async () => {
+  await initBackend();
+  for (const kind of ["direct", "iterative"] as const) {
+    const agent = agentFor("Pendulum-v1", kind);
+    const rows = await makeEstimator("test-time", { adamSteps: 5, samples: 4, episodes: 2, states: 6, timeLimit: 6 }).run(context(agent, "Pendulum-v1"));
+    const label = kind === "direct" ? "adam+5" : "iterative+5";
+    const of = (k: string, variant: string) => rows.filter((r) => r.kind === k && r.variant === variant);
+    const [plain, refined] = [of("summary", "amortized")[0], of("summary", label)[0]];
+    assert.deepEqual([plain.extra_steps, refined.extra_steps], [0, 5]);
+    const [jPlain, jRefined] = [of("state", "amortized"), of("state", label)];
+    assert.equal(jRefined.length, 6);
+    jRefined.forEach((r, i) => assert.ok(Math.abs((r.j_gain as number) - ((r.j as number) - (jPlain[i].j as number))) < 1e-9));
+    const meanGain = jRefined.reduce((a, r) => a + (r.j_gain as number), 0) / 6;
+    assert.ok(Math.abs((refined.j_gain_mean as number) - meanGain) < 1e-9);
+    assert.ok(Math.abs((refined.j_mean as number) - (plain.j_mean as number) - meanGain) < 1e-9);
+    const [ePlain, eRefined] = [of("episode", "amortized"), of("episode", label)];
+    assert.equal(eRefined.length, 2);
+    eRefined.forEach((r, i) => assert.ok(Math.abs((r.return_change as number) - ((r.return as number) - (ePlain[i].return as number))) < 1e-9));
+    assert.equal(plain.j_gain_mean, undefined, "the amortized variant has no change of its own");
+    agent.dispose();
+  }
+});
+
+test("a test-time policy draws the acting J's noise exactly as the plain evaluation policy does (paired episodes)", async () => {
+  await initBackend();
+  const agent = agentFor("Pendulum-v1", "iterative");
+  const start = new Rng(3).getState();
+  const [plainRng, refinedRng] = [Rng.fromState(start), Rng.fromState(start)];
+  const plain = agentEvalPolicy(agent, agentObjective(agent, plainRng, { purpose: "act", samples: null }));
+  // the refinement climbs J on 4 samples (not the agent's 1): its noise must come from a stream of its own
+  const refined = testTimePolicy(agent, refinedRng, { mode: "adam", adamSteps: 2, adamLearningRate: 1e-9, extraIterations: 1, samples: 4 }).batch;
+  const observations = Float32Array.from([1, 0, 0, 0.6, 0.8, -1]);
+  const [a, b] = [plain(observations, 2), refined(observations, 2)];
+  assert.deepEqual(refinedRng.getState(), plainRng.getState(), "the acting streams advanced differently");
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-6, `action ${i}: ${v} vs ${b[i]} after a 1e-9 refinement`));
+  agent.dispose();
+});
+
+test("test-time Adam refinement raises J on average over agents (fixed-noise scoring, 32 action samples)", async () => {
+  await initBackend();
+  const gains: number[] = [];
+  for (const seed of [1, 2, 3, 7]) {
+    const agent = agentFor("Pendulum-v1", "direct", seed);
+    const rows = await makeEstimator("test-time", { adamSteps: 20, adamLearningRate: 0.015, samples: 32, episodes: 1, states: 4, timeLimit: 4 }).run(context(agent, "Pendulum-v1"));
+    gains.push(rows.find((r) => r.kind === "summary" && r.variant === "adam+20")?.j_gain_mean as number);
+    agent.dispose();
+  }
+  assert.ok(gains.reduce((a, g) => a + g, 0) / gains.length > 0.01, `mean J gain over agents ${gains.join(", ")}`);
 });
 
 test("multiple estimates: a direct agent's runs coincide (distance exactly 0); an iterative agent's differ", async () => {
