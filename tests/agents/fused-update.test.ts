@@ -477,7 +477,7 @@ async function run(
 const UPDATES: Record<QArchitecture, number> = { A: 20, B: 5 };
 /** Relative difference of the two paths' metrics allowed after the first update (the largest seen is ~1.4e-4). */
 const SEQUENCE_TOLERANCE = 1e-3;
-/** The soft clamp of log σ alone (the paper's other update options), for the iterative optimizer with "layer" inputs. */
+/** The soft clamp of log σ alone, every other update option as before presets. */
 const SOFT_CLAMP: CodeOptions = { logStdBounds: "soft-clamp" };
 /**
  * Consecutive updates compared for SOFT_CLAMP with "layer" inputs: a sequence sensitive to float32 rounding, not a
