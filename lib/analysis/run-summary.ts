@@ -96,16 +96,18 @@ export interface TaskSummaryRow {
 
 /**
  * Each run's last logged `metric`, summarised per task and group (default: optimizer): mean and std over the
- * runs, with one column per reference holding its value for that task (null where it has none).
+ * runs, with one column per reference holding its value for that task (null where it has none). Tasks come in
+ * the order `envs` gives (e.g. the paper's), then any others as the runs come.
  */
 export function finalSummaryByTask(
   runs: readonly Run[],
   metric: string,
-  options: { group?: GroupBy; references?: readonly ReferenceColumn[] } = {},
+  options: { group?: GroupBy; references?: readonly ReferenceColumn[]; envs?: readonly string[] } = {},
 ): TaskSummaryRow[] {
   const finals = finalValues(runs, metric, options.group ?? byOptimizer);
   const out: TaskSummaryRow[] = [];
-  for (const env of distinct(finals.map((r) => r.env))) {
+  const present = distinct(finals.map((r) => r.env));
+  for (const env of distinct([...(options.envs ?? []).filter((e) => present.includes(e)), ...present])) {
     const rows = finals.filter((r) => r.env === env);
     for (const s of summarizeByGroup(rows)) {
       const members = rows.filter((r) => r.group === s.group);

@@ -49,6 +49,9 @@ test("finalSummaryByTask: mean and population std of each run's last value per t
     { env: "Hopper-v2", group: "iterative", runs: 1, seeds: "0", step: 6000, mean: 150, std: 0, anchor: 2326 },
     { env: "Ant-v2", group: "direct", runs: 1, seeds: "1", step: 4000, mean: 7, std: 0, anchor: null },
   ]);
+  // the paper's task order first; a task the runs lack is skipped
+  const ordered = finalSummaryByTask(runs, "eval/return_mean", { envs: ["Ant-v2", "Walker2d-v2"] });
+  assert.deepEqual(ordered.map((r) => [r.env, r.group]), [["Ant-v2", "direct"], ["Hopper-v2", "direct"], ["Hopper-v2", "iterative"]]);
 });
 
 test("byConfigFields groups by several config fields, formatted as asked, and names a missing field", () => {
