@@ -54,11 +54,21 @@ export const byOptimizer: GroupBy = (run) => runIdentity(run).optimizer;
  * `byConfigField("agent.iterations.train", (k) => `k = ${k}`)` (Fig 7); a run without the field is named in the error.
  */
 export function byConfigField(field: string, format: (value: Cell) => string = String): GroupBy {
-  return (run) => {
-    const flat = flattenConfig(run.config);
-    if (!(field in flat)) throw new CorruptFileError(`${run.dir}/run.json: config has no field "${field}" to group by`);
-    return format(flat[field]);
-  };
+  return (run) => format(configValue(run, field));
+}
+
+function configValue(run: Run, field: string): Cell {
+  const flat = flattenConfig(run.config);
+  if (!(field in flat)) throw new CorruptFileError(`${run.dir}/run.json: config has no field "${field}" to group by`);
+  return flat[field];
+}
+
+/**
+ * Curves by several config fields at once, e.g. `byConfigFields(["optimizer", "agent.qArchitecture"])` gives
+ * "direct, A" (Fig 10); `format` receives the values in the order of `fields`.
+ */
+export function byConfigFields(fields: readonly string[], format: (values: Cell[]) => string = (v) => v.join(", ")): GroupBy {
+  return (run) => format(fields.map((f) => configValue(run, f)));
 }
 
 /** Every logged value of `key` in every run, as tidy rows (rows where the key is absent or null are skipped). */

@@ -1,5 +1,5 @@
 export {
-  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byConfigField,
+  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byConfigField, byConfigFields,
   type CurveRow, type IterationRow, type GroupSummary, type GroupBy, type RunIdentity,
 } from "./curves";
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
@@ -35,3 +35,4 @@ export {
   type Cell, type TidyRow, type Where, type BootstrapOptions, type SeedAggregate, type AggregateOptions,
 } from "./aggregate";
 export { amortizationGapRows, gapSummaries, type GapRow, type GapSummary } from "./gap-over-training";
+export { describeRuns, runsLabel, finalSummaryByTask, type RunsDescription, type ReferenceColumn, type TaskSummaryRow } from "./run-summary";

@@ -8,3 +8,4 @@ export {
   presetSacConfig, defaultSacConfig, presetSchedule, resolvePreset,
   type PresetName, type FidelityField, type PresetRequest, type PresetConfig,
 } from "./presets";
+export { SAC_ANCHORS_1M, type ReturnAnchor } from "./sac-anchors";

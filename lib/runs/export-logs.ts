@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { IapoError } from "../core/errors";
 import { writeFileAtomic } from "./atomic";
-import { loadRuns, type RunState } from "./run-dir";
+import { loadRuns, type Run, type RunState } from "./run-dir";
 import { ANALYSIS_FILE } from "./analysis-log";
 
 /** The files of a run folder that hold its logs; everything else (checkpoints, snapshots, locks) stays behind. */
@@ -87,4 +87,15 @@ export function readLogsExport(dir: string): LogsExport {
     throw new IapoError(`${file}: not an iapo logs export`);
   }
   return parsed as LogsExport;
+}
+
+/**
+ * An export's manifest and its runs (read with `loadRuns`), or null when nothing is at `dir` at all, so that a
+ * notebook can show committed logs where a checkout has them and say so where it has not. A folder that is there
+ * but is no export (no manifest, a damaged one) is an error naming it.
+ */
+export function loadLogsExport(dir: string): { manifest: LogsExport; runs: Run[] } | null {
+  if (!fs.existsSync(dir)) return null;
+  const manifest = readLogsExport(dir);
+  return { manifest, runs: loadRuns(dir) };
 }

@@ -10,3 +10,4 @@ export { train, type TrainOptions, type TrainResult } from "./train";
 export { trainSweep, sweepDir, type SweepSpec, type SweepOptions } from "./sweep";
 export { loadTrainedAgent, loadTrainRun, agentPolicy, type TrainedAgent } from "./trained-agent";
 export { measureTrainingSpeed, type TrainingSpeed, type SpeedProbeOptions } from "./speed";
+export { runsWithTable5Architecture } from "./table5-runs";

@@ -43,6 +43,7 @@ const PROMISED: Record<string, { charts: number; pictures: number; tables: numbe
   "03-amortization-gap-and-landscape": { charts: 4, pictures: 0, tables: 1 }, // Fig 1 and 14 landscapes, the gap over training, its Adam ascent; the gap table
   "04-multiple-estimates": { charts: 6, pictures: 0, tables: 2 }, // Fig 2 landscape and action clouds, Fig 4a, 4b, 12, 18; ΔJ per iteration and distance tables
   "05-value-bias-and-beta": { charts: 3, pictures: 0, tables: 2 }, // Fig 3a, 3b, evaluation return; value-bias and policy-change tables
+  "06-performance": { charts: 6, pictures: 0, tables: 2 }, // Fig 5 per task from the committed logs (four); fresh Pendulum Fig 5 and Fig 10; final returns with SAC anchors, and per optimizer × Q architecture
   "07-test-time-optimization": { charts: 5, pictures: 0, tables: 1 }, // Fig 15 and 16 returns, J gain over training, J gain and return change against the budget; every measurement
   "08-iterations": { charts: 3, pictures: 0, tables: 2 }, // Fig 7 returns, Fig 17b gap, ΔJ per iteration; final returns and final gaps per k
   "09-adam-and-cem": { charts: 2, pictures: 0, tables: 1 }, // J against iterations (Fig 13) and against wall-clock time; the summary per optimizer

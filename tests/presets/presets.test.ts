@@ -15,7 +15,7 @@ import { ENV_NAMES, MUJOCO_ENV_NAMES } from "../../lib/envs/registry";
 import { validateSacConfig } from "../../lib/agents/sac/config";
 import { validateSchedule } from "../../lib/train/schedule";
 import {
-  PAPER_TASKS, PRESET_NAMES, PRESET_OPTIONS, checkPresetName, defaultSacConfig, presetSacConfig, presetSchedule, resolvePreset, type PresetName,
+  PAPER_TASKS, PRESET_NAMES, PRESET_OPTIONS, SAC_ANCHORS_1M, checkPresetName, defaultSacConfig, presetSacConfig, presetSchedule, resolvePreset, type PresetName,
 } from "../../lib/presets";
 
 const OPTIMIZERS = ["direct", "iterative"] as const;
@@ -153,5 +153,18 @@ test("docs/algorithms.md's presets table names every field where the presets dif
   assert.ok(differing.length >= 6, differing.join(", "));
   for (const field of [...differing, ...Object.keys(PRESET_OPTIONS.paper), "samples", "iterations.eval"]) {
     assert.ok(section.includes(`\`${field}`), `the table names ${field}`);
+  }
+});
+
+test("the SAC anchors at 1M steps name only the paper's tasks, and their sources agree to within a factor of 1.6 (a dropped or doubled digit fails)", () => {
+  assert.equal(SAC_ANCHORS_1M.length, 3);
+  for (const a of SAC_ANCHORS_1M) {
+    assert.equal(a.steps, 1_000_000);
+    for (const task of Object.keys(a.values)) assert.ok((PAPER_TASKS as readonly string[]).includes(task), `${a.name}: ${task}`);
+  }
+  for (const task of PAPER_TASKS) {
+    const values = SAC_ANCHORS_1M.map((a) => a.values[task]).filter((v): v is number => v !== undefined);
+    assert.ok(values.length >= 2, task);
+    assert.ok(Math.max(...values) / Math.min(...values) < 1.6, `${task}: ${values.join(", ")}`);
   }
 });

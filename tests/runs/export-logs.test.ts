@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { collectProvenance, createRun, exportRunLogs, loadRuns, readLogsExport, writeSnapshot } from "../../lib/runs";
+import { collectProvenance, createRun, exportRunLogs, loadLogsExport, loadRuns, readLogsExport, writeSnapshot } from "../../lib/runs";
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-export-"));
 
@@ -47,6 +47,18 @@ test("exports refuse folders they would damage and name bad manifests", () => {
   assert.throws(() => exportRunLogs(tmp(), path.join(tmp(), "e"), "x"), /no runs under/);
   fs.writeFileSync(path.join(other, "export.json"), "{broken");
   assert.throws(() => readLogsExport(other), /export\.json: cannot read an export manifest/);
+});
+
+test("loadLogsExport reads an export's manifest and runs, is null where there is no folder, and names a folder that is no export", () => {
+  const root = twoRuns();
+  const dest = path.join(tmp(), "export");
+  exportRunLogs(root, dest, "labelled");
+  const loaded = loadLogsExport(dest);
+  assert.equal(loaded?.manifest.label, "labelled");
+  assert.deepEqual(loaded?.runs.map((r) => [r.id, r.status?.state, r.metrics.length]), [["a", "finished", 2], ["b", "interrupted", 1]]);
+  assert.equal(loadLogsExport(path.join(tmp(), "absent")), null);
+  // the runs folder itself holds runs but no manifest: not an export
+  assert.throws(() => loadLogsExport(root), /export\.json: cannot read an export manifest/);
 });
 
 test("iapo export-logs needs both folders and a label", async () => {
