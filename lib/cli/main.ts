@@ -1,16 +1,15 @@
 #!/usr/bin/env node
-/** The `iapo` command line: one subcommand per job. */
+/**
+ * The `iapo` command line: one subcommand per job. Each command's module is loaded only when that command runs:
+ * `iapo train` then starts without loading the queue client, the benchmarks or the notebook runner.
+ */
 import { IapoError } from "../core/errors";
-import { ANALYZE_USAGE, runAnalyzeCommand } from "./analyze";
-import { runBench } from "./bench";
-import { EXPORT_LOGS_USAGE, runExportLogsCommand } from "./export-logs";
-import { parseNotebookArgs, runNotebooks } from "./notebooks";
-import { runTrainCommand, TRAIN_USAGE } from "./train";
-import { runSweepCommand, SWEEP_USAGE } from "./sweep";
-import { REPRODUCE_USAGE, runReproduceCommand } from "./reproduce";
-import { runWorkerCommand, WORKER_USAGE } from "./worker";
 
-const USAGE = `usage: iapo <command> [options]
+async function usage(): Promise<string> {
+  const [{ ANALYZE_USAGE }, { EXPORT_LOGS_USAGE }, { TRAIN_USAGE }, { SWEEP_USAGE }, { REPRODUCE_USAGE }, { WORKER_USAGE }] = await Promise.all([
+    import("./analyze"), import("./export-logs"), import("./train"), import("./sweep"), import("./reproduce"), import("./worker"),
+  ]);
+  return `usage: iapo <command> [options]
 
 commands:
   notebooks [names...] [--all] [--scale smoke|quick|paper] [--out DIR] [--timeout S]
@@ -36,24 +35,28 @@ ${WORKER_USAGE}
 ${EXPORT_LOGS_USAGE}
 
 ${REPRODUCE_USAGE}`;
+}
 
 type Command = (argv: string[]) => Promise<number> | number;
 
 const COMMANDS: Record<string, Command> = {
-  notebooks: (argv) => runNotebooks(parseNotebookArgs(argv)),
-  train: (argv) => runTrainCommand(argv),
-  analyze: (argv) => runAnalyzeCommand(argv),
-  bench: (argv) => runBench(argv),
-  sweep: (argv) => runSweepCommand(argv),
-  worker: (argv) => runWorkerCommand(argv),
-  "export-logs": (argv) => runExportLogsCommand(argv),
-  reproduce: (argv) => runReproduceCommand(argv),
+  notebooks: async (argv) => {
+    const { parseNotebookArgs, runNotebooks } = await import("./notebooks");
+    return runNotebooks(parseNotebookArgs(argv));
+  },
+  train: async (argv) => (await import("./train")).runTrainCommand(argv),
+  analyze: async (argv) => (await import("./analyze")).runAnalyzeCommand(argv),
+  bench: async (argv) => (await import("./bench")).runBench(argv),
+  sweep: async (argv) => (await import("./sweep")).runSweepCommand(argv),
+  worker: async (argv) => (await import("./worker")).runWorkerCommand(argv),
+  "export-logs": async (argv) => (await import("./export-logs")).runExportLogsCommand(argv),
+  reproduce: async (argv) => (await import("./reproduce")).runReproduceCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h") {
-    console.log(USAGE);
+    console.log(await usage());
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS[name];

@@ -14,9 +14,6 @@
  *   analyses: [amortization-gap]     # estimators run on the live agent at each kept snapshot
  *   slurm: { cpusPerTask: 2, mem: 4G, time: "04:00:00", partition: cpu }
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import YAML from "yaml";
 import { ConfigError } from "../core/errors";
 import { isScale, SCALES, type Scale } from "../core/scale";
 import { estimatorNames, isEstimatorName } from "../analysis/registry";
@@ -222,22 +219,4 @@ export function validateSweep(doc: unknown, where = "sweep"): SweepFile {
     if (spec.settings.agent?.[field] !== undefined) fail(`${where}.grid.agent.${field}`, `is also fixed in settings.agent.${field}; keep one`);
   }
   return spec;
-}
-
-/** Reads and checks a sweep file (`.json`, `.yaml` or `.yml`). */
-export function loadSweepFile(file: string): SweepFile {
-  const where = path.basename(file);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigError(`cannot read sweep file ${file}: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = /\.ya?ml$/i.test(file) ? YAML.parse(text, { maxAliasCount: 100 }) : JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`sweep file ${file} is not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"}: ${(err as Error).message}`);
-  }
-  return validateSweep(doc, where);
 }

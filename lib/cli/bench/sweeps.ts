@@ -1,14 +1,16 @@
 /**
  * Sweeps: what each executor adds to a run (a sweep of runs through the local pool, through a BullMQ worker and,
- * where a Slurm cluster answers, an array task, against training them directly, as a share of a 10k-step Pendulum
- * run), how many jobs per second the queue dispatches, and the kill test's figures (a worker SIGKILLed mid-run: runs
- * completed and lost, steps redone, seconds until another worker resumed the run).
+ * where a Slurm cluster answers, an array task, as a share of a 10k-step Pendulum run), against two ways of
+ * training the same run directly: `iapo train` (a fresh process, what a user runs) and train() in this already
+ * warm process (no process start at all); how many jobs per second the queue dispatches; and the kill test's figures
+ * (a worker SIGKILLed mid-run: runs completed and lost, steps redone, seconds until another worker resumed the run).
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Queue, Worker } from "bullmq";
+import { canonicalJson } from "../../runs/analysis-log";
 import { readRunLock } from "../../runs/run-lock";
 import { train } from "../../train/train";
 import {
@@ -137,33 +139,91 @@ async function direct(run: PlannedRun): Promise<{ seconds: number; cpuSeconds: n
   return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6 };
 }
 
-/**
- * What an executor adds to each run of a sweep: `stamps` are the moments the sweep was submitted and each of its
- * runs (trained one after another) ended, so run i took stamps[i] - stamps[i-1] through the executor, against
- * `directSeconds` for the same run trained directly. The first run and the rest are told apart: the rest is the
- * steady state of a sweep, where each run's process warmed while the previous run trained.
- */
-function overheadFigures(executor: string, stamps: number[], directSeconds: number, longSeconds: number, steps: number, firstNote: string): BenchFigure[] {
-  const costs = stamps.slice(1).map((t, i) => (t - stamps[i]) / 1000 - directSeconds);
-  const steady = median(costs.slice(1));
-  const variant = "Pendulum-v1 direct";
-  const spread = `runs 2-${costs.length}: ${costs.slice(1).map((c) => c.toFixed(2)).join(", ")} s`;
+/** The `iapo train` command line of `run`: its request, flag by flag. */
+function trainArgs(run: PlannedRun, runsDir: string): string[] {
+  const { env, optimizer, seed, scale, preset, totalSteps, iterations, evalEvery, evalEpisodes, agent } = run.request;
+  const flags: [string, unknown][] = [
+    ["--env", env], ["--optimizer", optimizer], ["--seed", seed], ["--scale", scale], ["--preset", preset], ["--steps", totalSteps],
+    ["--iterations", iterations], ["--eval-every", evalEvery], ["--eval-episodes", evalEpisodes],
+  ];
   return [
-    { suite: "sweeps", name: `${executor} executor: cost per run in a sweep`, variant, value: steady, unit: "s", note: `median; ${spread}` },
-    { suite: "sweeps", name: `${executor} executor: overhead on a ${steps}-step run`, variant, value: (steady / longSeconds) * 100, unit: "%", note: "target < 2%" },
-    { suite: "sweeps", name: `${executor} executor: cost of a sweep's first run`, variant, value: costs[0], unit: "s", note: firstNote },
+    "train", ...flags.filter(([, v]) => v !== undefined).flatMap(([flag, v]) => [flag, String(v)]),
+    ...Object.entries(agent ?? {}).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]),
+    "--runs-dir", runsDir, "--experiment", "bench", "--run", run.id,
   ];
 }
 
 /**
+ * Seconds from starting `iapo train` for `run` (a fresh node process, as a user trains one run) until it exits.
+ * Fails unless the run it logged has exactly the planned config, so both sides train the same run.
+ */
+async function viaCli(run: PlannedRun): Promise<number> {
+  const runsDir = tmp("cli");
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI, ...trainArgs(run, runsDir)], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`iapo train exited with ${code}: ${stderr}`);
+  const logged = JSON.parse(fs.readFileSync(path.join(runsDir, "bench", run.id, "run.json"), "utf8")).config as unknown;
+  if (canonicalJson(logged) !== canonicalJson(run.config)) throw new Error(`iapo train ${trainArgs(run, runsDir).join(" ")} trained another config than the planned run`);
+  return seconds;
+}
+
+/** The two ways of training a run directly that executors are compared with. */
+interface Baseline {
+  /** How the figures name it. */
+  label: string;
+  /** Median seconds of a short run trained this way. */
+  short: number;
+  /** Seconds of the long run trained this way: what the overhead is a share of. */
+  long: number;
+}
+
+/**
+ * What an executor adds to each run of a sweep: `stamps` are the moments the sweep was submitted and each of its
+ * runs (trained one after another) ended, so run i took stamps[i] - stamps[i-1] through the executor, against
+ * the baseline's time for the same run trained directly. The first run and the rest are told apart: the rest is the
+ * steady state of a sweep, where each run's process warmed while the previous run trained.
+ */
+function overheadFigures(executor: string, stamps: number[], base: Baseline, steps: number, firstNote: string): BenchFigure[] {
+  const costs = stamps.slice(1).map((t, i) => (t - stamps[i]) / 1000 - base.short);
+  const steady = median(costs.slice(1));
+  const variant = "Pendulum-v1 direct";
+  const spread = `runs 2-${costs.length}: ${costs.slice(1).map((c) => c.toFixed(2)).join(", ")} s`;
+  const vs = `${executor} executor vs ${base.label}`;
+  return [
+    { suite: "sweeps", name: `${vs}: cost per run in a sweep`, variant, value: steady, unit: "s", note: `median; ${spread}` },
+    { suite: "sweeps", name: `${vs}: overhead on a ${steps}-step run`, variant, value: (steady / base.long) * 100, unit: "%", note: "target < 2%" },
+    { suite: "sweeps", name: `${vs}: cost of a sweep's first run`, variant, value: costs[0], unit: "s", note: firstNote },
+  ];
+}
+
+/** A cost per run against `base`, and as a share of its long run. */
+function costFigures(what: string, costs: number[], base: Baseline, steps: number, note: string): BenchFigure[] {
+  const variant = "Pendulum-v1 direct";
+  const cost = median(costs);
+  return [
+    { suite: "sweeps", name: `${what} vs ${base.label}: cost per run`, variant, value: cost, unit: "s", note: `${note}; median of ${costs.length}: ${costs.map((c) => c.toFixed(2)).join(", ")} s` },
+    { suite: "sweeps", name: `${what} vs ${base.label}: overhead on a ${steps}-step run`, variant, value: (cost / base.long) * 100, unit: "%", note: "target < 2%" },
+  ];
+}
+
+const IN_PROCESS = "train() in this process";
+const CLI_TRAIN = "`iapo train`";
+const JUST_BEFORE = "each against the same run trained directly just before it";
+
+/**
  * An executor's cost per run is fixed (a process, a queue or scheduler round trip), so it is measured on short runs
- * against the same runs trained directly in this (warmed) process, then stated as a share of a 10k-step run
- * trained directly; timing whole 10k-step runs instead buries it under the machine's noise. First what a run waits
- * for: a run handed to a child forked for it (cold) and to a child warmed before the run was due, each paired with
- * a direct run timed just before it (the load of a shared machine drifts). Then whole sweeps through the local pool
- * and a BullMQ worker, where the next run's child warms beside the run: with no free core it competes for CPU. The
- * short runs (300 steps) outlast a child's warm-up, as every real run does. The local pool's runs are also compared
- * in CPU time, which other processes' load disturbs less than wall time.
+ * against the same runs trained directly, then stated as a share of a 10k-step run trained the same direct way;
+ * timing whole 10k-step runs instead buries it under the machine's noise. Two direct ways: `iapo train` (a fresh
+ * process, what a user runs to train one run) and train() in this process (warmed, so no process start at all).
+ * First what a run waits for: a run handed to a child forked for it (cold) and to a child warmed before the run was
+ * due, each paired with direct runs timed just before it (the load of a shared machine drifts). Then whole sweeps
+ * through the local pool and a BullMQ worker, where the next run's child warms beside the run: with no free core it
+ * competes for CPU. The short runs (300 steps) outlast a child's warm-up, as every real run does. The local pool's
+ * runs are also compared in CPU time, which other processes' load disturbs less than wall time.
  */
 async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const steps = options.quick ? 2_000 : 10_000;
@@ -176,40 +236,44 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const loads = [os.loadavg()[0]];
   await direct(planSweep(sweep("bench", 50, [0]))[0]); // loads modules and the backend once, as a long-lived process has
   const longRun = await direct(long);
+  const longCli = await viaCli(long);
+  // shares are of the faster of the two long runs: the same run either way, and load only ever adds time
+  const longSeconds = Math.min(longRun.seconds, longCli);
   const directShorts: { seconds: number; cpuSeconds: number }[] = [];
+  const cliShorts: number[] = [];
   const timeDirectShorts = async (): Promise<void> => {
-    for (const r of shorts) directShorts.push(await direct(r));
+    for (const r of shorts) {
+      directShorts.push(await direct(r));
+      cliShorts.push(await viaCli(r));
+    }
   };
   const figures: BenchFigure[] = [];
-  const pathFigures: BenchFigure[] = [];
   const variant = "Pendulum-v1 direct";
 
   // what the run waits for: a child started for it, or one warmed before it was due (a free core to warm it on)
   const pool = new ChildPool({ warmEnvs: shortSpec.tasks });
-  const paired: Record<"cold" | "warm", number[]> = { cold: [], warm: [] };
+  const paired = { cold: { inProcess: [] as number[], cli: [] as number[] }, warm: { inProcess: [] as number[], cli: [] as number[] } };
   try {
     for (const r of shorts) {
       const base = await direct(r);
       directShorts.push(base);
       const job = jobFor(shortSpec, r);
-      let t0 = performance.now();
-      await runJobInChild(job, tmp("cold"));
-      paired.cold.push((performance.now() - t0) / 1000 - base.seconds);
-      pool.keepWarm(1);
-      await pool.warmed();
-      t0 = performance.now();
-      await pool.run(job, tmp("warm"));
-      paired.warm.push((performance.now() - t0) / 1000 - base.seconds);
+      for (const kind of ["cold", "warm"] as const) {
+        const cli = await viaCli(r);
+        cliShorts.push(cli);
+        if (kind === "warm") {
+          pool.keepWarm(1);
+          await pool.warmed();
+        }
+        const t0 = performance.now();
+        await (kind === "cold" ? runJobInChild(job, tmp("cold")) : pool.run(job, tmp("warm")));
+        const seconds = (performance.now() - t0) / 1000;
+        paired[kind].inProcess.push(seconds - base.seconds);
+        paired[kind].cli.push(seconds - cli);
+      }
     }
   } finally {
     await pool.close();
-  }
-  for (const [kind, note] of [["cold", "a process started for the run"], ["warm", "its process started before the run was due"]] as const) {
-    const cost = median(paired[kind]);
-    pathFigures.push(
-      { suite: "sweeps", name: `run in a ${kind} child: cost per run`, variant, value: cost, unit: "s", note: `${note}; median of ${count} against the direct run before it: ${paired[kind].map((c) => c.toFixed(2)).join(", ")} s` },
-      { suite: "sweeps", name: `run in a ${kind} child: overhead on a ${steps}-step run`, variant, value: (cost / longRun.seconds) * 100, unit: "%", ...(kind === "warm" ? { note: "target < 2%" } : {}) },
-    );
   }
 
   // local: one sweep through one slot; its first run's child starts when the sweep does
@@ -250,20 +314,31 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
     loads.push(os.loadavg()[0]);
 
     const shortSeconds = directShorts.map((d) => d.seconds);
-    const shortMedian = median(shortSeconds);
-    const noise = ((Math.max(...shortSeconds) - Math.min(...shortSeconds)) / 2 / longRun.seconds) * 100;
+    const inProcess: Baseline = { label: IN_PROCESS, short: median(shortSeconds), long: longSeconds };
+    const viaTrain: Baseline = { label: CLI_TRAIN, short: median(cliShorts), long: longSeconds };
+    const noise = ((Math.max(...shortSeconds) - Math.min(...shortSeconds)) / 2 / longSeconds) * 100;
+    const cliNoise = ((Math.max(...cliShorts) - Math.min(...cliShorts)) / 2 / longSeconds) * 100;
     const directCpu = median(directShorts.map((d) => d.cpuSeconds));
     const runCpu = median(children.map((c) => c.runCpuSeconds));
     const startCpu = median(children.map((c) => c.startCpuSeconds));
+    const list = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(", ");
     figures.push(
-      { suite: "sweeps", name: `${steps}-step run trained directly (train())`, variant, value: longRun.seconds, unit: "s", note: `${longRun.cpuSeconds.toFixed(1)} CPU s` },
-      { suite: "sweeps", name: "300-step run trained directly", variant, value: shortMedian, unit: "s", note: `median of ${shortSeconds.length}, before and after the sweeps: ${shortSeconds.map((x) => x.toFixed(2)).join(", ")} s` },
-      { suite: "sweeps", name: `timing noise: half the spread of those, on a ${steps}-step run`, variant, value: noise, unit: "%", note: `load average ${loads.map((l) => l.toFixed(1)).join(" then ")}, ${os.cpus().length} cores` },
-      ...pathFigures,
-      ...overheadFigures("local", localStamps, shortMedian, longRun.seconds, steps, "its child starts with the sweep (once per slot and sweep)"),
-      { suite: "sweeps", name: "local executor: CPU per run in its child beyond train()'s", variant, value: runCpu - directCpu, unit: "CPU s", note: `${(((runCpu - directCpu) / longRun.cpuSeconds) * 100).toFixed(1)}% of the ${steps}-step run's CPU; a fresh process compiles and optimises the code train() runs` },
+      { suite: "sweeps", name: `${steps}-step run trained by ${CLI_TRAIN}`, variant, value: longCli, unit: "s", note: "a fresh node process, start to exit; the faster of these two long runs is what the % figures are shares of" },
+      { suite: "sweeps", name: `${steps}-step run trained by ${IN_PROCESS}`, variant, value: longRun.seconds, unit: "s", note: `${longRun.cpuSeconds.toFixed(1)} CPU s; modules and backend already loaded` },
+      { suite: "sweeps", name: `300-step run trained by ${CLI_TRAIN}`, variant, value: viaTrain.short, unit: "s", note: `median of ${cliShorts.length}, around and between the executors' runs: ${list(cliShorts)} s` },
+      { suite: "sweeps", name: `300-step run trained by ${IN_PROCESS}`, variant, value: inProcess.short, unit: "s", note: `median of ${shortSeconds.length}, before and after the sweeps: ${list(shortSeconds)} s` },
+      { suite: "sweeps", name: `timing noise: half the spread of 300-step runs by ${CLI_TRAIN}, on a ${steps}-step run`, variant, value: cliNoise, unit: "%", note: `load average ${loads.map((l) => l.toFixed(1)).join(" then ")}, ${os.cpus().length} cores` },
+      { suite: "sweeps", name: `timing noise: half the spread of 300-step runs by ${IN_PROCESS}, on a ${steps}-step run`, variant, value: noise, unit: "%" },
+      ...costFigures("run in a warm child", paired.warm.cli, viaTrain, steps, `its process started before the run was due; ${JUST_BEFORE}`),
+      ...costFigures("run in a cold child", paired.cold.cli, viaTrain, steps, `a process started for the run; ${JUST_BEFORE}`),
+      ...overheadFigures("local", localStamps, viaTrain, steps, "its child starts with the sweep (once per slot and sweep)"),
+      ...overheadFigures("bullmq", bullmqStamps, viaTrain, steps, "submitted to an idle worker whose child is warm"),
+      ...costFigures("run in a warm child", paired.warm.inProcess, inProcess, steps, `its process started before the run was due; ${JUST_BEFORE}`),
+      ...costFigures("run in a cold child", paired.cold.inProcess, inProcess, steps, `a process started for the run; ${JUST_BEFORE}`),
+      ...overheadFigures("local", localStamps, inProcess, steps, "its child starts with the sweep (once per slot and sweep)"),
+      ...overheadFigures("bullmq", bullmqStamps, inProcess, steps, "submitted to an idle worker whose child is warm"),
+      { suite: "sweeps", name: "local executor: CPU per run in its child beyond train()'s in this process", variant, value: runCpu - directCpu, unit: "CPU s", note: `${(((runCpu - directCpu) / longRun.cpuSeconds) * 100).toFixed(1)}% of the ${steps}-step run's CPU; a fresh process compiles and optimises the code train() runs` },
       { suite: "sweeps", name: "a run's process start-up, in CPU time", variant: "local and bullmq", value: startCpu, unit: "CPU s", note: `${((startCpu / longRun.cpuSeconds) * 100).toFixed(1)}% of the ${steps}-step run's CPU; off the run's path, but it takes a core while it warms` },
-      ...overheadFigures("bullmq", bullmqStamps, shortMedian, longRun.seconds, steps, "submitted to an idle worker whose child is warm"),
     );
     const jobs = options.quick ? 200 : 2000;
     figures.push({ suite: "sweeps", name: "queue dispatch (empty jobs, concurrency 8)", variant: "bullmq on loopback redis", value: await dispatchRate(redis.url, jobs), unit: "jobs/s", note: `${jobs} jobs` });
@@ -274,16 +349,20 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
 
   if (slurmAnswers()) {
     // an array task is a new process on its node, started by slurmd when the task is scheduled: nothing to warm
+    const inProcess: Baseline = { label: IN_PROCESS, short: median(directShorts.map((d) => d.seconds)), long: longSeconds };
+    const cli = await viaCli(shorts[0]);
     const seconds = await timeExecutor(slurmExecutor(), sweep("bench", 300, [0]), shorts[0]);
-    const cost = seconds - median(directShorts.map((d) => d.seconds));
-    figures.push({ suite: "sweeps", name: "slurm executor: cost per array task", variant, value: cost, unit: "s", note: "scheduling and a process start per task" });
-    figures.push({ suite: "sweeps", name: `slurm executor: overhead on a ${steps}-step run`, variant, value: (cost / longRun.seconds) * 100, unit: "%", note: "target < 2%" });
+    const note = "scheduling and a process start per task";
+    figures.push(
+      ...costFigures("slurm array task", [seconds - cli], { label: CLI_TRAIN, short: cli, long: longSeconds }, steps, `${note}; against the same run trained directly just before it`),
+      ...costFigures("slurm array task", [seconds - inProcess.short], inProcess, steps, `${note}; against the median 300-step run`),
+    );
   } else console.error("bench: sweeps: no Slurm cluster answers `scontrol ping` (set SLURM_CONF): the slurm executor is not measured");
   return figures;
 }
 
 export const sweepsSuite: BenchSuite = {
   name: "sweeps",
-  description: "per-run overhead of the local, BullMQ and Slurm executors against train(); queue dispatch rate; kill test",
+  description: "per-run overhead of the local, BullMQ and Slurm executors against `iapo train` and against train() in-process; queue dispatch rate; kill test",
   run,
 };
