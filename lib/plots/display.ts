@@ -5,6 +5,7 @@
  */
 import { toSvg } from "./render";
 import type { VegaLiteSpec } from "./spec";
+import { withWrappedTitle } from "./title";
 
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
 
@@ -37,8 +38,9 @@ export function displayBundle(data: Record<string, unknown>): boolean {
 }
 
 /** Displays a vega-lite chart inline (interactive in JupyterLab, SVG in static exports). */
-export async function showChart(spec: VegaLiteSpec): Promise<void> {
-  const title = typeof spec.title === "string" ? spec.title : "chart";
+export async function showChart(chart: VegaLiteSpec): Promise<void> {
+  const title = typeof chart.title === "string" ? chart.title : "chart";
+  const spec = withWrappedTitle(chart);
   const svg = await toSvg(spec);
   if (!displayBundle({ [VEGALITE_MIME]: spec, "image/svg+xml": svg, "text/plain": `<vega-lite chart: ${title}>` })) {
     console.log(`[chart: ${title}; ${svg.length} bytes of SVG; run in a notebook to see it]`);

@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { VegaLiteSpec } from "./spec";
+import { withWrappedTitle } from "./title";
 
 // vega and vega-lite load lazily: importing the library should not pay for them until a chart is drawn.
 function vegaModules(): { vega: typeof import("vega"); vl: typeof import("vega-lite") } {
@@ -29,7 +30,8 @@ export async function toPng(spec: VegaLiteSpec, scale = 2): Promise<Uint8Array> 
 }
 
 /** Writes a chart to `file` as SVG, PNG or the vega-lite JSON itself, chosen by the file's extension. */
-export async function saveChart(spec: VegaLiteSpec, file: string): Promise<void> {
+export async function saveChart(chart: VegaLiteSpec, file: string): Promise<void> {
+  const spec = withWrappedTitle(chart);
   const ext = path.extname(file).toLowerCase();
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   if (ext === ".svg") fs.writeFileSync(file, await toSvg(spec));

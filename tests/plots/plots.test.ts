@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { lineChart, meanStdChart, toSvg, toPng, tableHtml, tableText, toDataFrame } from "../../lib/plots";
+import { lineChart, meanStdChart, toSvg, toPng, tableHtml, tableText, toDataFrame, wrapTitle, withWrappedTitle, TITLE_LINE_CHARS } from "../../lib/plots";
 
 const rows = [
   { step: 0, seed: 0, value: 1 },
@@ -48,4 +48,24 @@ test("tables render records and danfojs frames alike, escaping HTML", () => {
   assert.match(html, /<td>&lt;b&gt;<\/td><td>1\.23<\/td>/);
   assert.equal(tableHtml(toDataFrame(records), 2), html);
   assert.equal(tableText(records, 1), "name    x\n <b>  1.2\n   y    2");
+});
+
+test("long chart titles are broken into lines at spaces so the figure keeps its plot's width", async () => {
+  assert.deepEqual(wrapTitle("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+  assert.deepEqual(wrapTitle("a   verylongword b", 5), ["a", "verylongword", "b"]);
+  assert.deepEqual(wrapTitle("", 5), []);
+  assert.throws(() => wrapTitle("x", 0), /width must be a positive integer, got 0/);
+  const short = { title: "Return", mark: "point" };
+  assert.equal(withWrappedTitle(short), short);
+  const title = "Hopper-v2: evaluation return, mean ± std over seeds (quick scale, preset paper, 8000 steps, 2 seeds 0,1, commit abc1234)";
+  const long = lineChart([{ x: 0, y: 1, g: "a" }, { x: 1, y: 2, g: "a" }], { x: "x", y: "y", color: "g", title });
+  const wrapped = withWrappedTitle(long);
+  const lines = (wrapped.title as { text: string[] }).text;
+  assert.equal(lines.join(" "), title);
+  assert.ok(lines.length >= 2 && lines.every((l) => l.length <= TITLE_LINE_CHARS));
+  // drawn, the wrapped chart is as wide as the same chart without a title; one line of title made it far wider
+  const width = (svg: string): number => Number(/<svg[^>]*width="([\d.]+)"/.exec(svg)![1]);
+  const [oneLine, broken, untitled] = [width(await toSvg(long)), width(await toSvg(wrapped)), width(await toSvg({ ...long, title: undefined }))];
+  assert.ok(oneLine > untitled + 300, `one line ${oneLine} px vs untitled ${untitled} px`);
+  assert.ok(broken <= untitled + 10, `wrapped ${broken} px vs untitled ${untitled} px`);
 });
