@@ -11,6 +11,7 @@ import type { Activation } from "../../backend/ops";
 import { INPUT_NORMALIZATIONS, type InputNormalization } from "../../policy/input-normalization";
 import { POLICY_OPTIMIZER_KINDS, type PolicyOptimizerKind } from "../../policy/optimizer";
 import { MUJOCO_ENV_NAMES } from "../../envs/registry";
+import { defaultModelBasedConfig, validateValueEstimate, type ModelBasedConfig, type ValueEstimate } from "../model-based/config";
 
 export const PESSIMISM_STDS = ["population", "unbiased"] as const;
 export type PessimismStd = (typeof PESSIMISM_STDS)[number];
@@ -105,6 +106,10 @@ export interface SacConfig {
   gradientLearningRate: number;
   /** CEM population and elites when optimizer = "cem" (B.2: 100, 10). */
   cem: { population: number; elites: number };
+  /** The value the policy optimizes and the Q-networks' targets use: "model-free" (Q_ψ, Eq. 12) or "model-based" (Eq. 13, A.5). */
+  valueEstimate: ValueEstimate;
+  /** Settings of the model-based estimate (Tables 7-8), read when valueEstimate is "model-based". */
+  modelBased: ModelBasedConfig;
 }
 
 /** Size presets: smoke (seconds, tests), quick (minutes), paper (the paper's networks and batches). */
@@ -164,6 +169,8 @@ export function defaultSacConfig(envName: string, optimizer: PolicyOptimizerKind
     ...FIDELITY_OPTIONS_BEFORE_PRESETS,
     gradientLearningRate: 1e-2,
     cem: { population: 100, elites: 10 },
+    valueEstimate: "model-free",
+    modelBased: defaultModelBasedConfig(scale),
   });
 }
 
@@ -216,5 +223,6 @@ export function validateSacConfig(c: SacConfig): SacConfig {
   posInt("cem.population", c.cem?.population, 2);
   posInt("cem.elites", c.cem?.elites);
   if (c.cem.elites > c.cem.population) fail("cem.elites", `at most cem.population (${c.cem.population})`, c.cem.elites);
+  validateValueEstimate(c.valueEstimate, c.modelBased);
   return c;
 }
