@@ -47,6 +47,11 @@ export function selectRuns(runs: readonly Run[], where: Partial<RunIdentity>): R
 /** How runs are grouped into curves: by default "<optimizer>". */
 export type GroupBy = (run: Run) => string;
 export const byOptimizer: GroupBy = (run) => runIdentity(run).optimizer;
+/** "<optimizer>, <value estimate>" (Fig. 8a: direct and iterative, each with model-free or model-based values). */
+export const byOptimizerAndValue: GroupBy = (run) => {
+  const agent = (run.config as { agent?: { valueEstimate?: unknown } } | null)?.agent;
+  return `${runIdentity(run).optimizer}, ${typeof agent?.valueEstimate === "string" ? agent.valueEstimate : "model-free"}`;
+};
 
 /** Every logged value of `key` in every run, as tidy rows (rows where the key is absent or null are skipped). */
 export function metricCurve(runs: readonly Run[], key: string, group: GroupBy = byOptimizer): CurveRow[] {

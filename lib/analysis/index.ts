@@ -1,5 +1,5 @@
 export {
-  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer,
+  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byOptimizerAndValue,
   type CurveRow, type IterationRow, type GroupSummary, type GroupBy, type RunIdentity,
 } from "./curves";
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
@@ -30,3 +30,5 @@ export {
   type Cell, type TidyRow, type Where, type BootstrapOptions, type SeedAggregate, type AggregateOptions,
 } from "./aggregate";
 export { amortizationGapRows, gapSummaries, type GapRow, type GapSummary } from "./gap-over-training";
+export { MODEL_BASED_PLANNING, modelBasedPlanningEstimator } from "./model-based-planning";
+export { ZERO_SHOT_TRANSFER, zeroShotTransfer, type TransferPair } from "./zero-shot-transfer";

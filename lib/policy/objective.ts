@@ -82,11 +82,11 @@ export class VariationalObjective implements PolicyObjective {
   }
 
   /**
-   * The value of each sampled action, Q_pess(s, a) of Eq. 12 here; an objective on another value estimate (the
-   * model-based one of Eq. 13) overrides it. Called inside evaluate's tidy, after the action noise was drawn.
-   * @param states [M, obs]  @param actions [M, |A|]  @returns [M]
+   * The value of each action, Q_pess(s, a) of Eq. 12 here; an objective on another value estimate (the
+   * model-based one of Eq. 13) overrides it. evaluate calls it after drawing the action noise; action scorers
+   * (action CEM) call it on their own samples. @param states [M, obs]  @param actions [M, |A|]  @returns [M]
    */
-  protected actionValues(states: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+  actionValues(states: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
     const [q1, q2] = this.options.q(states, actions);
     return pessimisticQ(q1, q2, this.options.beta);
   }

@@ -56,8 +56,8 @@ test("the tf forms equal the pure functions on random inputs", async () => {
   const kl = Array.from({ length: h }, () => rand(M, 0.5));
   for (const lambda of [0, 0.9, 1]) {
     const got = tf.tidy(() => {
-      const rollout: Rollout = { states: [], actions: [], q: q.map((v) => tf.tensor1d(v)), rewards: rewards.map((v) => tf.tensor1d(v)), klCosts: kl.map((v) => tf.tensor1d(v)) };
-      return retraceCombine(rollout, GAMMA, lambda).dataSync();
+      const rollout: Rollout = { states: [], actions: [], rewards: rewards.map((v) => tf.tensor1d(v)), klCosts: kl.map((v) => tf.tensor1d(v)) };
+      return retraceCombine(q.map((v) => tf.tensor1d(v)), rollout, GAMMA, lambda).dataSync();
     });
     for (let m = 0; m < M; m++) {
       const want = retraceEstimate(q.map((v) => v[m]), rewards.map((v) => v[m]), kl.map((v) => v[m]), GAMMA, lambda);

@@ -10,32 +10,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../lib/backend/select";
 import { loadRun, listSnapshots, loadAgentSnapshot, type MetricRow } from "../../lib/runs";
-import { buildTrainConfig, loadSnapshotAgent, train, type TrainConfig } from "../../lib/train";
+import { loadSnapshotAgent, train } from "../../lib/train";
+import { tinyModelBasedConfig } from "./model-based-config";
 import type { AgentWeights } from "../../lib/train/agent-snapshot";
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-mb-train-"));
-
-/**
- * A tiny model-based run: random phase, pre-training, updates, checkpoints, snapshots; the direct one with two
- * evaluations. The iterative one is shorter, with one iteration and no evaluation: on the tfjs path every one of
- * its acts and updates runs the rollout with gradients (about 0.2 and 0.5 s each on a loaded 2-core machine).
- */
-export function tinyModelBasedConfig(optimizer: "direct" | "iterative"): TrainConfig {
-  const iterative = optimizer === "iterative";
-  const c = buildTrainConfig({
-    env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: iterative ? 80 : 160, evalEvery: 80, evalEpisodes: iterative ? 0 : 1,
-    agent: { valueEstimate: "model-based" }, modelBased: { hiddenSizes: [16, 16], pretrainUpdates: 20 },
-  });
-  c.schedule.initialRandomSteps = 40;
-  c.schedule.logEvery = 10;
-  c.schedule.checkpointEvery = iterative ? 20 : 40;
-  c.schedule.snapshotEvery = iterative ? 40 : 80;
-  c.agent.batchSize = 16;
-  c.agent.policyHiddenSizes = [16, 16];
-  c.agent.iterations = iterative ? { train: 1, act: 1, eval: 1 } : { train: 2, act: 2, eval: 2 };
-  c.agent.samples = 2;
-  return c;
-}
 
 const comparable = (rows: MetricRow[]): MetricRow[] => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("time/"))) as MetricRow);
 

@@ -50,7 +50,7 @@ export class ModelBasedObjective extends VariationalObjective {
   }
 
   /** Q̂ of Eq. 13 for each sampled action; the rollout noise [h, M, |A|] is drawn after the action noise. */
-  protected override actionValues(states: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+  override actionValues(states: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
     const h = this.parts.horizon;
     const shape: [number, number, number] = [h, states.shape[0], this.actionSize];
     const n = shape[0] * shape[1] * shape[2];

@@ -26,22 +26,24 @@ export interface RolloutParts {
   retraceLambda: number;
 }
 
-/** One unrolled rollout, per row: s_0..s_h, a_0..a_h, Q_0..Q_h, r̂_0..r̂_{h−1}, c_1..c_h (KL costs α(log π − log p)). */
+/** One unrolled rollout, per row: s_0..s_h, a_0..a_h, r̂_0..r̂_{h−1}, c_1..c_h (KL costs α(log π − log p)). */
 export interface Rollout {
   states: tf.Tensor2D[];
   actions: tf.Tensor2D[];
-  q: tf.Tensor1D[];
   rewards: tf.Tensor1D[];
   klCosts: tf.Tensor1D[];
 }
+
+/** What an unroll needs: the model, the rollout policy, h and α. */
+export type UnrollParts = Pick<RolloutParts, "alpha" | "model" | "policy" | "horizon">;
 
 /**
  * Unrolls from states [M, obs] and actions [M, |A|]. Future actions are sampled from the rollout policy with
  * `noise` [h, M, |A|] (reparameterised), or are its means tanh(μ) when `noise` is null (a planned trajectory).
  * Call inside tf.tidy.
  */
-export function unroll(parts: RolloutParts, states: tf.Tensor2D, actions: tf.Tensor2D, noise: tf.Tensor3D | null): Rollout {
-  const out: Rollout = { states: [states], actions: [actions], q: [parts.value(states, actions)], rewards: [], klCosts: [] };
+export function unroll(parts: UnrollParts, states: tf.Tensor2D, actions: tf.Tensor2D, noise: tf.Tensor3D | null): Rollout {
+  const out: Rollout = { states: [states], actions: [actions], rewards: [], klCosts: [] };
   let s = states;
   let a = actions;
   for (let k = 0; k < parts.horizon; k++) {
@@ -56,16 +58,15 @@ export function unroll(parts: RolloutParts, states: tf.Tensor2D, actions: tf.Ten
     out.klCosts.push(tf.mul(parts.alpha, klToUniformPriorSamples(lambda, u).reshape([-1])) as tf.Tensor1D);
     out.states.push(s);
     out.actions.push(a);
-    out.q.push(parts.value(s, a));
   }
   return out;
 }
 
-/** Q̂ of Eq. 13 per row: Q_0 + Σ_k (γλ)^k (r̂_k + γ(Q_{k+1} − c_{k+1}) − Q_k). [M]. Call inside tf.tidy. */
-export function retraceCombine(r: Rollout, gamma: number, lambda: number): tf.Tensor1D {
-  let estimate = r.q[0];
+/** Q̂ of Eq. 13 per row from Q_0..Q_h along rollout `r`: Q_0 + Σ_k (γλ)^k (r̂_k + γ(Q_{k+1} − c_{k+1}) − Q_k). [M]. Call inside tf.tidy. */
+export function retraceCombine(q: tf.Tensor1D[], r: Rollout, gamma: number, lambda: number): tf.Tensor1D {
+  let estimate = q[0];
   for (let k = 0; k < r.rewards.length; k++) {
-    const delta = tf.sub(tf.add(r.rewards[k], tf.mul(gamma, tf.sub(r.q[k + 1], r.klCosts[k]))), r.q[k]);
+    const delta = tf.sub(tf.add(r.rewards[k], tf.mul(gamma, tf.sub(q[k + 1], r.klCosts[k]))), q[k]);
     estimate = tf.add(estimate, tf.mul(retraceCoefficient(k, gamma, lambda), delta));
   }
   return estimate;
@@ -73,5 +74,16 @@ export function retraceCombine(r: Rollout, gamma: number, lambda: number): tf.Te
 
 /** The model-based estimate Q̂(s, a) of Eq. 13 for states [M, obs] and actions [M, |A|], rollout noise [h, M, |A|]. */
 export function modelBasedQ(parts: RolloutParts, states: tf.Tensor2D, actions: tf.Tensor2D, noise: tf.Tensor3D): tf.Tensor1D {
-  return tf.tidy(() => retraceCombine(unroll(parts, states, actions, noise), parts.gamma, parts.retraceLambda));
+  return tf.tidy(() => {
+    const r = unroll(parts, states, actions, noise);
+    return retraceCombine(r.states.map((s, k) => parts.value(s, r.actions[k])), r, parts.gamma, parts.retraceLambda);
+  });
+}
+
+/**
+ * The trajectory the model plans from states [M, obs] under λ (Fig. 8b): a_0 = tanh(μ), then the rollout
+ * policy's mean actions; s_0..s_h, each [M, obs] row-major.
+ */
+export function plannedStates(parts: Omit<UnrollParts, "alpha">, states: tf.Tensor2D, lambda: PolicyParams): Float32Array[] {
+  return tf.tidy(() => unroll({ ...parts, alpha: 0 }, states, tf.tanh(lambda.mean) as tf.Tensor2D, null).states.map((s) => Float32Array.from(s.dataSync() as Float32Array)));
 }

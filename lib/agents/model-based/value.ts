@@ -19,6 +19,7 @@ import type { SacConfig } from "../sac/config";
 import type { AgentSpec } from "../sac/state";
 import { LearnedModel } from "./model";
 import { ModelBasedObjective } from "./objective";
+import { plannedStates } from "./rollout";
 import { RolloutPolicy } from "./rollout-policy";
 
 export class ModelBasedValue {
@@ -63,6 +64,15 @@ export class ModelBasedValue {
       gamma: this.config.gamma,
       retraceLambda: m.retraceLambda,
     });
+  }
+
+  /**
+   * The model's planned trajectory from `states` under λ (Fig. 8b): s_0..s_h, each [B, obs] row-major (rollout.ts).
+   * `version`: the agent's update count (a direct agent's rollout copy follows it).
+   */
+  plan(states: tf.Tensor2D, lambda: PolicyParams, version: number): Float32Array[] {
+    this.sync(version);
+    return plannedStates({ model: this.model, policy: (s) => this.rollout.lambda(s), horizon: this.config.modelBased.horizon }, states, lambda);
   }
 
   /**

@@ -12,7 +12,7 @@ import { Q_ARCHITECTURES } from "../../nn/architectures";
 import type { ParameterSet } from "../../nn/parameters";
 import { QNetwork } from "../../nn/q-network";
 import { tanhGaussianAction } from "../../policy/maths";
-import { VariationalObjective, type QPair } from "../../policy/objective";
+import { VariationalObjective, type QPair, type VariationalObjectiveOptions } from "../../policy/objective";
 import { disposeOptimization, type PolicyOptimizer } from "../../policy/optimizer";
 import type { ReplayBatch } from "../replay-buffer";
 import { validateSacConfig, type SacConfig } from "./config";
@@ -129,7 +129,14 @@ export class SacAgent {
    * @param estimate the value in J: the config's by default; "model-based" (Eq. 13) needs an agent with a model
    */
   objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online", rng: Rng = this.rng, estimate: ValueEstimate = this.config.valueEstimate): VariationalObjective {
-    const options = { q: this.qPair(q), alpha, beta, samples: this.config.samples, actionSize: this.spec.actionSize, rng };
+    return this.valueObjective({ q: this.qPair(q), alpha, beta, samples: this.config.samples, actionSize: this.spec.actionSize, rng }, estimate);
+  }
+
+  /**
+   * J on the given Q-networks, α, β, samples and noise, with the value `estimate` (default: the agent's own):
+   * Q_pess (Eq. 12) model-free, or Eq. 13 on this agent's model and rollout policy.
+   */
+  valueObjective(options: VariationalObjectiveOptions, estimate: ValueEstimate = this.config.valueEstimate): VariationalObjective {
     if (estimate === "model-free") return new VariationalObjective(options);
     if (!this.modelBased) throw new ConfigError('the model-based value estimate needs an agent with a learned model (valueEstimate "model-based")');
     this.modelBased.sync(this.updateCount);
