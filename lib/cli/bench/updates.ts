@@ -2,7 +2,9 @@
  * Time per SAC update on the active backend at the paper's shapes (obs 17, action 6 as HalfCheetah/Walker2d,
  * batch 256, 2 x 256 networks, Q architecture A): one direct update (2 Q + targets + policy + α), and one
  * iterative update (5 iterations) with N = 1 and N = 10 action samples; with each, its matmul FLOPs counted
- * analytically (2·m·k·n per forward matmul, twice that per backward).
+ * analytically (2·m·k·n per forward matmul, twice that per backward). Beside them the same two updates with
+ * model-based values (Eq. 13, h = 2, Table 7's model; model and distillation steps included), which run on the
+ * tfjs autodiff path only (their FLOPs are not counted).
  */
 import { tf } from "../../backend/tf";
 import { ReplayBuffer } from "../../agents/replay-buffer";
@@ -92,7 +94,10 @@ function paths(): Array<{ fused: boolean | null; threads: Array<{ n: number | nu
   ];
 }
 
-/** The three measured variants. */
+/** Updates with model-based values run on the tfjs path whatever the backend (fused-update.ts covers model-free only). */
+const tfjsOnly = (config: SacConfig): boolean => config.valueEstimate === "model-based";
+
+/** The measured variants. */
 function variants(): Array<{ name: string; config: SacConfig }> {
   const base = (optimizer: "direct" | "iterative"): SacConfig => ({
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "paper"),
@@ -104,6 +109,8 @@ function variants(): Array<{ name: string; config: SacConfig }> {
     { name: "direct SAC update", config: { ...base("direct"), samples: 1 } },
     { name: "iterative update (5 it., N=1)", config: { ...base("iterative"), samples: 1 } },
     { name: "iterative update (5 it., N=10)", config: { ...base("iterative"), samples: 10 } },
+    { name: "direct SAC update, model-based (h=2)", config: { ...base("direct"), samples: 1, valueEstimate: "model-based" } },
+    { name: "iterative update (5 it., N=1), model-based (h=2)", config: { ...base("iterative"), samples: 1, valueEstimate: "model-based" } },
   ];
   // Architecture B (Table 5's choice for HalfCheetah direct, Walker2d iterative, Ant) where the native path runs
   // it; on the other backends its tfjs updates would take minutes of the bench.
@@ -119,7 +126,8 @@ function variants(): Array<{ name: string; config: SacConfig }> {
 export interface UpdateTiming {
   name: string;
   msPerUpdate: number;
-  flops: number;
+  /** Matmul FLOPs (updateFlops); null for the model-based updates, which it does not count. */
+  flops: number | null;
   /** Percent of CPU time stolen by the host during the timed blocks (./steal.ts); null off Linux. */
   stealPercent: number | null;
 }
@@ -144,7 +152,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
-  for (const { name: base, config } of variants()) for (const run of paths()) {
+  for (const { name: base, config } of variants()) for (const run of paths().filter((p) => !(tfjsOnly(config) && p.fused === true))) {
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
@@ -174,7 +182,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
     setFusedSacUpdates(wasEnabled);
     addon?.setThreads(threadsBefore);
     settings.forEach((setting, k) => {
-      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: updateFlops(config), stealPercent: steal });
+      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: tfjsOnly(config) ? null : updateFlops(config), stealPercent: steal });
     });
     await tf.nextFrame();
   }
@@ -193,7 +201,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   const wasEnabled = fusedSacUpdatesEnabled();
   // one state is below the rows worth a second thread: acts run on one either way
   const fusedOrNot = paths().map((p) => p.fused);
-  for (const { name: base, config } of variants()) for (const fused of fusedOrNot) {
+  for (const { name: base, config } of variants()) for (const fused of fusedOrNot.filter((f) => !(tfjsOnly(config) && f === true))) {
     const name = `${base.replace(/ (SAC )?update/, " act")}, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
