@@ -79,6 +79,28 @@ test("at h = 0 a direct agent's updates are the model-free agent's, value for va
   }
 });
 
+test("Table 8: the Q-networks' targets are model-based; valueTargets: false keeps the model-free target", async () => {
+  await initBackend();
+  setFusedSacUpdates(false);
+  try {
+    const buffer = filledBuffer();
+    const first = (c: SacConfig): Record<string, number> => {
+      const agent = SacAgent.create(c, SPEC, new Rng(1));
+      const m = agent.update(buffer.sample(16, new Rng(2)));
+      agent.dispose();
+      return m;
+    };
+    const mf = first({ ...config("direct"), valueEstimate: "model-free" });
+    const mbModelFreeTargets = first(config("direct", { valueTargets: false }));
+    const mb = first(config("direct"));
+    for (const key of ["train/q_target", "train/q1_loss", "train/q2_loss"]) assert.equal(mbModelFreeTargets[key], mf[key], key);
+    assert.notEqual(mbModelFreeTargets["train/policy_loss"], mf["train/policy_loss"], "the policy still climbs Eq. 13");
+    assert.notEqual(mb["train/q_target"], mf["train/q_target"], "model-based targets");
+  } finally {
+    setFusedSacUpdates(true);
+  }
+});
+
 for (const optimizer of ["direct", "iterative"] as const) {
   test(`a model-based ${optimizer} agent pre-trains once, updates on the tfjs path and resumes exactly`, { timeout: 120_000 }, async () => {
     await initBackend();

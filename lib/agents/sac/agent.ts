@@ -260,7 +260,7 @@ export class SacAgent {
       // Model-based targets (Table 8): V(s') from Eq. 13 at the rollout policy's λ(s') (value.ts).
       const v = this.modelBased && c.modelBased.valueTargets ? this.modelBased.targetValues(s2, this.objective(c.betaTrain, alpha, "target")) : tf.tidy(() => {
         const next = this.policyOptimizer.optimize(s2, this.objective(c.betaTrain, alpha), { training: false, evaluateFinal: false });
-        const j = this.objective(c.betaTrain, alpha, "target").evaluate(s2, next.lambda).j.dataSync();
+        const j = this.objective(c.betaTrain, alpha, "target", this.rng, "model-free").evaluate(s2, next.lambda).j.dataSync();
         disposeOptimization(next);
         return j;
       });
