@@ -1,7 +1,7 @@
 /**
  * iapo: the public API that notebooks and scripts import (`import { ... } from "iapo"`).
  * A reviewed list of exports, grouped in the order data flows:
- * core → backend → envs → nn → policy → agents → runs → analysis → train → sweeps → plots.
+ * core → backend → envs → nn → policy → agents → runs → analysis → presets → train → sweeps → plots.
  */
 export * from "./core";
 export * from "./backend";
@@ -11,6 +11,7 @@ export * from "./policy";
 export * from "./agents";
 export * from "./runs";
 export * from "./analysis";
+export * from "./presets";
 export * from "./train";
 export * from "./sweeps";
 export * from "./plots";

@@ -18,7 +18,10 @@ export function estimatorRng(context: Pick<AnalysisContext, "seed" | "step">, na
 }
 
 export interface AgentObjectiveOptions {
-  /** Which J: "train" (β = betaTrain on the Q-networks the policy trains on, as the gap of A.3 uses) or "act" (β = betaCollect, online Q, as the agent acts). */
+  /**
+   * Which J: "train" (β = betaTrain on the Q-networks the policy trains on, as the gap of A.3 uses) or "act"
+   * (β = betaCollect on the Q-networks the agent acts with: online, or the targets with useTargetQForActing).
+   */
   purpose: "train" | "act";
   /** N, action samples per J estimate; null: the agent's own `config.samples`. */
   samples: number | null;
@@ -31,18 +34,22 @@ export function agentObjective(agent: SacAgent, rng: Rng, options: AgentObjectiv
   const c = agent.config;
   const train = options.purpose === "train";
   return agent.valueObjective({
-    q: agent.qPair(train && c.useTargetQForPolicy ? "target" : "online"),
+    q: agent.qPair((train ? c.useTargetQForPolicy : c.useTargetQForActing) ? "target" : "online"),
     alpha: agent.alpha,
     beta: train ? c.betaTrain : c.betaCollect,
+    pessimismStd: c.pessimismStd,
     samples: options.samples ?? c.samples,
     actionSize: agent.spec.actionSize,
     rng,
   }, options.estimate);
 }
 
-/** J as the policy trains on it ("train"), scoring every λ of a `batch`-state batch on one noise draw from `rng` (common random numbers). */
-export function fixedNoiseObjective(agent: SacAgent, rng: Rng, samples: number, batch: number): VariationalObjective {
-  const objective = agentObjective(agent, rng.fork(), { purpose: "train", samples });
+/**
+ * J as the policy trains on it ("train", default) or as the agent acts on it ("act"), scoring every λ of a
+ * `batch`-state batch on one noise draw from `rng` (common random numbers).
+ */
+export function fixedNoiseObjective(agent: SacAgent, rng: Rng, samples: number, batch: number, purpose: AgentObjectiveOptions["purpose"] = "train"): VariationalObjective {
+  const objective = agentObjective(agent, rng.fork(), { purpose, samples });
   objective.setFixedNoise(drawFixedNoise(rng, samples, batch, agent.spec.actionSize));
   return objective;
 }

@@ -6,6 +6,7 @@
 import { CorruptFileError } from "../core/errors";
 import { meanAndStd } from "../core/stats";
 import type { Run } from "../runs/run-dir";
+import { flattenConfig, type Cell } from "./aggregate";
 
 /** The part of a run's config these helpers read (what `iapo train` writes). */
 export interface RunIdentity {
@@ -52,6 +53,18 @@ export const byOptimizerAndValue: GroupBy = (run) => {
   const agent = (run.config as { agent?: { valueEstimate?: unknown } } | null)?.agent;
   return `${runIdentity(run).optimizer}, ${typeof agent?.valueEstimate === "string" ? agent.valueEstimate : "model-free"}`;
 };
+
+/**
+ * Curves by any config field, nested fields joined with dots as `flattenConfig` names them, e.g.
+ * `byConfigField("agent.iterations.train", (k) => `k = ${k}`)` (Fig 7); a run without the field is named in the error.
+ */
+export function byConfigField(field: string, format: (value: Cell) => string = String): GroupBy {
+  return (run) => {
+    const flat = flattenConfig(run.config);
+    if (!(field in flat)) throw new CorruptFileError(`${run.dir}/run.json: config has no field "${field}" to group by`);
+    return format(flat[field]);
+  };
+}
 
 /** Every logged value of `key` in every run, as tidy rows (rows where the key is absent or null are skipped). */
 export function metricCurve(runs: readonly Run[], key: string, group: GroupBy = byOptimizer): CurveRow[] {

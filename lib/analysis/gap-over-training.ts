@@ -4,45 +4,29 @@
  * ("direct", "iterative", "iterative +5 iterations"), ready for `amortizationGapChart(rows, { color: "group" })`
  * and for tables. Rows of one estimator setting only, so gaps measured differently are never mixed.
  */
-import { IapoError } from "../core/errors";
-import { readAnalysisRows, canonicalJson } from "../runs/analysis-log";
 import type { Run } from "../runs/run-dir";
-import { runIdentity } from "./curves";
+import type { GroupBy } from "./curves";
 import { AMORTIZATION_GAP } from "./amortization-gap";
 import type { AnalysisValue } from "./estimator";
+import { loggedAnalysisRows, type LoggedRow } from "./logged-rows";
 
 /** A gap row with the run's identity and its curve's name. */
-export type GapRow = Record<string, AnalysisValue> & { step: number; kind: string; variant: string; group: string; env: string; optimizer: string; seed: number; run: string };
+export type GapRow = LoggedRow;
 
-/** "direct", "iterative", or for the variant after k extra amortized iterations "iterative +k iterations". */
-function groupName(optimizer: string, variant: string): string {
-  const extra = /^amortized\+(\d+)$/.exec(variant);
-  return extra ? `${optimizer} +${extra[1]} iterations` : optimizer;
+/** The run's label for the amortized estimate, and "<label> +k iterations" for the variant after k extra iterations. */
+function groupName(label: string, row: Readonly<Record<string, AnalysisValue>>): string {
+  const extra = /^amortized\+(\d+)$/.exec(String(row.variant));
+  return extra ? `${label} +${extra[1]} iterations` : label;
 }
 
 /**
  * Every amortization-gap row the runs logged (kinds "summary", "state", "trace"), flat (no `settings`), labelled.
  * `settings`: keep only rows of exactly these estimator settings (e.g. `makeEstimator("amortization-gap", s).settings`);
- * without it the runs must hold rows of one setting only, or the error lists those found.
+ * without it the runs must hold rows of one setting only, or the error lists those found. `label`: a run's curve
+ * name (default its optimizer; e.g. its iteration count, Fig 17b).
  */
-export function amortizationGapRows(runs: readonly Run[], settings?: Record<string, AnalysisValue>): GapRow[] {
-  const wanted = settings === undefined ? null : canonicalJson(settings);
-  const found = new Set<string>();
-  const out: GapRow[] = [];
-  for (const run of runs) {
-    const id = runIdentity(run);
-    for (const row of readAnalysisRows(run.dir)) {
-      if (row.estimator !== AMORTIZATION_GAP) continue;
-      const key = canonicalJson(row.settings);
-      if (wanted !== null && key !== wanted) continue;
-      found.add(key);
-      const { settings: _settings, estimator: _estimator, ...fields } = row;
-      const variant = String(fields.variant);
-      out.push({ ...(fields as Record<string, AnalysisValue>), step: row.step, kind: String(fields.kind), variant, group: groupName(id.optimizer, variant), env: id.env, optimizer: id.optimizer, seed: id.seed, run: run.id });
-    }
-  }
-  if (found.size > 1) throw new IapoError(`the runs hold amortization-gap rows of ${found.size} different settings; pass the settings to keep: ${[...found].join(" | ")}`);
-  return out;
+export function amortizationGapRows(runs: readonly Run[], settings?: Record<string, AnalysisValue>, label?: GroupBy): GapRow[] {
+  return loggedAnalysisRows(runs, AMORTIZATION_GAP, { settings, label, group: groupName });
 }
 
 /** One row per (group, seed, step): the gap's mean and std over states, J before and after, as a table shows them. */

@@ -1,5 +1,5 @@
 export {
-  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byOptimizerAndValue,
+  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byOptimizerAndValue, byConfigField,
   type CurveRow, type IterationRow, type GroupSummary, type GroupBy, type RunIdentity,
 } from "./curves";
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
@@ -14,9 +14,14 @@ export { resolveSettings, type SettingSpec, type SettingSpecs } from "./settings
 export { AMORTIZATION_GAP, amortizationGap, amortizationGapEstimator, type AmortizationGapInput, type AmortizationGapResult } from "./amortization-gap";
 export { LANDSCAPE, optimizationLandscape, landscapeEstimator, landscapeWithOptimizer, landscapeRows, tiledFixedNoise, type LandscapeInput, type LandscapeResult } from "./landscape";
 export { MULTIPLE_ESTIMATES, multipleEstimates, multipleEstimatesEstimator, type MultipleEstimatesInput, type MultipleEstimatesResult } from "./multiple-estimates";
-export { OPTIMIZER_COMPARISON, COMPARED_OPTIMIZERS, compareOptimizers, optimizerComparisonEstimator, type ComparedOptimizer, type ComparisonInput, type ComparisonPoint } from "./optimizer-comparison";
+export {
+  OPTIMIZER_COMPARISON, COMPARED_OPTIMIZERS, compareOptimizers, optimizerComparisonEstimator, optimizerComparisonRows, summarizeComparison,
+  type ComparedOptimizer, type ComparisonInput, type ComparisonPoint, type ComparisonSummary, type ComparisonReference,
+} from "./optimizer-comparison";
 export { PER_ITERATION, J_IMPROVEMENT_PREFIX, iterationTrace, perIterationEstimator, improvementOverTraining, improvementByIteration, type IterationTrace, type ImprovementRow } from "./per-iteration";
-export { TEST_TIME, testTimeEstimator, testTimePolicy, testTimeRefinement, type TestTimeMode, type TestTimeOptions } from "./test-time";
+export { TEST_TIME, testTimeEstimator, testTimePolicy, testTimeRefinement, testTimeObjective, type TestTimeMode, type TestTimeOptions, type TestTimeObjective } from "./test-time";
+export { testTimeRows, testTimeSummaries, testTimeGroup, type TestTimeSummary } from "./test-time-rows";
+export { loggedAnalysisRows, type LoggedRow, type LoggedRowsOptions } from "./logged-rows";
 export {
   makeValueBiasEstimator, measureValueBias, valueBiasFromParts, valueBiasRows, biasSummaries, agentQAtPairs, resolveValueBiasSettings,
   DEFAULT_VALUE_BIAS_SETTINGS, AUTO_WORKERS_MIN_STEPS, type ValueBiasSettings, type ValueBiasRun, type BiasSummary, type Workers,

@@ -4,14 +4,17 @@
  * the amortized estimate, the grid optimum, and the iterative optimizer's trajectory when it may only update
  * those two dimensions ("iterative amortization is additionally performed while preventing any updates to the
  * constant dimensions"). One fixed noise draw serves every grid point and the trajectory, so the surface is a
- * smooth function of μ and the trajectory moves on exactly the surface drawn.
+ * smooth function of μ and the trajectory moves on exactly the surface drawn. Several trajectories from random
+ * starts on the grid show the optimizer reaching different modes of J from different initialisations (Fig 2).
  */
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
+import type { Rng } from "../core/rng";
 import type { IterativeAmortizedOptimizer } from "../policy/iterative";
 import { objectiveAndGradient } from "../policy/iterative";
 import type { PolicyObjective } from "../policy/objective";
 import { disposePolicyParams, type PolicyParams } from "../policy/params";
+import { sampleActions } from "./action-cloud";
 import { agentObjective, amortizedLambda, drawFixedNoise, objectiveValues, statesTensor } from "./agent-objective";
 import type { SacAgent } from "../agents/sac/agent";
 import type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
@@ -37,7 +40,10 @@ export interface LandscapeInput {
   range: [number, number];
   /** Grid points per objective call (memory bound). */
   chunk?: number;
-  /** An iterative optimizer whose trajectory to trace, updating only `dims` of μ; with its iteration count. */
+  /**
+   * An iterative optimizer whose trajectories to trace, updating only `dims` of μ; with its iteration count and
+   * the starts, one per row of `start` ([runs, |A|]; only μ[dims] of a start matters, the rest is `center`).
+   */
   trajectory?: { optimizer: IterativeAmortizedOptimizer; iterations: number; start: PolicyParams };
 }
 
@@ -51,8 +57,10 @@ export interface LandscapeResult {
   optimum: { x: number; y: number; j: number };
   /** The amortized estimate's coordinates and J. */
   amortized: { x: number; y: number; j: number };
-  /** The restricted iterative trajectory (start first), or null. */
-  trajectory: { x: number; y: number; j: number }[] | null;
+  /** The restricted iterative trajectories, one per start (start first), or null. */
+  trajectories: { x: number; y: number; j: number }[][] | null;
+  /** λ where each trajectory ended, [runs · |A|] each (every entry, the held ones included), or null. */
+  ends: { mean: Float32Array; logStd: Float32Array } | null;
 }
 
 function linspace(lo: number, hi: number, n: number): number[] {
@@ -104,33 +112,40 @@ export function optimizationLandscape(input: LandscapeInput): LandscapeResult {
   const mu = input.center.mean.dataSync();
   const point = (x: number, y: number, value: number): { x: number; y: number; j: number } => ({ x, y, j: value });
   const amortized = point(mu[d0], mu[d1], jAt(input, [[mu[d0], mu[d1]]])[0]);
-  let trajectory: LandscapeResult["trajectory"] = null;
+  let trajectories: LandscapeResult["trajectories"] = null;
+  let ends: LandscapeResult["ends"] = null;
   if (input.trajectory) {
     const { optimizer, iterations, start } = input.trajectory;
-    // Only μ[dims] may move: everything else is reset to `center` after each step.
+    const runs = start.mean.shape[0];
+    // Only μ[dims] may move: everything else is reset to `center` after each step. The runs move as one batch
+    // of copies of the state (the optimizer treats each row on its own).
     const mask = tf.tidy(() => tf.oneHot([d0, d1], A).sum(0).reshape([1, A]) as tf.Tensor2D);
+    const states = tf.tile(input.state, [runs, 1]) as tf.Tensor2D;
     const hold = (lambda: PolicyParams): PolicyParams =>
-      tf.tidy(() => ({ mean: tf.add(tf.mul(mask, lambda.mean), tf.mul(tf.sub(1, mask), input.center.mean)) as tf.Tensor2D, logStd: input.center.logStd.clone() }));
+      tf.tidy(() => ({ mean: tf.add(tf.mul(mask, lambda.mean), tf.mul(tf.sub(1, mask), input.center.mean)) as tf.Tensor2D, logStd: tf.tile(input.center.logStd, [runs, 1]) as tf.Tensor2D }));
     let lambda = hold(start);
-    const objective = input.objective(1);
-    const path: [number, number][] = [];
+    const objective = input.objective(runs);
+    const paths: [number, number][][] = Array.from({ length: runs }, () => []);
     for (let k = 0; ; k++) {
       const m = lambda.mean.dataSync();
-      path.push([m[d0], m[d1]]);
+      paths.forEach((path, r) => path.push([m[r * A + d0], m[r * A + d1]]));
       if (k === iterations) break;
-      const { terms, grad } = objectiveAndGradient(input.state, objective, lambda);
-      const next = optimizer.step(input.state, lambda, grad);
+      const { terms, grad } = objectiveAndGradient(states, objective, lambda);
+      const next = optimizer.step(states, lambda, grad);
       tf.dispose([terms.j, terms.q, terms.logProb, grad.mean, grad.logStd].filter((t) => t !== undefined));
       disposePolicyParams(lambda);
       lambda = hold(next);
       disposePolicyParams(next);
     }
+    ends = { mean: Float32Array.from(lambda.mean.dataSync()), logStd: Float32Array.from(lambda.logStd.dataSync()) };
     disposePolicyParams(lambda);
-    mask.dispose();
-    const values = jAt(input, path);
-    trajectory = path.map(([x, y], i) => point(x, y, values[i]));
+    tf.dispose([mask, states]);
+    trajectories = paths.map((path) => {
+      const values = jAt(input, path);
+      return path.map(([x, y], i) => point(x, y, values[i]));
+    });
   }
-  return { xs, ys, j, optimum: point(grid[best][0], grid[best][1], j[best]), amortized, trajectory };
+  return { xs, ys, j, optimum: point(grid[best][0], grid[best][1], j[best]), amortized, trajectories, ends };
 }
 
 export const LANDSCAPE = "landscape";
@@ -149,6 +164,13 @@ const SPECS: SettingSpecs = {
   states: intSetting(1, 1),
   /** Iterative trajectory length (iterative agents). */
   iterations: intSetting(5, 0, 10_000),
+  /**
+   * Trajectories: 1 starts from λ0 (μ = 0) as the agent acts; more start from μ drawn uniformly over the grid
+   * in the two plotted dimensions (Fig 2: "each square denotes an initialization").
+   */
+  starts: intSetting(1, 1, 1000),
+  /** Actions sampled from the policy each trajectory ends at, in the two plotted dimensions (Fig 2's densities; 0: none). */
+  cloudSamples: intSetting(0, 0, 100_000),
   /** Action samples of the fixed noise; null: the agent's own. */
   samples: orAgent(intSetting(10, 1), false),
   ...STATE_SOURCE_SETTINGS,
@@ -210,9 +232,9 @@ async function agentLandscape(context: AnalysisContext, settings: Record<string,
   const center = amortizedLambda(agent, state, agentObjective(agent, rng.fork(), { purpose: "train", samples: null }));
   const mover = trajectoryAgent ?? agent;
   const iterative = mover.config.optimizer === "iterative" && (settings.iterations as number) > 0;
-  const start = iterative ? { mean: tf.zeros([1, A]) as tf.Tensor2D, logStd: tf.fill([1, A], Math.log(mover.config.initialStd)) as tf.Tensor2D } : null;
+  const extent = settings.extent as number;
+  const start = iterative ? trajectoryStarts(settings.starts as number, A, extent, mover.config.initialStd, rng) : null;
   try {
-    const extent = settings.extent as number;
     const r = optimizationLandscape({
       state,
       center,
@@ -222,8 +244,11 @@ async function agentLandscape(context: AnalysisContext, settings: Record<string,
       range: [-extent, extent],
       trajectory: start ? { optimizer: mover.optimizer as IterativeAmortizedOptimizer, iterations: settings.iterations as number, start } : undefined,
     });
-    const rows = landscapeRows(rowBase(LANDSCAPE, context.step, settings), r, agent.config.optimizer);
+    const base = rowBase(LANDSCAPE, context.step, settings);
+    const rows = landscapeRows(base, r, agent.config.optimizer);
     if (trajectoryAgent) for (const row of rows) if (row.kind === "trajectory") row.optimizer = trajectoryAgent.config.optimizer;
+    const samples = settings.cloudSamples as number;
+    if (r.ends && samples > 0) rows.push(...cloudRows(base, r.ends, [settings.dimX as number, settings.dimY as number], A, samples, rng.fork(), i));
     return checkFiniteRows(rows);
   } finally {
     state.dispose();
@@ -232,13 +257,39 @@ async function agentLandscape(context: AnalysisContext, settings: Record<string,
   }
 }
 
-/** Tidy rows: one per grid point ("grid"), the amortized estimate, the optimum, and each trajectory point. */
+/**
+ * Where the trajectories start, [starts, |A|]: one start is λ0 (μ = 0, σ = the optimizer's initial σ); several
+ * have μ uniform in [−extent, extent] in every dimension (only the two plotted ones move; the rest is held).
+ */
+function trajectoryStarts(starts: number, actionSize: number, extent: number, initialStd: number, rng: Rng): PolicyParams {
+  const mean = starts === 1 ? new Float32Array(actionSize) : (rng.fork().fillUniform(new Float32Array(starts * actionSize), -extent, extent) as Float32Array);
+  return { mean: tf.tensor2d(mean, [starts, actionSize]), logStd: tf.fill([starts, actionSize], Math.log(initialStd)) as tf.Tensor2D };
+}
+
+/**
+ * Fig 2's densities: for each trajectory's end λ, its action tanh(μ) ("estimate") and `samples` actions from its
+ * π ("cloud"), in the two plotted dimensions, as `actionCloudChart` draws them.
+ */
+function cloudRows(base: ReturnType<typeof rowBase>, ends: NonNullable<LandscapeResult["ends"]>, dims: [number, number], A: number, samples: number, rng: Rng, state: number): AnalysisRow[] {
+  const rows: AnalysisRow[] = [];
+  const actions = sampleActions(ends.mean, ends.logStd, A, samples, rng);
+  for (let run = 0; run < ends.mean.length / A; run++) {
+    rows.push({ ...base, kind: "estimate", run, state, a_x: Math.tanh(ends.mean[run * A + dims[0]]), a_y: Math.tanh(ends.mean[run * A + dims[1]]) });
+    for (let n = 0; n < samples; n++) {
+      const k = (run * samples + n) * A;
+      rows.push({ ...base, kind: "cloud", run, state, sample: n, a_x: actions[k + dims[0]], a_y: actions[k + dims[1]] });
+    }
+  }
+  return rows;
+}
+
+/** Tidy rows: one per grid point ("grid"), the amortized estimate, the optimum, and each trajectory point (with its `run`). */
 export function landscapeRows(base: ReturnType<typeof rowBase>, r: LandscapeResult, optimizer: string): AnalysisRow[] {
   const rows: AnalysisRow[] = [];
   const n = r.xs.length;
   r.j.forEach((j, k) => rows.push({ ...base, kind: "grid", mu_x: r.xs[k % n], mu_y: r.ys[Math.floor(k / n)], j }));
   rows.push({ ...base, kind: "amortized", optimizer, mu_x: r.amortized.x, mu_y: r.amortized.y, j: r.amortized.j });
   rows.push({ ...base, kind: "optimum", mu_x: r.optimum.x, mu_y: r.optimum.y, j: r.optimum.j, gap: r.optimum.j - r.amortized.j });
-  r.trajectory?.forEach((p, iteration) => rows.push({ ...base, kind: "trajectory", iteration, mu_x: p.x, mu_y: p.y, j: p.j }));
+  r.trajectories?.forEach((path, run) => path.forEach((p, iteration) => rows.push({ ...base, kind: "trajectory", run, iteration, mu_x: p.x, mu_y: p.y, j: p.j })));
   return rows;
 }

@@ -10,7 +10,7 @@ import { meanAndStd } from "../core/stats";
 import type { Rng } from "../core/rng";
 import type { PolicyObjective } from "../policy/objective";
 import { disposeOptimization, type PolicyOptimizer } from "../policy/optimizer";
-import { LOG_STD_MAX, LOG_STD_MIN } from "../policy/params";
+import { sampleActions } from "./action-cloud";
 import { agentObjective } from "./agent-objective";
 import type { AnalysisContext, AnalysisRow, Estimator } from "./estimator";
 import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
@@ -63,15 +63,7 @@ export function multipleEstimates(input: MultipleEstimatesInput): MultipleEstima
     const result = input.optimizer.optimize(input.states, input.objective, { init: start, iterations: input.iterations, evaluateFinal: false });
     const { mean, logStd } = result.lambda;
     actions.push(tf.tidy(() => Float32Array.from(tf.tanh(mean).dataSync() as Float32Array)));
-    const noise = input.rng.fillNormal(new Float32Array(cloudStates * input.cloudSamples * A)) as Float32Array;
-    clouds.push(
-      tf.tidy(() => {
-        const mu = tf.slice(mean, [0, 0], [cloudStates, A]).expandDims(1);
-        const sigma = tf.exp(tf.clipByValue(tf.slice(logStd, [0, 0], [cloudStates, A]), LOG_STD_MIN, LOG_STD_MAX)).expandDims(1);
-        const eps = tf.tensor3d(noise, [cloudStates, input.cloudSamples, A]);
-        return Float32Array.from(tf.tanh(tf.add(mu, tf.mul(sigma, eps))).dataSync() as Float32Array);
-      }),
-    );
+    clouds.push(sampleActions(mean.dataSync().subarray(0, cloudStates * A), logStd.dataSync().subarray(0, cloudStates * A), A, input.cloudSamples, input.rng));
     disposeOptimization(result);
     tf.dispose([start.mean, start.logStd]);
   }

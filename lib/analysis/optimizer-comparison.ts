@@ -10,6 +10,7 @@ import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import { meanAndStd } from "../core/stats";
 import type { Rng } from "../core/rng";
+import type { Run } from "../runs/run-dir";
 import type { SacAgent } from "../agents/sac/agent";
 import { ActionCemOptimizer, DEFAULT_ACTION_CEM_CONFIG } from "../policy/cem-actions";
 import { CemOptimizer, DEFAULT_CEM_CONFIG } from "../policy/cem";
@@ -19,6 +20,7 @@ import { disposeOptimization, type PolicyOptimizer } from "../policy/optimizer";
 import { disposePolicyParams, initialPolicyParams, type PolicyParams } from "../policy/params";
 import { agentObjective, fixedNoiseObjective, objectiveValues } from "./agent-objective";
 import type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
+import { loggedAnalysisRows, type LoggedRow } from "./logged-rows";
 import { STATE_SOURCE_SETTINGS, estimatorStates } from "./rollouts";
 import { checkFiniteRows, rowBase } from "./rows";
 import { intSetting, numberSetting, orAgent, resolveSettings, type SettingSpec, type SettingSpecs } from "./settings";
@@ -151,4 +153,71 @@ export function optimizerComparisonEstimator(user: Record<string, unknown> = {})
       }
     },
   };
+}
+
+/**
+ * The comparison rows the runs logged, flat and labelled; `group` is the compared optimizer ("iterative", "adam",
+ * "cem-actions", ...), since the run's own optimizer takes the `optimizer` column (see `loggedAnalysisRows`).
+ */
+export function optimizerComparisonRows(runs: readonly Run[], settings?: Record<string, AnalysisValue>): LoggedRow[] {
+  return loggedAnalysisRows(runs, OPTIMIZER_COMPARISON, { settings, group: (_label, row) => String(row.optimizer) });
+}
+
+/** One optimizer's curve in a few numbers (means over the seeds' rows at each iteration). */
+export interface ComparisonSummary {
+  [column: string]: string | number | null;
+  optimizer: string;
+  /** Rows averaged per iteration (seeds, or runs). */
+  seeds: number;
+  iterations: number;
+  /** Mean J over states at the start, and after the last iteration (return units). */
+  j_start: number;
+  j_final: number;
+  seconds_per_iteration: number;
+  /** The first iteration whose mean J reaches the reference's at its reference iteration (null: never). */
+  iterations_to_reference: number | null;
+  seconds_to_reference: number | null;
+}
+
+export interface ComparisonReference {
+  /** The optimizer whose J is the bar, e.g. "iterative". */
+  optimizer: string;
+  /** Its iteration that sets the bar, e.g. 5 (the iterations it was trained with). */
+  iteration: number;
+  /** Column naming the optimizer in the rows (default "optimizer"; "group" for `optimizerComparisonRows`). */
+  by?: string;
+}
+
+/**
+ * B.2's reading of Fig 13 in numbers: per optimizer, J at the start and the end, time per iteration, and how many
+ * iterations (and seconds) it needs to reach the J the reference optimizer has after `reference.iteration`.
+ */
+export function summarizeComparison(rows: readonly Record<string, unknown>[], reference: ComparisonReference): ComparisonSummary[] {
+  const by = reference.by ?? "optimizer";
+  const curves = new Map<string, Map<number, { j: number[]; seconds: number[] }>>();
+  for (const r of rows) {
+    if (typeof r.iteration !== "number" || typeof r.j_mean !== "number" || typeof r.seconds !== "number") continue;
+    const name = String(r[by]);
+    const curve = curves.get(name) ?? new Map<number, { j: number[]; seconds: number[] }>();
+    const at = curve.get(r.iteration) ?? { j: [], seconds: [] };
+    at.j.push(r.j_mean);
+    at.seconds.push(r.seconds);
+    curve.set(r.iteration, at);
+    curves.set(name, curve);
+  }
+  const means = (curve: Map<number, { j: number[]; seconds: number[] }>): { iteration: number; j: number; seconds: number; n: number }[] =>
+    [...curve.entries()].sort((a, b) => a[0] - b[0]).map(([iteration, v]) => ({ iteration, j: meanAndStd(v.j).mean, seconds: meanAndStd(v.seconds).mean, n: v.j.length }));
+  const ref = curves.get(reference.optimizer);
+  const bar = ref ? means(ref).find((p) => p.iteration === reference.iteration) : undefined;
+  if (!bar) throw new ConfigError(`summarizeComparison: no rows of "${reference.optimizer}" at iteration ${reference.iteration} (${by} values: ${[...curves.keys()].join(", ")})`);
+  return [...curves.entries()].map(([optimizer, curve]) => {
+    const points = means(curve);
+    const last = points[points.length - 1];
+    const reached = points.find((p) => p.j >= bar.j) ?? null;
+    return {
+      optimizer, seeds: points[0].n, iterations: last.iteration, j_start: points[0].j, j_final: last.j,
+      seconds_per_iteration: last.iteration > 0 ? last.seconds / last.iteration : last.seconds,
+      iterations_to_reference: reached ? reached.iteration : null, seconds_to_reference: reached ? reached.seconds : null,
+    };
+  });
 }

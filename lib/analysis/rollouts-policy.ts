@@ -55,6 +55,7 @@ export class AgentPolicySampler implements PolicySampler {
       q: agent.qPair("online"),
       alpha: agent.alpha,
       beta: beta === "collect" ? c.betaCollect : c.betaTrain,
+      pessimismStd: c.pessimismStd,
       samples: c.samples,
       actionSize: this.actionSize,
       rng,

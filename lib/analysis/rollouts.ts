@@ -86,12 +86,13 @@ export function summarizeReturns(r: EpisodeResults): { mean: number; std: number
 
 /**
  * The agent's deterministic evaluation policy tanh(μ), λ from its own optimizer on `objective` (built with the
- * estimator's Rng), optionally refined per batch by `refine` (test-time optimization). Never calls `agent.act`.
+ * estimator's Rng; an iterative agent runs its evaluation iterations, iterations.eval), optionally refined per
+ * batch by `refine` (test-time optimization). Never calls `agent.act`.
  */
 export function agentEvalPolicy(agent: SacAgent, objective: VariationalObjective, refine?: (states: tf.Tensor2D, lambda: PolicyParams) => PolicyParams): BatchPolicy {
   return (observations, count) => {
     const states = statesTensor(observations, observations.length / count);
-    let lambda = amortizedLambda(agent, states, objective);
+    let lambda = amortizedLambda(agent, states, objective, agent.evaluationIterations);
     if (refine) {
       const refined = refine(states, lambda);
       tf.dispose([lambda.mean, lambda.logStd]);

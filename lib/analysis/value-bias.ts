@@ -101,14 +101,14 @@ export async function valueBiasFromParts(parts: {
   return { summaries: biasSummaries(q, returns), returns };
 }
 
-/** Q̂ at the pairs from the agent's online Q-networks: pessimistic (β = betaTrain), Q1 and Q2. */
+/** Q̂ at the pairs from the agent's online Q-networks: pessimistic (β = betaTrain, the agent's std of Eq. 12), Q1 and Q2. */
 export function agentQAtPairs(agent: SacAgent, observations: number[][], actions: number[][]): Record<string, Float64Array> {
   const out: Record<string, Float64Array> = {};
   tf.tidy(() => {
     const s = tf.tensor2d(observations.flat(), [observations.length, agent.spec.observationSize]);
     const a = tf.tensor2d(actions.flat(), [actions.length, agent.spec.actionSize]);
     const [q1, q2] = agent.qPair("online")(s, a);
-    const pess = pessimisticQ(q1, q2, agent.config.betaTrain);
+    const pess = pessimisticQ(q1, q2, agent.config.betaTrain, agent.config.pessimismStd);
     const read = (t: tf.Tensor): Float64Array => Float64Array.from(t.dataSync());
     Object.assign(out, { pessimistic: read(pess), q1: read(q1), q2: read(q2) });
   });

@@ -39,3 +39,10 @@ export function parseSetting(flag: string, kv: string): [string, unknown] {
     return [kv.slice(0, eq), raw];
   }
 }
+
+/** True (after printing the usage) when argv asks for help: a command then returns 0 without doing anything. */
+export function printedHelp(argv: readonly string[], usage: string): boolean {
+  if (!argv.includes("--help") && !argv.includes("-h")) return false;
+  console.log(`usage: ${usage}`);
+  return true;
+}

@@ -3,9 +3,11 @@
 import { IapoError } from "../core/errors";
 import { ANALYZE_USAGE, runAnalyzeCommand } from "./analyze";
 import { runBench } from "./bench";
+import { EXPORT_LOGS_USAGE, runExportLogsCommand } from "./export-logs";
 import { parseNotebookArgs, runNotebooks } from "./notebooks";
 import { runTrainCommand, TRAIN_USAGE } from "./train";
 import { runSweepCommand, SWEEP_USAGE } from "./sweep";
+import { REPRODUCE_USAGE, runReproduceCommand } from "./reproduce";
 import { runWorkerCommand, WORKER_USAGE } from "./worker";
 
 const USAGE = `usage: iapo <command> [options]
@@ -19,14 +21,21 @@ commands:
       measure speed (backends, environments, training) and print a table, or JSON with --json;
       --save also writes the run (date, commit, machine, steal, every figure) to bench/results/
   sweep plan|run|status FILE ...   a grid of runs from a sweep file, locally, on a Redis queue or on Slurm
+  reproduce [--tasks all] [--scale quick] ...   direct and iterative SAC on the paper's four tasks over seeds,
+                                   with each run's cost on this machine printed first (see below)
   worker --redis URL ...           train sweep runs pulled from a Redis queue
+  export-logs RUNS_DIR DEST --label TEXT   copy runs' logs (no checkpoints) to commit or send
 
 ${TRAIN_USAGE}
 
 ${ANALYZE_USAGE}
 
 ${SWEEP_USAGE}
-${WORKER_USAGE}`;
+${WORKER_USAGE}
+
+${EXPORT_LOGS_USAGE}
+
+${REPRODUCE_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
@@ -37,6 +46,8 @@ const COMMANDS: Record<string, Command> = {
   bench: (argv) => runBench(argv),
   sweep: (argv) => runSweepCommand(argv),
   worker: (argv) => runWorkerCommand(argv),
+  "export-logs": (argv) => runExportLogsCommand(argv),
+  reproduce: (argv) => runReproduceCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

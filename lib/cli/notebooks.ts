@@ -82,6 +82,15 @@ export function parseNotebookArgs(argv: string[]): NotebookRunOptions {
   return opts;
 }
 
+/**
+ * How the kernel's TypeScript compiler watches the ~1000 declaration files and folders a notebook imports: by
+ * polling modification times rather than by file-system events. Events also fire when only a file's link count
+ * changes (another checkout sharing node_modules through hard links, a backup tool), and tslab 1.0.22 kills the
+ * kernel ("Unexpected pending rebuildTimer") when two kinds of change arrive while one cell runs. A value already
+ * in the environment is kept.
+ */
+export const KERNEL_WATCH_ENV: Readonly<Record<string, string>> = { TSC_WATCHFILE: "DynamicPriorityPolling", TSC_WATCHDIRECTORY: "DynamicPriorityPolling" };
+
 /** Checks what the runner needs before starting a kernel, so a missing setup step is named plainly. */
 function checkSetup(root: string): NodeJS.ProcessEnv {
   const jupyterPath = path.join(root, ".jupyter", "share", "jupyter");
@@ -95,6 +104,7 @@ function checkSetup(root: string): NodeJS.ProcessEnv {
     throw new IapoError(`${JUPYTER_PYTHON} not found (Debian's python3 with nbclient); run: bash scripts/setup.sh`);
   }
   return {
+    ...KERNEL_WATCH_ENV,
     ...process.env,
     JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
     PATH: [path.join(root, "node_modules", ".bin"), process.env.PATH].filter(Boolean).join(path.delimiter),

@@ -17,14 +17,18 @@ iapo sweep run FILE [--executor local|bullmq|slurm] [--runs-dir DIR] [--workers 
            [--cpus-per-task N] [--mem 4G] [--time HH:MM:SS] [--partition NAME]
 iapo sweep status FILE [--executor local|bullmq|slurm] [--redis URL] [--runs-dir DIR] [--watch [SECONDS]]`;
 
-interface SweepArgs {
-  action: "plan" | "run" | "status";
-  file: string;
+/** Which executor trains a sweep's runs, and its settings. */
+export interface ExecutorArgs {
   executor: ExecutorName;
-  runsDir: string;
   workers?: number;
   redis?: string;
   slurm: SlurmResources;
+}
+
+interface SweepArgs extends ExecutorArgs {
+  action: "plan" | "run" | "status";
+  file: string;
+  runsDir: string;
   watch: number | null;
 }
 
@@ -62,7 +66,7 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
   return a;
 }
 
-async function openExecutor(a: SweepArgs, spec: SweepFile, signal?: AbortSignal): Promise<Executor> {
+async function openExecutor(a: ExecutorArgs, spec: SweepFile, signal?: AbortSignal): Promise<Executor> {
   switch (a.executor) {
     case "local":
       return localExecutor({
@@ -115,6 +119,15 @@ export async function runSweepCommand(argv: string[]): Promise<number> {
       await executor?.close();
     }
   }
+  return trainSweepRuns(a, spec, runs, root, `iapo sweep status ${a.file} --executor ${a.executor}${a.redis ? " --redis URL" : ""} --watch`);
+}
+
+/**
+ * Hands a sweep's unfinished runs to the executor `a` names (finished runs and runs a trainer holds are left
+ * alone) and, for the local pool, trains them here with a progress line now and then; Ctrl-C checkpoints the runs
+ * in progress. Returns the exit code: 0 when every run finished (or, for queues, was submitted).
+ */
+export async function trainSweepRuns(a: ExecutorArgs, spec: SweepFile, runs: PlannedRun[], root: string, statusCommand: string): Promise<number> {
   const controller = new AbortController();
   const onSigint = (): void => {
     console.error("\ninterrupt: checkpointing the runs in progress");
@@ -133,7 +146,7 @@ export async function runSweepCommand(argv: string[]): Promise<number> {
     for (const s of [...skipped, ...report.skipped]) console.error(`skipped ${s.id}: ${s.note}`);
     if (executor.name !== "local") {
       for (const s of report.submitted) console.error(`submitted ${s.id}: ${s.note}`);
-      console.error(`${report.submitted.length} submitted; follow with: iapo sweep status ${a.file} --executor ${executor.name}${a.redis ? " --redis URL" : ""} --watch`);
+      console.error(`${report.submitted.length} submitted; follow with: ${statusCommand}`);
       return 0;
     }
     console.log(table(runs, root));

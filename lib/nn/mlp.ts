@@ -6,7 +6,7 @@ import { tf } from "../backend/tf";
 import { activate, dense, type Activation } from "../backend/ops";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
-import { linearInit, type LinearInit } from "./init";
+import { hiddenLayerInit, linearInit, NETWORK_INITS, type LinearInit, type NetworkInit } from "./init";
 import { LAYER_NORM_EPSILON, layerNorm } from "./layer-norm";
 import type { HeapLayer } from "../backend/heap-mlp";
 import { ParameterSet } from "./parameters";
@@ -35,8 +35,10 @@ export interface MlpConfig extends MlpBody {
   inputSize: number;
   /** Outputs of the final linear layer. */
   outputSize: number;
-  /** Start of the output layer: fan-in uniform, or zeros (iterative optimizer: δ = 0 and gate 0.5 at start). */
+  /** Start of the output layer: e.g. fan-in uniform, or zeros (iterative optimizer: δ = 0 and gate 0.5 at start). */
   outputInit: LinearInit;
+  /** Start of the hidden layers and highway gates (default "fan-in-uniform"; "xavier": the authors' code). */
+  init?: NetworkInit;
 }
 
 export function validateMlpConfig(c: MlpConfig, what = "mlp"): MlpConfig {
@@ -52,6 +54,7 @@ export function validateMlpConfig(c: MlpConfig, what = "mlp"): MlpConfig {
   if (c.connectivity !== "sequential" && c.connectivity !== "highway") {
     throw new ConfigError(`${what}.connectivity must be "sequential" or "highway", got "${String(c.connectivity)}"`);
   }
+  if (c.init !== undefined && !NETWORK_INITS.includes(c.init)) throw new ConfigError(`${what}.init must be one of ${NETWORK_INITS.join(", ")}, got ${JSON.stringify(c.init)}`);
   return c;
 }
 
@@ -66,15 +69,16 @@ export class Mlp {
   /** Creates the weights under `prefix` in `params`, initialised from `rng`. */
   static create(config: MlpConfig, rng: Rng, params: ParameterSet = new ParameterSet(), prefix = ""): Mlp {
     validateMlpConfig(config, prefix || "mlp");
+    const init = config.init ?? "fan-in-uniform";
     let fanIn = config.inputSize;
     config.hiddenSizes.forEach((units, i) => {
       const p = `${prefix}hidden${i}/`;
-      addLinear(params, p, rng, fanIn, units, "fan-in-uniform");
+      addLinear(params, p, rng, fanIn, units, hiddenLayerInit(init, config.activation));
       if (config.layerNorm) {
         params.add(`${p}ln_gain`, tf.ones([units]));
         params.add(`${p}ln_bias`, tf.zeros([units]));
       }
-      if (config.connectivity === "highway" && i > 0) addLinear(params, `${p}gate_`, rng, fanIn, units, "fan-in-uniform");
+      if (config.connectivity === "highway" && i > 0) addLinear(params, `${p}gate_`, rng, fanIn, units, hiddenLayerInit(init, "sigmoid"));
       fanIn = units;
     });
     addLinear(params, `${prefix}output/`, rng, fanIn, config.outputSize, config.outputInit);

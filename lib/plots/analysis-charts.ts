@@ -23,6 +23,11 @@ function scalarRows(rows: AnalysisRows, kind: string | null, where: (r: Record<s
   return out;
 }
 
+/** The top of a hand-built spec: schema, the title (`o.title` or the chart's own) and the size. */
+function frame(o: AnalysisChartOptions, title: string, width = 480, height = 260): VegaLiteSpec {
+  return { $schema: SCHEMA, title: o.title ?? title, width: o.width ?? width, height: o.height ?? height };
+}
+
 export interface AnalysisChartOptions {
   /** Column giving one curve each (default per chart: "variant", "optimizer", ...). Rows may carry e.g. a run group. */
   color?: string;
@@ -64,10 +69,7 @@ export function actionCloudChart(rows: AnalysisRows, state = 0, step?: number, o
     color: { field: "run", type: "nominal", title: "optimizer run" },
   };
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Multiple policy estimates",
-    width: o.width ?? 320,
-    height: o.height ?? 320,
+    ...frame(o, "Multiple policy estimates", 320, 320),
     layer: [
       { data: { values: scalarRows(rows, "cloud", at) }, mark: { type: "point", opacity: 0.4, size: 12 }, encoding: axes },
       { data: { values: scalarRows(rows, "estimate", at) }, mark: { type: "point", shape: "diamond", filled: true, size: 150, stroke: "black" }, encoding: axes },
@@ -79,9 +81,9 @@ export function actionCloudChart(rows: AnalysisRows, state = 0, step?: number, o
 const STAR = "M0,-1L0.24,-0.31L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.38L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.31Z";
 
 /**
- * Fig 1, 14: J over two dimensions of μ at one state and step as a heatmap, with the amortized estimate
- * (diamond), the grid optimum (star) and the restricted iterative trajectory (white dots outlined in black,
- * joined in order, so they show on every part of the heatmap).
+ * Fig 1, 2, 14: J over two dimensions of μ at one state and step as a heatmap, with the amortized estimate
+ * (diamond), the grid optimum (star) and the restricted iterative trajectories (white dots outlined in black,
+ * each run joined in order, so they show on every part of the heatmap), each starting at a white square.
  */
 export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
   const at = (r: Record<string, unknown>): boolean => step === undefined || r.step === step;
@@ -93,10 +95,7 @@ export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisCha
   const x = { field: "mu_x", type: "quantitative", title: "μ, first chosen dimension (pre-tanh)", scale: { zero: false, nice: false } };
   const y = { field: "mu_y", type: "quantitative", title: "μ, second chosen dimension (pre-tanh)", scale: { zero: false, nice: false } };
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Optimization landscape",
-    width: o.width ?? 360,
-    height: o.height ?? 360,
+    ...frame(o, "Optimization landscape", 360, 360),
     layer: [
       {
         data: { values: grid },
@@ -110,7 +109,8 @@ export function landscapeChart(rows: AnalysisRows, step?: number, o: AnalysisCha
           color: { field: "j", type: "quantitative", title: "J (return units)", scale: { scheme: "viridis" } },
         },
       },
-      { data: { values: scalarRows(rows, "trajectory", at) }, mark: { type: "line", point: { filled: true, color: "white", stroke: "black", strokeWidth: 1 }, color: "white" }, encoding: { x, y, order: { field: "iteration", type: "quantitative" } } },
+      { data: { values: scalarRows(rows, "trajectory", at) }, mark: { type: "line", point: { filled: true, color: "white", stroke: "black", strokeWidth: 1 }, color: "white" }, encoding: { x, y, detail: { field: "run", type: "nominal" }, order: { field: "iteration", type: "quantitative" } } },
+      { data: { values: scalarRows(rows, "trajectory", (r) => at(r) && r.iteration === 0) }, mark: { type: "square", filled: true, size: 90, color: "white", stroke: "black", strokeWidth: 1 }, encoding: { x, y } },
       { data: { values: scalarRows(rows, "amortized", at) }, mark: { type: "point", shape: "diamond", filled: true, size: 160, color: "black" }, encoding: { x, y } },
       { data: { values: scalarRows(rows, "optimum", at) }, mark: { type: "point", shape: STAR, filled: true, size: 260, color: "red" }, encoding: { x, y } },
     ],
@@ -129,10 +129,7 @@ export function optimizerComparisonChart(rows: AnalysisRows, o: AnalysisChartOpt
 export function optimizerTimeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
   const color = o.color ?? "optimizer";
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Policy optimizers against time",
-    width: o.width ?? 480,
-    height: o.height ?? 260,
+    ...frame(o, "Policy optimizers against time"),
     data: { values: scalarRows(rows, null, (r) => typeof r.seconds === "number" && typeof r.j_mean === "number") },
     transform: [{ aggregate: [{ op: "mean", field: "seconds", as: "seconds" }, { op: "mean", field: "j_mean", as: "j_mean" }], groupby: [color, "iteration"] }],
     mark: { type: "line", point: false },
@@ -153,12 +150,69 @@ export function testTimeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}):
   });
 }
 
+export interface TestTimeGainOptions extends AnalysisChartOptions {
+  /** "j": J gain, J(refined) − J(amortized) per on-policy state; "return": return(refined) − return(amortized) per episode seed. */
+  measure?: "j" | "return";
+  /** "step": over training; "extra_steps": against the refinement's budget (Adam steps or amortized iterations). */
+  x?: "step" | "extra_steps";
+}
+
+/**
+ * Sec 4.2.3, App B.4: what test-time refinement changes, paired with the amortized policy (same states and J noise,
+ * same episode seeds), mean ± std over states or episodes and seeds; a dashed line at no change.
+ */
+export function testTimeGainChart(rows: AnalysisRows, o: TestTimeGainOptions = {}): VegaLiteSpec {
+  const [kind, y, yTitle] = (o.measure ?? "j") === "j"
+    ? ["state", "j_gain", "J gain per state (return units)"]
+    : ["episode", "return_change", "return change per episode"];
+  const x = o.x ?? "step";
+  const spec = meanStdChart(scalarRows(rows, kind, (r) => typeof r[y] === "number"), {
+    x, y, color: o.color ?? "variant", points: true, width: o.width, height: o.height,
+    title: o.title ?? "Test-time refinement", yTitle,
+    xTitle: x === "step" ? "environment steps" : "extra steps at evaluation (Adam steps or amortized iterations)",
+  });
+  return { ...spec, layer: [...(spec.layer as unknown[]), { mark: { type: "rule", strokeDash: [4, 4], color: "gray" }, encoding: { y: { datum: 0 } } }] };
+}
+
 /** Fig 4a: one dimension of the traced state's μ over training, one line per optimizer iteration. */
 export function lambdaTraceChart(rows: AnalysisRows, dim = 0, o: AnalysisChartOptions = {}): VegaLiteSpec {
   return lineChart(scalarRows(rows, "lambda", (r) => r.dim === dim), {
     x: "step", y: "mu", color: o.color ?? "iteration", points: true, width: o.width, height: o.height,
     title: o.title ?? `Policy mean, dimension ${dim}, across iterations`, xTitle: "environment steps", yTitle: "μ (pre-tanh)",
   });
+}
+
+/**
+ * Fig 4a: one dimension of π along an episode (the per-iteration estimator's "episode-lambda" rows): μ at each
+ * time step after each iteration, a band of ± σ around it, darker for later iterations.
+ */
+export function episodeLambdaChart(rows: AnalysisRows, dim = 0, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const color = o.color ?? "iteration";
+  const x = { field: "t", type: "quantitative", title: "time step of the episode" };
+  const shade = { field: color, type: "ordinal", scale: { scheme: { name: "blues", extent: [0.3, 1] } } };
+  return {
+    ...frame(o, `Policy, dimension ${dim}, across iterations`),
+    data: { values: scalarRows(rows, "episode-lambda", (r) => r.dim === dim) },
+    transform: [{ calculate: "datum.mu - datum.sigma", as: "low" }, { calculate: "datum.mu + datum.sigma", as: "high" }],
+    layer: [
+      { mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { field: "low", type: "quantitative", title: "μ ± σ (pre-tanh action units)" }, y2: { field: "high" }, color: shade } },
+      { mark: { type: "line" }, encoding: { x, y: { field: "mu", type: "quantitative" }, color: shade } },
+    ],
+  };
+}
+
+/** Fig 4b: ΔJ of each iteration at each time step of an episode (the per-iteration estimator's "episode-improvement" rows). */
+export function episodeImprovementChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return {
+    ...frame(o, "Improvement per iteration along an episode"),
+    data: { values: scalarRows(rows, "episode-improvement") },
+    mark: { type: "line" },
+    encoding: {
+      x: { field: "t", type: "quantitative", title: "time step of the episode" },
+      y: { field: "dj", type: "quantitative", title: "ΔJ = J(λ_k) − J(λ_k−1) (return units)" },
+      color: { field: o.color ?? "iteration", type: "ordinal", title: "iteration k", scale: { scheme: { name: "blues", extent: [0.3, 1] } } },
+    },
+  };
 }
 
 /**
@@ -174,6 +228,26 @@ export function improvementChart(rows: AnalysisRows, o: AnalysisChartOptions = {
 }
 
 /**
+ * Fig 12: the improvement in J from all of a step's iterations, J(λ_K) − J(λ_0), over training, one line per
+ * seed: the per-iteration rows of `improvementOverTraining` (field value) summed over iterations in the spec.
+ */
+export function totalImprovementChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const color = o.color ?? "seed";
+  return {
+    ...frame(o, "Improvement per step"),
+    data: { values: scalarRows(rows, null, (r) => typeof r.value === "number" && typeof r.iteration === "number") },
+    transform: [{ aggregate: [{ op: "sum", field: "value", as: "total" }], groupby: [...new Set([color, "group", "step"])] }],
+    mark: { type: "line", point: false },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "environment steps" },
+      y: { field: "total", type: "quantitative", title: "J(λ_K) − J(λ_0), mean over a batch (return units)" },
+      color: { field: color, type: "nominal" },
+      detail: { field: "group", type: "nominal" },
+    },
+  };
+}
+
+/**
  * Fig 3a: value bias Q̂(s, a) − Q_MC(s, a) over training, one curve per Q estimate (the pessimistic Q̂ of Eq. 12,
  * Q1, Q2; or per `color`): the line is the mean over pairs (averaged over seeds), the band ± the std over pairs.
  */
@@ -184,10 +258,7 @@ export function valueBiasChart(rows: AnalysisRows, o: AnalysisChartOptions = {})
     color: { field: color, type: "nominal" },
   };
   return {
-    $schema: SCHEMA,
-    title: o.title ?? "Value bias",
-    width: o.width ?? 480,
-    height: o.height ?? 260,
+    ...frame(o, "Value bias"),
     data: { values: scalarRows(rows, null, (r) => typeof r.biasMean === "number" && typeof r.biasStd === "number") },
     transform: [
       { calculate: "datum.biasMean - datum.biasStd", as: "low" },
@@ -202,9 +273,12 @@ export function valueBiasChart(rows: AnalysisRows, o: AnalysisChartOptions = {})
   };
 }
 
-/** Fig 3b: KL(π_t ‖ π_previous) on fixed states between consecutive analysed steps, mean ± std over seeds. */
+/**
+ * Fig 3b: KL(π_t ‖ π_previous) on fixed states between consecutive analysed steps, mean ± std over seeds: the
+ * policy-change rows (as logged, or flat from `loggedAnalysisRows`) that have a previous step.
+ */
 export function policyChangeChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
-  return meanStdChart(scalarRows(rows, null, (r) => r.estimator === "policy-change" && typeof r.kl_mean === "number"), {
+  return meanStdChart(scalarRows(rows, null, (r) => (r.estimator === undefined || r.estimator === "policy-change") && typeof r.kl_mean === "number"), {
     x: "step", y: "kl_mean", color: o.color, points: true, width: o.width, height: o.height,
     title: o.title ?? "Policy change", xTitle: "environment steps", yTitle: "KL(π_t ‖ π_previous) (nats)",
   });

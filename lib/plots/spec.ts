@@ -34,7 +34,8 @@ function encodingXY(o: LineChartOptions): Record<string, unknown> {
     x: { field: o.x, type: "quantitative", title: o.xTitle ?? o.x },
     y: { field: o.y, type: "quantitative", title: o.yTitle ?? o.y, scale: { zero: false } },
   };
-  if (o.color) enc.color = { field: o.color, type: "nominal" };
+  // long curve names ("direct +50 Adam steps") are shown whole, not cut at vega's default 160 px
+  if (o.color) enc.color = { field: o.color, type: "nominal", legend: { labelLimit: 280 } };
   return enc;
 }
 

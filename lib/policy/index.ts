@@ -1,4 +1,18 @@
-export { LOG_STD_MIN, LOG_STD_MAX, initialPolicyParams, clipLogStd, disposePolicyParams, policyParamsToArrays, type PolicyParams } from "./params";
+export {
+  LOG_STD_MIN,
+  LOG_STD_MAX,
+  SOFT_LOG_STD_MIN,
+  SOFT_LOG_STD_MAX,
+  LOG_STD_BOUNDS,
+  initialPolicyParams,
+  clipLogStd,
+  boundLogStd,
+  disposePolicyParams,
+  policyParamsToArrays,
+  type LogStdBounds,
+  type PolicyParams,
+} from "./params";
+export { PESSIMISM_STDS, type PessimismStd } from "./maths";
 export { sampleTanhGaussian, tanhGaussianLogProb, uniformPriorLogProb, klToUniformPriorSamples, deterministicAction } from "./tanh-gaussian";
 export {
   pessimisticQ,

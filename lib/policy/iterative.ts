@@ -2,15 +2,17 @@
  * Iterative amortization (Eq. 10-11, Algorithm 2): λ ← f_φ(s, λ, ∇λ J), repeated, with the gated ("highway") update
  *   λ ← ω ⊙ λ + (1 − ω) ⊙ δ,   ω = sigmoid(·) ∈ [0, 1],                                               (Eq. 11)
  * where δ and ω are the network's two outputs per parameter (μ and log σ).
- * - Inputs are each normalised per example (A.4) and detached: no second-order back-propagation and no
- *   back-propagation across iterations (each iteration is trained greedily).
- * - The output layer starts at zero: δ = 0 and ω = 0.5 at initialisation.
+ * - Inputs are each normalised per example (A.4; the state optionally fed raw, as the authors' code does) and
+ *   detached: no second-order back-propagation and no back-propagation across iterations (each iteration is
+ *   trained greedily).
+ * - The output layer starts at zero: δ = 0 and ω = 0.5 at initialisation (under either NetworkInit).
  * - Start λ0: μ = 0, σ = 1 (paper A.4) or σ = 0.5 (the authors' code).
  * - Training loss: the mean over iterations k = 1..K of −mean_s J(s, λ_k).
  */
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
+import type { NetworkInit } from "../nn/init";
 import type { MlpBody, MlpConfig } from "../nn/mlp";
 import { MlpModel } from "../nn/mlp-model";
 import { POLICY_NETWORK } from "../nn/architectures";
@@ -18,7 +20,7 @@ import { stopGradient } from "../nn/stop-gradient";
 import { normalizeInput, normalizedSize, type InputNormalization } from "./input-normalization";
 import type { ObjectiveTerms, PolicyObjective } from "./objective";
 import { keepOptimization, keepTerms, type FusedPolicyForm, type OptimizationStep, type OptimizeOptions, type PolicyOptimization, type PolicyOptimizer } from "./optimizer";
-import { clipLogStd, initialPolicyParams, type PolicyParams } from "./params";
+import { boundLogStd, checkLogStdBounds, initialPolicyParams, type LogStdBounds, type PolicyParams } from "./params";
 
 export interface IterativeOptimizerConfig {
   /** Optimizer network body (Table 2: the same 2 x 256 ReLU as the direct policy). */
@@ -34,7 +36,16 @@ export interface IterativeOptimizerConfig {
    * layer norm loses the gradient's size and is all zeros for 1-D actions; see input-normalization.ts).
    */
   inputNormalization: InputNormalization;
+  /** Normalise the state input too (the paper, A.4: every input; default true); false feeds it raw (the authors' code). */
+  normalizeState?: boolean;
+  /** How the gated log σ is bounded (default "hard-clip"; "soft-clamp": the authors' code). */
+  logStdBounds?: LogStdBounds;
+  /** How the hidden layers start (default "fan-in-uniform"; "xavier": the authors' code). The output layer starts at zero either way. */
+  init?: NetworkInit;
 }
+
+type IterativeOptions = Required<Pick<IterativeOptimizerConfig, "normalizeState" | "logStdBounds" | "init">>;
+const OPTION_DEFAULTS: IterativeOptions = { normalizeState: true, logStdBounds: "hard-clip", init: "fan-in-uniform" };
 
 export const DEFAULT_ITERATIVE_CONFIG: IterativeOptimizerConfig = {
   network: POLICY_NETWORK,
@@ -42,20 +53,31 @@ export const DEFAULT_ITERATIVE_CONFIG: IterativeOptimizerConfig = {
   actIterations: 5,
   initialStd: 1,
   inputNormalization: "layer+scale",
+  ...OPTION_DEFAULTS,
 };
 
+/** The optional settings of an iterative config with their defaults filled in. */
+function resolved(config: IterativeOptimizerConfig): IterativeOptions {
+  const d = OPTION_DEFAULTS;
+  return { normalizeState: config.normalizeState ?? d.normalizeState, logStdBounds: config.logStdBounds ?? d.logStdBounds, init: config.init ?? d.init };
+}
+
 /**
- * The iterative network's MLP config, after checking the optimizer's own settings: inputs are the normalised
- * state, λ and ∇λ J; outputs δ and the gates ω for μ and log σ, starting at zero (δ = 0, ω = 0.5).
+ * The iterative network's MLP config, after checking the optimizer's own settings: inputs are the state
+ * (normalised, or raw with normalizeState false), and the normalised λ and ∇λ J; outputs δ and the gates ω for
+ * μ and log σ, starting at zero (δ = 0, ω = 0.5).
  */
 function iterativeNetwork(config: IterativeOptimizerConfig, observationSize: number, actionSize: number): MlpConfig {
   for (const k of ["trainIterations", "actIterations"] as const) {
     if (!Number.isInteger(config[k]) || config[k] < 1) throw new ConfigError(`iterative.${k} must be an integer >= 1, got ${config[k]}`);
   }
   if (!(config.initialStd > 0)) throw new ConfigError(`iterative.initialStd must be > 0, got ${config.initialStd}`);
+  const { normalizeState, logStdBounds, init } = resolved(config);
+  if (typeof normalizeState !== "boolean") throw new ConfigError(`iterative.normalizeState must be a boolean, got ${JSON.stringify(normalizeState)}`);
+  checkLogStdBounds(logStdBounds, "iterative.logStdBounds");
   const norm = config.inputNormalization;
-  const inputSize = normalizedSize(observationSize, norm) + 4 * normalizedSize(actionSize, norm);
-  return { ...config.network, inputSize, outputSize: 4 * actionSize, outputInit: "zeros" };
+  const inputSize = (normalizeState ? normalizedSize(observationSize, norm) : observationSize) + 4 * normalizedSize(actionSize, norm);
+  return { ...config.network, inputSize, outputSize: 4 * actionSize, outputInit: "zeros", init };
 }
 
 /** Eq. 11 on one parameter tensor: ω ⊙ λ + (1 − ω) ⊙ δ (as tf ops; the home is gatedUpdateValue in maths.ts). */
@@ -82,14 +104,15 @@ export class IterativeAmortizedOptimizer extends MlpModel implements PolicyOptim
   step(states: tf.Tensor2D, lambda: PolicyParams, grad: PolicyParams): PolicyParams {
     return tf.tidy(() => {
       const norm = this.config.inputNormalization;
+      const { normalizeState, logStdBounds } = resolved(this.config);
       const mean = stopGradient(lambda.mean);
       const logStd = stopGradient(lambda.logStd);
-      const inputs = [states, mean, logStd, stopGradient(grad.mean), stopGradient(grad.logStd)].map((x) => normalizeInput(x, norm));
-      const out = this.mlp.apply(tf.concat(inputs, 1));
+      const parts = [mean, logStd, stopGradient(grad.mean), stopGradient(grad.logStd)].map((x) => normalizeInput(x, norm));
+      const out = this.mlp.apply(tf.concat([normalizeState ? normalizeInput(states, norm) : states, ...parts], 1));
       const [deltaMean, deltaLogStd, gateMeanLogit, gateLogStdLogit] = tf.split(out, 4, 1) as tf.Tensor2D[];
       return {
         mean: gatedUpdate(mean, deltaMean, tf.sigmoid(gateMeanLogit)),
-        logStd: clipLogStd(gatedUpdate(logStd, deltaLogStd, tf.sigmoid(gateLogStdLogit))),
+        logStd: boundLogStd(gatedUpdate(logStd, deltaLogStd, tf.sigmoid(gateLogStdLogit)), logStdBounds),
       };
     });
   }
@@ -119,7 +142,8 @@ export class IterativeAmortizedOptimizer extends MlpModel implements PolicyOptim
 
   fusedForm(): FusedPolicyForm {
     const { trainIterations, actIterations, initialStd, inputNormalization } = this.config;
-    return { kind: "iterative", layers: this.heapLayers(), trainIterations, actIterations, initialStd, inputNormalization };
+    const { normalizeState, logStdBounds } = resolved(this.config);
+    return { kind: "iterative", layers: this.heapLayers(), trainIterations, actIterations, initialStd, inputNormalization, normalizeState, logStdBounds };
   }
 }
 

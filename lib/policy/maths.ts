@@ -1,7 +1,7 @@
 /**
  * The policy-side maths of a SAC update, once, as small pure functions on plain numbers and arrays: the
- * pessimistic value (Eq. 12), the gated update (Eq. 11), the clip of log σ, the iterative optimizer's input
- * normalisation, and the tanh-Gaussian's sample, log-density and gradients.
+ * pessimistic value (Eq. 12), the gated update (Eq. 11), the bounds on log σ (hard clip or soft clamp), the
+ * iterative optimizer's input normalisation, and the tanh-Gaussian's sample, log-density and gradients.
  *
  * The hand-written update of the native backend (lib/agents/sac/fused/) calls these in its loops. The tfjs
  * autodiff path writes the same equations as tf ops (objective.ts, iterative.ts, params.ts,
@@ -10,23 +10,36 @@
  * values and finite differences, and each of those other forms against these on random inputs.
  * Shapes: λ and its gradients are [batch, |A|] row-major.
  */
-import { LOG_STD_MAX, LOG_STD_MIN } from "./params";
+import { LOG_STD_MAX, LOG_STD_MIN, SOFT_LOG_STD_MAX, SOFT_LOG_STD_MIN, type LogStdBounds } from "./params";
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
-/** Eq. 12: Q_pess = ½(Q1 + Q2) − ½β|Q1 − Q2| (the population std of two values, so β = 1 is min(Q1, Q2)). */
-export function pessimisticQValue(q1: number, q2: number, beta: number): number {
-  return 0.5 * (q1 + q2) - 0.5 * beta * Math.abs(q1 - q2);
+/**
+ * The std of {Q1, Q2} in Eq. 12: "population" (|Q1 − Q2|/2, so β = 1 is min(Q1, Q2): the paper's reading) or
+ * "unbiased" (|Q1 − Q2|/√2, the authors' code: a penalty √2 larger at the same β, so β_unbiased = β_population/√2
+ * gives the same values).
+ */
+export const PESSIMISM_STDS = ["population", "unbiased"] as const;
+export type PessimismStd = (typeof PESSIMISM_STDS)[number];
+
+/** k with std(Q1, Q2) = k·|Q1 − Q2|: ½ (population) or 1/√2 (unbiased). */
+export function pessimismStdFactor(std: PessimismStd): number {
+  return std === "population" ? 0.5 : Math.SQRT1_2;
 }
 
-/** ∂Q_pess/∂Q1 = ½ − ½β·s with s = 1 if Q1 > Q2, else −1 (tf's subgradient of |x|: −1 at x = 0). */
-export function pessimisticQGradQ1(q1: number, q2: number, beta: number): number {
-  return 0.5 - 0.5 * beta * (q1 > q2 ? 1 : -1);
+/** Eq. 12: Q_pess = ½(Q1 + Q2) − β·k|Q1 − Q2|, k = pessimismStdFactor (population: ½, so β = 1 is min(Q1, Q2)). */
+export function pessimisticQValue(q1: number, q2: number, beta: number, std: PessimismStd = "population"): number {
+  return 0.5 * (q1 + q2) - pessimismStdFactor(std) * beta * Math.abs(q1 - q2);
 }
 
-/** ∂Q_pess/∂Q2 = ½ + ½β·s, s as in pessimisticQGradQ1. */
-export function pessimisticQGradQ2(q1: number, q2: number, beta: number): number {
-  return 0.5 + 0.5 * beta * (q1 > q2 ? 1 : -1);
+/** ∂Q_pess/∂Q1 = ½ − kβ·s with s = 1 if Q1 > Q2, else −1 (tf's subgradient of |x|: −1 at x = 0). */
+export function pessimisticQGradQ1(q1: number, q2: number, beta: number, std: PessimismStd = "population"): number {
+  return 0.5 - pessimismStdFactor(std) * beta * (q1 > q2 ? 1 : -1);
+}
+
+/** ∂Q_pess/∂Q2 = ½ + kβ·s, s as in pessimisticQGradQ1. */
+export function pessimisticQGradQ2(q1: number, q2: number, beta: number, std: PessimismStd = "population"): number {
+  return 0.5 + pessimismStdFactor(std) * beta * (q1 > q2 ? 1 : -1);
 }
 
 /** σ(x) = 1 / (1 + e^−x): the gate ω of Eq. 11 from the network's logit. */
@@ -57,6 +70,40 @@ export function clipLogStdValue(logStd: number): number {
 /** Whether the clip passes its gradient at `logStd` (tf's clipByValue: inside the closed range). */
 export function logStdInRange(logStd: number): boolean {
   return logStd >= LOG_STD_MIN && logStd <= LOG_STD_MAX;
+}
+
+/**
+ * The authors' soft clamp of log σ towards (lo, hi) = (SOFT_LOG_STD_MIN, SOFT_LOG_STD_MAX):
+ *   y = hi − softplus(hi − x),   then   lo + softplus(y − lo),
+ * with values in (lo, lo + softplus(hi − lo)) ≈ (−10, 0.50003). Smooth and increasing, so a gradient always
+ * flows; in the middle of the range it is close to (not equal to) x: softClampLogStdValue(0) ≈ −0.474.
+ */
+export function softClampLogStdValue(x: number): number {
+  const y = SOFT_LOG_STD_MAX - softplus(SOFT_LOG_STD_MAX - x);
+  return SOFT_LOG_STD_MIN + softplus(y - SOFT_LOG_STD_MIN);
+}
+
+/** d softClampLogStdValue/dx = sigmoid(hi − x)·sigmoid(y − lo), y = hi − softplus(hi − x) (softplus' = sigmoid). */
+export function softClampLogStdGrad(x: number): number {
+  const y = SOFT_LOG_STD_MAX - softplus(SOFT_LOG_STD_MAX - x);
+  return sigmoid(SOFT_LOG_STD_MAX - x) * sigmoid(y - SOFT_LOG_STD_MIN);
+}
+
+/** log σ from an optimizer's raw output under `bounds`: the hard clip (clipLogStdValue) or the soft clamp. */
+export function boundLogStdValue(x: number, bounds: LogStdBounds): number {
+  return bounds === "hard-clip" ? clipLogStdValue(x) : softClampLogStdValue(x);
+}
+
+/** d boundLogStdValue/dx: 1 inside the hard clip's range and 0 outside it (tf's clipByValue), or the soft clamp's slope. */
+export function boundLogStdGrad(x: number, bounds: LogStdBounds): number {
+  if (bounds === "hard-clip") return logStdInRange(x) ? 1 : 0;
+  return softClampLogStdGrad(x);
+}
+
+/** x[from .. from + len) copied unchanged into out[at ..] (an input fed raw); @returns the next free index of out */
+export function copyRow(x: ArrayLike<number>, from: number, len: number, out: Float32Array, at: number): number {
+  for (let i = 0; i < len; i++) out[at + i] = x[from + i];
+  return at + len;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
+import { PESSIMISM_STDS, pessimismStdFactor, type PessimismStd } from "./maths";
 import type { PolicyParams } from "./params";
 import { klToUniformPriorSamples, sampleTanhGaussian } from "./tanh-gaussian";
 
@@ -28,12 +29,12 @@ export interface PolicyObjective {
 }
 
 /**
- * Eq. 12: Q_pess = mean(Q1, Q2) − β·std(Q1, Q2) with the population std |Q1 − Q2| / 2, so that β = 1 is
- * exactly min(Q1, Q2) (the authors' code uses the unbiased std, √2 larger). Shapes: any, equal. As tf ops for
+ * Eq. 12: Q_pess = mean(Q1, Q2) − β·std(Q1, Q2), with the population std |Q1 − Q2| / 2 (default: β = 1 is
+ * exactly min(Q1, Q2)) or the unbiased std |Q1 − Q2| / √2 (the authors' code). Shapes: any, equal. As tf ops for
  * autodiff; the home of the formula is pessimisticQValue in maths.ts (tests/policy/maths.test.ts compares them).
  */
-export function pessimisticQ<T extends tf.Tensor>(q1: T, q2: T, beta: number): T {
-  return tf.tidy(() => tf.sub(tf.mul(tf.add(q1, q2), 0.5), tf.mul(tf.abs(tf.sub(q1, q2)), 0.5 * beta)) as T);
+export function pessimisticQ<T extends tf.Tensor>(q1: T, q2: T, beta: number, std: PessimismStd = "population"): T {
+  return tf.tidy(() => tf.sub(tf.mul(tf.add(q1, q2), 0.5), tf.mul(tf.abs(tf.sub(q1, q2)), pessimismStdFactor(std) * beta)) as T);
 }
 
 /** Two Q functions evaluated on the same inputs. states [M, obs], actions [M, |A|] -> [M] each. */
@@ -44,8 +45,10 @@ export interface VariationalObjectiveOptions {
   q: QPair;
   /** Temperature α ≥ 0: a number, or a scalar tensor (not differentiated; owned by the caller). */
   alpha: number | tf.Scalar;
-  /** Pessimism β of Eq. 12 (1 = min of the two). */
+  /** Pessimism β of Eq. 12 (1 = min of the two with the population std). */
   beta: number;
+  /** The std of Eq. 12 (default "population"; "unbiased" is the authors' code's, √2 larger). */
+  pessimismStd?: PessimismStd;
   /** N, reparameterised action samples per state per evaluation. */
   samples: number;
   /** |A|. */
@@ -62,6 +65,9 @@ export class VariationalObjective implements PolicyObjective {
   constructor(readonly options: VariationalObjectiveOptions) {
     if (!Number.isInteger(options.samples) || options.samples < 1) throw new ConfigError(`objective samples must be an integer >= 1, got ${options.samples}`);
     if (!(options.beta >= 0)) throw new ConfigError(`objective beta must be >= 0, got ${options.beta}`);
+    if (options.pessimismStd !== undefined && !PESSIMISM_STDS.includes(options.pessimismStd)) {
+      throw new ConfigError(`objective pessimismStd must be one of ${PESSIMISM_STDS.join(", ")}, got ${JSON.stringify(options.pessimismStd)}`);
+    }
     this.actionSize = options.actionSize;
   }
 
@@ -88,7 +94,7 @@ export class VariationalObjective implements PolicyObjective {
    */
   actionValues(states: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
     const [q1, q2] = this.options.q(states, actions);
-    return pessimisticQ(q1, q2, this.options.beta);
+    return pessimisticQ(q1, q2, this.options.beta, this.options.pessimismStd);
   }
 
   evaluate(states: tf.Tensor2D, lambda: PolicyParams): ObjectiveTerms {

@@ -8,7 +8,7 @@ import type { HeapLayer } from "../backend/heap-mlp";
 import type { ParameterSet } from "../nn/parameters";
 import type { InputNormalization } from "./input-normalization";
 import { disposeTerms, type ObjectiveTerms, type PolicyObjective } from "./objective";
-import type { PolicyParams } from "./params";
+import type { LogStdBounds, PolicyParams } from "./params";
 
 export const POLICY_OPTIMIZER_KINDS = ["direct", "iterative", "gradient", "cem"] as const;
 /** direct: Eq. 9; iterative: Eq. 10-11; gradient: Adam ascent on λ; cem: cross-entropy method on λ. */
@@ -43,13 +43,23 @@ export interface PolicyOptimization {
 /**
  * What a hand-written update (the native backend's fused SAC update, lib/agents/sac/fused/) needs to run an
  * amortized optimizer without tfjs: its network's layers, and how λ comes from the network's output.
- * - "direct" (Eq. 9): the output is (μ, raw log σ), log σ clipped.
- * - "iterative" (Eq. 10-11): K steps from λ0 = (0, log initialStd); the input is the normalised (s, λ, ∇λ J), the
- *   output (δ_μ, δ_log σ, gate logits), applied by the gated update.
+ * - "direct" (Eq. 9): the output is (μ, raw log σ), log σ bounded by `logStdBounds`.
+ * - "iterative" (Eq. 10-11): K steps from λ0 = (0, log initialStd); the input is (s, λ, ∇λ J), each normalised
+ *   (the state only with `normalizeState`), the output (δ_μ, δ_log σ, gate logits), applied by the gated update,
+ *   log σ bounded by `logStdBounds`.
  */
 export type FusedPolicyForm =
-  | { kind: "direct"; layers: HeapLayer[] }
-  | { kind: "iterative"; layers: HeapLayer[]; trainIterations: number; actIterations: number; initialStd: number; inputNormalization: InputNormalization };
+  | { kind: "direct"; layers: HeapLayer[]; logStdBounds: LogStdBounds }
+  | {
+      kind: "iterative";
+      layers: HeapLayer[];
+      trainIterations: number;
+      actIterations: number;
+      initialStd: number;
+      inputNormalization: InputNormalization;
+      normalizeState: boolean;
+      logStdBounds: LogStdBounds;
+    };
 
 export interface PolicyOptimizer {
   readonly kind: PolicyOptimizerKind;

@@ -9,3 +9,4 @@ export {
 export { listSnapshots, loadAgentSnapshot, writeAgentSnapshot } from "./agent-snapshots";
 export { AnalysisLog, readAnalysisRows, canonicalJson, ANALYSIS_FILE, type AnalysisLogRow } from "./analysis-log";
 export { acquireRunLock, readRunLock, staleAfterMs, RunLockedError, RUN_LOCK_FILE, RUN_LOCK_STALE_ENV, type RunLock, type RunLockInfo, type RunLockView } from "./run-lock";
+export { exportRunLogs, readLogsExport, LOG_FILES, EXPORT_MANIFEST, type LogsExport, type ExportedRun } from "./export-logs";

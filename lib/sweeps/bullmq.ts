@@ -11,7 +11,7 @@ import * as os from "node:os";
 import { Queue, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import { IapoError } from "../core/errors";
 import { jobFor, validateJob, type PlannedRun, type SweepJob } from "./plan";
-import { runJobInChild } from "./child";
+import { ChildPool } from "./child";
 import type { Executor, SubmitReport } from "./executor";
 import { resolveRunFolder } from "./folders";
 import { connectionOptions, parseRedisUrl, probeRedis, type RedisTarget } from "./redis-url";
@@ -92,6 +92,8 @@ export interface WorkerOptions {
 }
 
 export interface SweepWorker {
+  /** Resolves once the children waiting for this worker's next jobs are warm. */
+  warmed(): Promise<void>;
   /** Checkpoints the runs in progress, hands them back to the queue, and disconnects. */
   close(): Promise<void>;
 }
@@ -101,6 +103,9 @@ export async function startSweepWorker(o: WorkerOptions): Promise<SweepWorker> {
   await probeRedis(target);
   const name = `${os.hostname()} pid ${process.pid}`;
   const shutdown = new AbortController();
+  // each job trains in a child of its own, warmed before the job comes (while the slot's previous run trains)
+  const pool = new ChildPool();
+  pool.keepWarm(o.concurrency);
   const processor = async (job: Job, token?: string): Promise<{ step: number; worker: string }> => {
     let checked: SweepJob;
     try {
@@ -114,8 +119,10 @@ export async function startSweepWorker(o: WorkerOptions): Promise<SweepWorker> {
     }
     o.log(`training ${checked.sweep}/${checked.runId}`);
     let step = 0;
-    const result = await runJobInChild(checked, o.runsRoot, {
+    const result = await pool.run(checked, o.runsRoot, {
       signal: shutdown.signal,
+      // the next job is most likely of the same sweep: its child loads this task's engine while warming
+      onStart: () => pool.keepWarm(o.concurrency, [checked.request.env]),
       onProgress: (p) => {
         step = p.step;
         job.updateProgress({ ...p, worker: name }).catch(() => undefined);
@@ -130,22 +137,30 @@ export async function startSweepWorker(o: WorkerOptions): Promise<SweepWorker> {
     }
     throw new Error(result.message);
   };
-  const worker = new Worker(QUEUE_NAME, processor, {
-    connection: connectionOptions(target) as ConnectionOptions,
-    concurrency: o.concurrency,
-    lockDuration: o.lockDurationMs,
-    stalledInterval: Math.max(500, Math.floor(o.lockDurationMs / 2)),
-    // a stall is a worker lost mid-run: the run resumes elsewhere, however often that happens
-    maxStalledCount: 1000,
-    name,
-  });
-  worker.on("error", (err) => o.log(`queue error: ${err.message}`));
-  await worker.waitUntilReady();
+  let worker: Worker;
+  try {
+    worker = new Worker(QUEUE_NAME, processor, {
+      connection: connectionOptions(target) as ConnectionOptions,
+      concurrency: o.concurrency,
+      lockDuration: o.lockDurationMs,
+      stalledInterval: Math.max(500, Math.floor(o.lockDurationMs / 2)),
+      // a stall is a worker lost mid-run: the run resumes elsewhere, however often that happens
+      maxStalledCount: 1000,
+      name,
+    });
+    worker.on("error", (err) => o.log(`queue error: ${err.message}`));
+    await worker.waitUntilReady();
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   o.log(`worker ${name} on ${target.display}, queue ${QUEUE_NAME}, runs root ${o.runsRoot}, ${o.concurrency} at once`);
   return {
+    warmed: () => pool.warmed(),
     async close(): Promise<void> {
       shutdown.abort();
       await worker.close();
+      await pool.close();
     },
   };
 }

@@ -1,13 +1,22 @@
 /**
- * The process one run trains in: `node exec-child.js --runs-root DIR (--job JSON | --jobs FILE --index N)`.
- * Local pools and queue workers start one per run (a crash or NaN ends only that run); a Slurm array task runs it
- * with the task's index into the submitted job list. SIGTERM (Slurm's pre-emption and requeue signal), SIGINT, or
- * losing its parent checkpoint the run and exit.
+ * The process one run trains in. Two ways in:
+ * - warm (`node exec-child.js [--warm-envs A,B]`, forked with an IPC channel by a local pool or a queue worker):
+ *   before any job exists it loads the library, starts the tensor backend and loads the named tasks' engine
+ *   (MuJoCo); then it says `ready`, takes exactly one job over IPC, trains it and exits. The parent forks it while
+ *   the previous run still trains, so a run does not wait for a process to start; one process per run still means
+ *   a crash or NaN ends only that run.
+ * - cold (`node exec-child.js --runs-root DIR --jobs FILE --index N`): a Slurm array task, entry N of the
+ *   submitted job list.
+ * SIGTERM (Slurm's pre-emption and requeue signal), SIGINT, or losing its parent checkpoint the run and exit; a warm
+ * process that has no job yet just exits.
  *
- * Exit codes: 0 finished (or already finished), 3 interrupted (resumable), 4 job refused, 1 training failed.
+ * Exit codes: 0 finished (or already finished), 3 interrupted (resumable, or stopped before a job came),
+ * 4 job refused, 1 training failed.
  */
 import * as fs from "node:fs";
+import { initBackend } from "../backend/select";
 import { IapoError } from "../core/errors";
+import { isEnvName, makeEnv } from "../envs/registry";
 import { executeJob } from "./execute";
 import { checkRunsRoot } from "./folders";
 
@@ -22,36 +31,107 @@ export interface ChildProgress {
   lastEvalReturn: number | null;
 }
 
+/** A warm child's word that it has loaded everything and waits for its job. */
+export interface ChildReady {
+  type: "ready";
+  /** CPU seconds (user + system) its start-up took: the cost moved off the run's critical path. */
+  cpuSeconds: number;
+}
+
+/** A warm child's word that it has its job: from here on the run is its own, whatever happens to it. */
+export interface ChildTaken {
+  type: "taken";
+}
+
+/** A child's last word: the CPU seconds it used in all (start-up and run), so its parent can tell the two apart. */
+export interface ChildDone {
+  type: "done";
+  cpuSeconds: number;
+}
+
+/** The one job a warm child takes, sent by its parent. */
+export interface ChildJob {
+  type: "job";
+  job: unknown;
+  runsRoot: string;
+}
+
 function arg(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-/** The job this process was given: inline, or entry N of a submitted job list (a Slurm array). */
-function jobFromArgs(argv: string[]): unknown {
-  const inline = arg(argv, "--job");
-  if (inline !== undefined) return JSON.parse(inline);
+/** Entry N of a submitted job list (a Slurm array task). */
+function jobFromList(argv: string[]): unknown {
   const file = arg(argv, "--jobs"), index = Number(arg(argv, "--index"));
-  if (file === undefined || !Number.isInteger(index) || index < 0) throw new IapoError("usage: exec-child --runs-root DIR (--job JSON | --jobs FILE --index N)");
+  if (file === undefined || !Number.isInteger(index) || index < 0) throw new IapoError("usage: exec-child --runs-root DIR --jobs FILE --index N (or forked warm, with an IPC channel)");
   const jobs = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
   if (!Array.isArray(jobs) || index >= jobs.length) throw new IapoError(`${file} has no job ${index}`);
   return jobs[index];
 }
 
+/**
+ * Everything a run needs before its first step that does not depend on the run itself: the backend and the tasks'
+ * engine. Failures are left for the job to meet: train starts the backend and makes its env again, and reports a
+ * problem as it would in a cold process.
+ *
+ * A fresh process's run still takes more CPU than the same run in a process that has trained for a while: V8 keeps
+ * optimising the hot code over many runs. Rehearsing a short run while warming does not shorten the run that
+ * follows (the sweeps bench shows what is left), so children do not rehearse.
+ */
+async function warmUp(envs: string[]): Promise<void> {
+  await initBackend().catch(() => undefined);
+  for (const name of envs.filter(isEnvName)) {
+    const env = await makeEnv(name).catch(() => null);
+    env?.dispose();
+  }
+}
+
+/** The job sent over IPC, or null if the parent went away or a signal came first. */
+function awaitJob(stopped: AbortSignal): Promise<ChildJob | null> {
+  return new Promise((resolve) => {
+    const onMessage = (m: ChildJob): void => {
+      if (m && m.type === "job") done(m);
+    };
+    const onStop = (): void => done(null);
+    const done = (m: ChildJob | null): void => {
+      process.off("message", onMessage);
+      stopped.removeEventListener("abort", onStop);
+      resolve(m);
+    };
+    process.on("message", onMessage);
+    if (stopped.aborted) done(null);
+    else stopped.addEventListener("abort", onStop, { once: true });
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
+  let training = false;
   const stop = (why: string) => (): void => {
-    if (!controller.signal.aborted) process.stderr.write(`${why}: checkpointing and stopping\n`);
+    if (training && !controller.signal.aborted) process.stderr.write(`${why}: checkpointing and stopping\n`);
     controller.abort();
   };
   process.on("SIGTERM", stop("SIGTERM"));
   process.on("SIGINT", stop("SIGINT"));
   process.on("disconnect", stop("parent gone"));
+  let source: { runsRoot: string; job: () => unknown };
+  if (arg(argv, "--jobs") === undefined && process.send !== undefined) {
+    await warmUp((arg(argv, "--warm-envs") ?? "").split(",").filter((e) => e !== ""));
+    if (!controller.signal.aborted) process.send({ type: "ready", cpuSeconds: cpuSeconds() } satisfies ChildReady);
+    const message = await awaitJob(controller.signal);
+    if (message === null) return EXIT.interrupted; // no job came: nothing started, nothing to save
+    process.send({ type: "taken" } satisfies ChildTaken);
+    source = { runsRoot: message.runsRoot, job: () => message.job };
+  } else {
+    source = { runsRoot: arg(argv, "--runs-root") ?? "", job: () => jobFromList(argv) };
+  }
+  training = true;
   let job: unknown;
   let root: string;
   try {
-    root = checkRunsRoot(arg(argv, "--runs-root") ?? "");
-    job = jobFromArgs(argv);
+    root = checkRunsRoot(source.runsRoot);
+    job = source.job();
   } catch (err) {
     process.stderr.write(`refused: ${(err as Error).message}\n`);
     return EXIT.refused;
@@ -78,6 +158,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function cpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+/** Exits with `code`, first telling a parent on the IPC channel what the process cost. */
+function exit(code: number): void {
+  if (process.send && process.connected) process.send({ type: "done", cpuSeconds: cpuSeconds() } satisfies ChildDone, undefined, undefined, () => process.exit(code));
+  else process.exit(code);
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(exit);
 }

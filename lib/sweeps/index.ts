@@ -3,7 +3,7 @@ export { planSweep, validateJob, jobFor, runId, runLength, type PlannedRun, type
 export { resolveRunFolder, checkRunsRoot } from "./folders";
 export { runProgress, type RunProgress, type SweepRunState } from "./run-state";
 export { executeJob, type ExecuteOptions } from "./execute";
-export { runJobInChild, type ChildResult, type ChildOutcome } from "./child";
+export { ChildPool, runJobInChild, type ChildResult, type ChildOutcome, type ChildOptions, type PoolOptions } from "./child";
 export { EXECUTORS, runsToDo, type Executor, type ExecutorName, type SubmitReport } from "./executor";
 export { localExecutor, type LocalOptions } from "./local";
 export { bullmqExecutor, startSweepWorker, jobIdFor, QUEUE_NAME, type WorkerOptions, type SweepWorker } from "./bullmq";
@@ -11,3 +11,4 @@ export { parseRedisUrl, probeRedis, type RedisTarget } from "./redis-url";
 export { slurmExecutor, arrayScript, shellQuote } from "./slurm";
 export { formatRunTable, formatSweepProgress } from "./status";
 export { startLocalRedis, freeLoopbackPort, type LocalRedis } from "./local-redis";
+export { measuredSpeeds, estimateRunCost, speedKey, machineId, type SpeedRecord, type RunCost, type MeasureOptions } from "./cost";

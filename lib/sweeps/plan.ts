@@ -65,7 +65,7 @@ function product<T>(axes: [string, T[]][]): Record<string, T>[] {
 /** The sweep's runs in a fixed order (task, optimizer, seed, then the grid's axes); duplicates are refused. */
 export function planSweep(spec: SweepFile): PlannedRun[] {
   const axes: [string, AgentValue[]][] = Object.entries(spec.grid).flatMap(([field, values]) =>
-    field === "agent" ? Object.entries(values as Record<string, AgentValue[]>).map(([k, xs]): [string, AgentValue[]] => [`agent.${k}`, xs]) : [[field, values as number[]]],
+    field === "agent" ? Object.entries(values as Record<string, AgentValue[]>).map(([k, xs]): [string, AgentValue[]] => [`agent.${k}`, xs]) : [[field, values as AgentValue[]]],
   );
   const count = spec.tasks.length * spec.optimizers.length * spec.seeds.length * axes.reduce((n, [, xs]) => n * xs.length, 1);
   if (count > MAX_RUNS) throw new ConfigError(`${spec.name}: the grid has ${count} runs; at most ${MAX_RUNS}`);

@@ -8,8 +8,9 @@
  *   tasks: [Hopper-v2, Walker2d-v2]
  *   optimizers: [direct, iterative]
  *   seeds: [0, 1]
- *   settings: { totalSteps: 100000, agent: { betaTrain: 1 } }   # the same in every run (optional)
+ *   settings: { preset: paper, totalSteps: 100000, agent: { betaTrain: 1 } }   # the same in every run (optional)
  *   grid: { iterations: [2, 5], agent: { samples: [1, 10] } }  # more axes, every combination (optional)
+ *                                    # (preset: paper | authors-code, fixed in settings or an axis of grid)
  *   analyses: [amortization-gap]     # estimators run on the live agent at each kept snapshot
  *   slurm: { cpusPerTask: 2, mem: 4G, time: "04:00:00", partition: cpu }
  */
@@ -19,6 +20,9 @@ import YAML from "yaml";
 import { ConfigError } from "../core/errors";
 import { isScale, SCALES, type Scale } from "../core/scale";
 import { estimatorNames, isEstimatorName } from "../analysis/registry";
+import { isPresetName, PRESET_NAMES, type PresetName } from "../presets/presets";
+
+type NumericSetting = "totalSteps" | "iterations" | "evalEvery" | "evalEpisodes";
 
 /** A run's settings besides task, optimizer and seed: the optional fields of TrainConfigRequest. */
 export interface RunSettings {
@@ -26,6 +30,8 @@ export interface RunSettings {
   iterations?: number;
   evalEvery?: number;
   evalEpisodes?: number;
+  /** The named preset the run's settings start from (default "paper"). */
+  preset?: PresetName;
   agent?: Record<string, AgentValue>;
 }
 
@@ -49,7 +55,7 @@ export interface SweepFile {
   seeds: number[];
   settings: RunSettings;
   /** Each field a list of values; the runs are every combination. */
-  grid: { [K in Exclude<keyof RunSettings, "agent">]?: number[] } & { agent?: Record<string, AgentValue[]> };
+  grid: { [K in NumericSetting]?: number[] } & { preset?: PresetName[]; agent?: Record<string, AgentValue[]> };
   analyses: string[];
   slurm: SlurmResources;
 }
@@ -59,7 +65,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_LIST = 1000;
 export const MAX_RUNS = 10_000;
 export const MAX_SEED = 2 ** 31 - 1;
-const NUMERIC_SETTINGS: Record<Exclude<keyof RunSettings, "agent">, { min: number; max: number }> = {
+const NUMERIC_SETTINGS: Record<NumericSetting, { min: number; max: number }> = {
   totalSteps: { min: 1, max: 100_000_000 },
   iterations: { min: 1, max: 1000 },
   evalEvery: { min: 1, max: 100_000_000 },
@@ -136,13 +142,19 @@ function agentFields(where: string, v: unknown): Record<string, unknown> {
   return v;
 }
 
+function checkPreset(where: string, v: unknown): PresetName {
+  if (!isPresetName(v)) fail(where, `unknown preset ${JSON.stringify(v)}; known: ${PRESET_NAMES.join(", ")}`);
+  return v;
+}
+
 /** The fixed settings of a run, checked; also what a queued job's settings must pass. */
 export function parseRunSettings(where: string, v: unknown): RunSettings {
-  const raw = knownFields(where, v, [...Object.keys(NUMERIC_SETTINGS), "agent"]);
+  const raw = knownFields(where, v, [...Object.keys(NUMERIC_SETTINGS), "preset", "agent"]);
   const out: RunSettings = {};
   for (const [field, b] of Object.entries(NUMERIC_SETTINGS)) {
     if (raw[field] !== undefined) out[field as keyof typeof NUMERIC_SETTINGS] = checkInteger(`${where}.${field}`, raw[field], b.min, b.max);
   }
+  if (raw.preset !== undefined) out.preset = checkPreset(`${where}.preset`, raw.preset);
   if (raw.agent !== undefined) {
     out.agent = Object.fromEntries(Object.entries(agentFields(`${where}.agent`, raw.agent)).map(([k, x]) => [k, agentValue(`${where}.agent.${k}`, x)]));
   }
@@ -150,13 +162,14 @@ export function parseRunSettings(where: string, v: unknown): RunSettings {
 }
 
 function parseGrid(where: string, v: unknown): SweepFile["grid"] {
-  const raw = knownFields(where, v, [...Object.keys(NUMERIC_SETTINGS), "agent"]);
+  const raw = knownFields(where, v, [...Object.keys(NUMERIC_SETTINGS), "preset", "agent"]);
   const out: SweepFile["grid"] = {};
   for (const [field, b] of Object.entries(NUMERIC_SETTINGS)) {
     if (raw[field] !== undefined) {
       out[field as keyof typeof NUMERIC_SETTINGS] = list(`${where}.${field}`, raw[field]).map((x, i) => checkInteger(`${where}.${field}[${i}]`, x, b.min, b.max));
     }
   }
+  if (raw.preset !== undefined) out.preset = list(`${where}.preset`, raw.preset).map((x, i) => checkPreset(`${where}.preset[${i}]`, x));
   if (raw.agent !== undefined) {
     out.agent = Object.fromEntries(
       Object.entries(agentFields(`${where}.agent`, raw.agent)).map(([k, xs]) => [k, list(`${where}.agent.${k}`, xs).map((x, i) => agentValue(`${where}.agent.${k}[${i}]`, x))]),

@@ -1,12 +1,13 @@
 export { runLoop, initialLoop, evaluate, evalSeed, type Learner, type TransitionStore, type LoopSettings, type LoopCounters, type LoopCheckpoint, type LoopHooks, type LoopOutcome } from "./loop";
 export {
-  buildTrainConfig, validateTrainConfig, migrateTrainConfig, AMORTIZED_OPTIMIZERS,
+  buildTrainConfig, validateTrainConfig, migrateTrainConfig, settingsDifferingFrom, AMORTIZED_OPTIMIZERS,
   type TrainConfig, type TrainConfigRequest, type AgentOverrides, type ScheduleOverrides, type AmortizedOptimizerKind,
 } from "./config";
-export { defaultSchedule, validateSchedule, isScheduleField, SCHEDULE_FIELDS, SCHEDULE_PRESETS, type RunSchedule } from "./schedule";
+export { validateSchedule, isScheduleField } from "./schedule";
 export { agentWeights, agentFromWeights, loadSnapshotAgent, type AgentWeights } from "./agent-snapshot";
 export { analyzeRun, resolveEstimators, type AnalyzeOptions, type AnalyzeResult } from "./analyses";
 export { train, type TrainOptions, type TrainResult } from "./train";
 export { trainSweep, sweepDir, type SweepSpec, type SweepOptions } from "./sweep";
 export { loadTrainedAgent, loadTrainRun, agentPolicy, type TrainedAgent } from "./trained-agent";
 export { transferBetweenRuns, type TransferOptions } from "./transfer";
+export { measureTrainingSpeed, type TrainingSpeed, type SpeedProbeOptions } from "./speed";

@@ -1,63 +1,9 @@
 /**
- * The run schedule: how long a run trains and what the loop around the agent does when — the random warm-up,
- * how many updates each environment step gets, the replay capacity, and when it evaluates, logs, checkpoints and
- * keeps snapshots. None of it changes what one SAC update computes; that is the agent's config (`SacConfig`).
+ * Checking and changing a run schedule (its shape and values per scale are the presets': presets/schedule.ts),
+ * and when scheduled things fall due.
  */
 import { ConfigError } from "../core/errors";
-import type { Scale } from "../core/scale";
-
-export interface RunSchedule {
-  /** Environment steps of the whole run. */
-  totalSteps: number;
-  /** Uniform-random actions before the policy acts and learning starts (Table 6: 5e3). */
-  initialRandomSteps: number;
-  /** Gradient updates per environment step once learning started (SAC: 1). */
-  updatesPerStep: number;
-  /** Replay buffer capacity in transitions (Table 6: 1e6; a run never holds more than totalSteps). */
-  bufferSize: number;
-  /** Deterministic evaluation (action tanh μ) every this many environment steps, and at the end. */
-  evalEvery: number;
-  /** Episodes per evaluation (0: no evaluation). */
-  evalEpisodes: number;
-  /** Write a row of train metrics (means since the last row) every this many steps. */
-  logEvery: number;
-  /** Checkpoint (everything, for exact resume) every this many steps, at the end and on Ctrl-C. */
-  checkpointEvery: number;
-  /**
-   * Keep an agent-only snapshot (networks and α, for analyses over training) every this many steps and at the
-   * end; 0: none (analysed steps still keep theirs).
-   */
-  snapshotEvery: number;
-}
-
-export const SCHEDULE_FIELDS: readonly (keyof RunSchedule)[] = [
-  "totalSteps", "initialRandomSteps", "updatesPerStep", "bufferSize", "evalEvery", "evalEpisodes", "logEvery", "checkpointEvery", "snapshotEvery",
-];
-
-/** Schedules of each scale: smoke (seconds, tests), quick (minutes), paper (the paper's budgets, Sec. 4, Table 6). */
-export const SCHEDULE_PRESETS: Record<Scale, RunSchedule> = {
-  smoke: { totalSteps: 600, initialRandomSteps: 200, updatesPerStep: 1, bufferSize: 10_000, evalEvery: 300, evalEpisodes: 1, logEvery: 50, checkpointEvery: 300, snapshotEvery: 300 },
-  quick: { totalSteps: 20_000, initialRandomSteps: 1000, updatesPerStep: 1, bufferSize: 1_000_000, evalEvery: 2000, evalEpisodes: 3, logEvery: 250, checkpointEvery: 5_000, snapshotEvery: 2_000 },
-  paper: { totalSteps: 3_000_000, initialRandomSteps: 5000, updatesPerStep: 1, bufferSize: 1_000_000, evalEvery: 10_000, evalEpisodes: 5, logEvery: 1_000, checkpointEvery: 50_000, snapshotEvery: 10_000 },
-};
-
-/**
- * The scale's schedule for a run of `totalSteps` (default: the scale's own length). A shorter run keeps its
- * random phase to at most a fifth of it (it still needs steps to learn in) and every period to at most its length.
- */
-export function defaultSchedule(scale: Scale, totalSteps?: number): RunSchedule {
-  const preset = SCHEDULE_PRESETS[scale];
-  if (totalSteps === undefined) return { ...preset };
-  return {
-    ...preset,
-    totalSteps,
-    initialRandomSteps: Math.min(preset.initialRandomSteps, Math.floor(totalSteps / 5)),
-    evalEvery: Math.min(preset.evalEvery, totalSteps),
-    logEvery: Math.min(preset.logEvery, totalSteps),
-    checkpointEvery: Math.min(preset.checkpointEvery, totalSteps),
-    snapshotEvery: Math.min(preset.snapshotEvery, totalSteps),
-  };
-}
+import { SCHEDULE_FIELDS, type RunSchedule } from "../presets/schedule";
 
 /** True at the steps of something done every `every` steps and at the end of the run (snapshots, analyses). */
 export function isScheduledStep(step: number, every: number, totalSteps: number): boolean {

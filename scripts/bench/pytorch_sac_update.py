@@ -9,7 +9,8 @@ lib/agents/sac/fused-update.ts) at the shapes of lib/cli/bench/updates.ts:
   training: 1 direct, 2.5 iterative; iterative optimizer: 5 iterations (training and target run), lambda0 = (0, log 1),
   inputs layer-normalised per example ("layer"), gated update with log sigma clipped to [-20, 2].
 
-Three variants: "direct SAC update", "iterative update (5 it., N=1)", "iterative update (5 it., N=10)". After 2 s of
+Four variants: "direct SAC update" (N=1), "direct SAC update (N=10)" (J on 10 samples, the authors' code's setting
+for every optimizer), "iterative update (5 it., N=1)", "iterative update (5 it., N=10)". After 2 s of
 warm-up updates (as the TypeScript side), the median of --repeats timed updates (each on its own pre-sampled batch) is reported as one JSON
 document on stdout. --selftest checks the maths instead (see selftest()).
 
@@ -90,7 +91,7 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=1, help="torch and OpenBLAS threads (default 1)")
     p.add_argument("--repeats", type=int, default=None, help="timed updates per variant, median reported (default 30)")
     p.add_argument("--quick", action="store_true", help="3 timed updates per variant")
-    p.add_argument("--only", choices=["direct", "iterative1", "iterative10"], action="append",
+    p.add_argument("--only", choices=["direct", "direct10", "iterative1", "iterative10"], action="append",
                    help="measure only these variants (repeatable)")
     p.add_argument("--full-first-layer", action="store_true",
                    help="J evaluations run the whole first Q layer on tiled [s, a] instead of s*W_s once per run")
@@ -403,6 +404,7 @@ def sample(buffer, batch=BATCH):
 
 VARIANTS = [
     ("direct", "direct SAC update", "direct", 1),
+    ("direct10", "direct SAC update (N=10)", "direct", 10),
     ("iterative1", "iterative update (5 it., N=1)", "iterative", 1),
     ("iterative10", "iterative update (5 it., N=10)", "iterative", 10),
 ]
@@ -485,7 +487,7 @@ def selftest():
     check("log pi estimate", close(log_prob.double(), logpi.mean(0), 1e-4))
 
     # direct update: one update by hand-sized checks on targets, temperature and Polyak
-    for optimizer, samples in (("direct", 1), ("iterative", 1), ("iterative", 10)):
+    for optimizer, samples in (("direct", 1), ("direct", 10), ("iterative", 1), ("iterative", 10)):
         torch.manual_seed(2)
         agent = Sac(optimizer, samples)
         batch = sample(replay())

@@ -13,7 +13,8 @@ import { asWasmBackend, heapOf } from "../../lib/backend/wasm-heap";
 import { activeAddon } from "../../lib/backend/wasm-kernels";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent, type AgentSnapshot } from "../../lib/agents/sac/agent";
-import { defaultSacConfig, type SacConfig } from "../../lib/agents/sac/config";
+import { FIDELITY_OPTIONS_BEFORE_PRESETS, type SacConfig } from "../../lib/agents/sac/config";
+import { defaultSacConfig } from "../../lib/presets";
 import type { InputNormalization } from "../../lib/policy/input-normalization";
 import type { QArchitecture } from "../../lib/nn/architectures";
 import { Mlp } from "../../lib/nn/mlp";
@@ -417,22 +418,35 @@ test("HeapMlp with the first layer's fixed inputs precomputed (FirstLayerBase) m
   }
 });
 
-function config(optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A"): SacConfig {
+/** The policy-side options where the paper and the authors' code differ, set to the code's values. */
+type CodeOptions = Partial<Pick<SacConfig, "pessimismStd" | "logStdBounds" | "networkInit" | "normalizeStateInput" | "temperatureLoss">>;
+const AUTHORS_CODE: CodeOptions = { pessimismStd: "unbiased", logStdBounds: "soft-clamp", networkInit: "xavier", normalizeStateInput: false };
+/** The paper preset's update options: the code's start, log σ bounds and temperature loss, the paper's std and inputs. */
+const PAPER_PRESET: CodeOptions = { logStdBounds: "soft-clamp", networkInit: "xavier", temperatureLoss: "alpha" };
+
+function config(
+  optimizer: "direct" | "iterative", inputNormalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A", options: CodeOptions = {},
+  samples = optimizer === "direct" ? 1 : 2,
+): SacConfig {
   return {
+    // the options as they were before presets, so each case below names the ones it changes
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "smoke"),
+    ...FIDELITY_OPTIONS_BEFORE_PRESETS,
     inputNormalization,
     qArchitecture,
     batchSize: 32,
     policyHiddenSizes: [32, 32],
-    samples: optimizer === "direct" ? 1 : 2,
+    samples,
     iterations: { train: 3, act: 2, eval: 2 },
     learningRate: 3e-3,
+    ...options,
   };
 }
 
 /** Agents from the same seed, updated on the same batches, with the fused update on or off. */
 async function run(
   optimizer: "direct" | "iterative", fused: boolean, updates: number, normalization: InputNormalization = "layer", qArchitecture: QArchitecture = "A",
+  options: CodeOptions = {}, samples?: number,
 ): Promise<{ metrics: Record<string, number>[]; agent: SacAgent; first: AgentSnapshot }> {
   const data = new Rng(0);
   const buffer = new ReplayBuffer(200, 5, 3);
@@ -441,7 +455,7 @@ async function run(
   }
   setFusedSacUpdates(fused);
   try {
-    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture), { observationSize: 5, actionSize: 3 }, new Rng(5));
+    const agent = SacAgent.create(config(optimizer, normalization, qArchitecture, options, samples), { observationSize: 5, actionSize: 3 }, new Rng(5));
     assert.equal(agent.updatePath().path, fused ? "fused" : "tfjs", agent.updatePath().why);
     const rng = new Rng(9);
     const metrics: Record<string, number>[] = [];
@@ -464,15 +478,21 @@ const UPDATES: Record<QArchitecture, number> = { A: 20, B: 5 };
 /** Relative difference of the two paths' metrics allowed after the first update (the largest seen is ~1.4e-4). */
 const SEQUENCE_TOLERANCE = 1e-3;
 
-// Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes.
-const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture][] = [
-  ["direct", "layer", "A"], ["iterative", "layer", "A"], ["iterative", "layer+scale", "A"], ["direct", "layer", "B"], ["iterative", "layer", "B"],
+// Q architecture B (layer norm, ELU, highway) takes the normalised / highway layers of the native passes. The
+// authors' code's options (unbiased std in Eq. 12, soft clamp of log σ, Xavier start, raw state input) each change
+// both paths' maths: a path that ignored one would part from the other. The direct optimizer with J on 10 samples
+// is the authors' code's setting.
+const UPDATE_CASES: ["direct" | "iterative", InputNormalization, QArchitecture, CodeOptions, number?][] = [
+  ["direct", "layer", "A", {}], ["iterative", "layer", "A", {}], ["iterative", "layer+scale", "A", {}], ["direct", "layer", "B", {}], ["iterative", "layer", "B", {}],
+  ["direct", "layer", "A", AUTHORS_CODE], ["iterative", "layer+scale", "A", AUTHORS_CODE], ["iterative", "layer", "B", AUTHORS_CODE],
+  ["direct", "layer", "A", {}, 10], ["direct", "layer", "A", PAPER_PRESET, 10],
 ];
-for (const [optimizer, normalization, q] of UPDATE_CASES) {
-  test(`fused SAC update (${optimizer}, ${normalization} inputs, Q architecture ${q}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
+for (const [optimizer, normalization, q, options, samples] of UPDATE_CASES) {
+  const named = options === AUTHORS_CODE ? ", the authors' code's options" : options === PAPER_PRESET ? ", the paper preset's options" : "";
+  test(`fused SAC update (${optimizer}${samples ? `, N = ${samples}` : ""}, ${normalization} inputs, Q architecture ${q}${named}) gives the tfjs path's metrics and weights over ${UPDATES[q]} updates`, { skip }, async () => {
     await useBackend("wasm-native");
-    const fused = await run(optimizer, true, UPDATES[q], normalization, q);
-    const stock = await run(optimizer, false, UPDATES[q], normalization, q);
+    const fused = await run(optimizer, true, UPDATES[q], normalization, q, options, samples);
+    const stock = await run(optimizer, false, UPDATES[q], normalization, q, options, samples);
     assert.deepEqual(Object.keys(fused.metrics[0]), Object.keys(stock.metrics[0]), "same metrics in the same order");
     for (const [k, want] of Object.entries(stock.metrics[0])) {
       const got = fused.metrics[0][k];
@@ -525,12 +545,13 @@ function actSequence(agent: SacAgent): number[] {
   return out;
 }
 
-for (const optimizer of ["direct", "iterative"] as const) {
-  test(`fused act (${optimizer}) gives the tfjs path's actions and draws the same noise`, { skip }, async () => {
+for (const [optimizer, options] of [["direct", {}], ["iterative", {}], ["iterative", AUTHORS_CODE]] as const) {
+  const named = options === AUTHORS_CODE ? ", the authors' code's options" : options === PAPER_PRESET ? ", the paper preset's options" : "";
+  test(`fused act (${optimizer}${named}) gives the tfjs path's actions and draws the same noise`, { skip }, async () => {
     await useBackend("wasm-native");
     // Two identical agents (same seed, same fused updates, so the iterative output layer is no longer zero).
-    const a = (await run(optimizer, true, 3)).agent;
-    const b = (await run(optimizer, true, 3)).agent;
+    const a = (await run(optimizer, true, 3, "layer", "A", options)).agent;
+    const b = (await run(optimizer, true, 3, "layer", "A", options)).agent;
     const fused = actSequence(a);
     setFusedSacUpdates(false);
     let stock: number[];

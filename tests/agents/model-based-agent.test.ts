@@ -10,7 +10,8 @@ import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
 import { ConfigError } from "../../lib/core/errors";
-import { ReplayBuffer, SacAgent, defaultSacConfig, validateSacConfig, type SacConfig } from "../../lib/agents";
+import { ReplayBuffer, SacAgent, validateSacConfig, type SacConfig } from "../../lib/agents";
+import { defaultSacConfig } from "../../lib/presets";
 import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
 
 const SPEC = { observationSize: 3, actionSize: 2 };

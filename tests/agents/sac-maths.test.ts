@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
-import { softQTarget, tdLoss, temperatureLossGrad, temperatureLossValue } from "../../lib/agents/sac/maths";
+import {
+  alphaTemperatureLossGrad, alphaTemperatureLossValue, softQTarget, tdLoss, temperatureLossAndGrad, temperatureLossGrad, temperatureLossValue,
+} from "../../lib/agents/sac/maths";
 import { temperatureLoss } from "../../lib/agents/sac/temperature";
 
 test("soft Q target y = r + γ(1 − d)V(s'), by hand: bootstrapped where the episode goes on, r alone where it ended", () => {
@@ -80,5 +82,46 @@ test("the tfjs path's TD and temperature losses (tf ops, autodiff) equal the one
     }) as unknown as [number, number];
     assert.equal(value, temperatureLossValue(logAlpha, meanLogProb, target), "temperature loss");
     assert.equal(g, Math.fround(temperatureLossGrad(meanLogProb, target)), "∂L/∂log α");
+  }
+});
+
+test("temperature loss in α, −α·(E log π + H) (Haarnoja et al. 2018c, the authors' code): values and gradient by hand and by finite differences", () => {
+  // log α = ln 2 (α = 2), E log π = −1, H = −3: L = −2·(−4) = 8; ∂L/∂log α = −α(E log π + H) = 8, the log-α form's 4 times α
+  assert.equal(alphaTemperatureLossValue(Math.LN2, -1, -3), 8);
+  assert.equal(alphaTemperatureLossGrad(Math.LN2, -1, -3), 8);
+  assert.equal(temperatureLossGrad(-1, -3) * 2, alphaTemperatureLossGrad(Math.LN2, -1, -3), "α times the log-α form's gradient");
+  // entropy 1 below a target of 2: L = −α·1 < 0 and a negative gradient, so a descent step raises α as in the log-α form
+  assert.equal(alphaTemperatureLossValue(0, -1, 2), -1);
+  assert.equal(alphaTemperatureLossGrad(0, -1, 2), -1);
+  // the authors' form: −α·(KL − |A|(1 + ln 2)) with KL = E log π + |A| ln 2, H = −|A|
+  const [logAlpha, meanLogProb, actions] = [-0.4, 1.3, 6];
+  const kl = meanLogProb + actions * Math.LN2;
+  const code = -Math.exp(logAlpha) * (kl - actions * (1 + Math.LN2));
+  assert.ok(Math.abs(alphaTemperatureLossValue(logAlpha, meanLogProb, -actions) - code) < 1e-5, `${alphaTemperatureLossValue(logAlpha, meanLogProb, -actions)} vs the code's ${code}`);
+  const h = 1e-3;
+  for (const [la, m, target] of [[0.3, -1.7, -6], [-2, 4.2, -1], [1.1, 0.5, -3]]) {
+    const want = (alphaTemperatureLossValue(la + h, m, target) - alphaTemperatureLossValue(la - h, m, target)) / (2 * h);
+    const got = alphaTemperatureLossGrad(la, m, target);
+    assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, Math.abs(want)), `${got} vs ${want}`);
+  }
+  // the selector gives each form's pair
+  assert.deepEqual(temperatureLossAndGrad("log-alpha", 0.5, -1, -3), { loss: 2, grad: 4 });
+  assert.deepEqual(temperatureLossAndGrad("alpha", Math.LN2, -1, -3), { loss: 8, grad: 8 });
+});
+
+test("the tfjs path's temperature loss in α (tf ops, autodiff) equals the one home on random inputs", async () => {
+  await initBackend();
+  const rng = new Rng(3);
+  for (let i = 0; i < 10; i++) {
+    const [logAlpha, meanLogProb, target] = [Math.fround(rng.normal()), Math.fround(rng.normal() * 3), -1 - rng.int(6)];
+    const [value, g] = tf.tidy(() => {
+      const m = tf.scalar(meanLogProb);
+      const { value: v, grad: d } = tf.valueAndGrad((la: tf.Tensor) => temperatureLoss(la as tf.Scalar, m, target, "alpha"))(tf.scalar(logAlpha));
+      return [v.dataSync()[0], d.dataSync()[0]];
+    }) as unknown as [number, number];
+    // tf's float32 exp may round α one unit in the last place away from Math.exp's
+    const ulps = (a: number, b: number): number => Math.abs(a - b) / (Math.abs(b) * 2 ** -23);
+    assert.ok(ulps(value, alphaTemperatureLossValue(logAlpha, meanLogProb, target)) <= 1, `loss ${value} vs ${alphaTemperatureLossValue(logAlpha, meanLogProb, target)}`);
+    assert.ok(ulps(g, alphaTemperatureLossGrad(logAlpha, meanLogProb, target)) <= 1, `∂L/∂log α ${g} vs ${alphaTemperatureLossGrad(logAlpha, meanLogProb, target)}`);
   }
 });

@@ -4,7 +4,8 @@ import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
 import { ConfigError, NonFiniteError } from "../../lib/core/errors";
-import { ReplayBuffer, SacAgent, buildPolicyOptimizer, defaultSacConfig, validateSacConfig, type AgentSnapshot, type PolicyOptimizerFactory, type SacConfig } from "../../lib/agents";
+import { defaultSacConfig } from "../../lib/presets";
+import { ReplayBuffer, SacAgent, buildPolicyOptimizer, validateSacConfig, type AgentSnapshot, type PolicyOptimizerFactory, type SacConfig } from "../../lib/agents";
 import type { PolicyOptimizer } from "../../lib/policy";
 import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
 

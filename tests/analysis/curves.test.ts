@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Run } from "../../lib/runs";
-import { finalValues, metricCurve, perIterationMeans, runIdentity, selectRuns, summarizeByGroup } from "../../lib/analysis/curves";
+import { byConfigField, finalValues, metricCurve, perIterationMeans, runIdentity, selectRuns, summarizeByGroup } from "../../lib/analysis/curves";
 
 function run(id: string, optimizer: string, seed: number, metrics: Run["metrics"]): Run {
   return { dir: `/x/${id}`, id, config: { env: "Pendulum-v1", optimizer, seed }, provenance: [], backends: [], status: null, metrics, truncatedTail: false };
@@ -57,4 +57,12 @@ test("selectRuns keeps the runs matching every given field", () => {
   assert.deepEqual(selectRuns(runs, { optimizer: "iterative" }).map((r) => r.id), ["b"]);
   assert.deepEqual(selectRuns(runs, { env: "Pendulum-v1", seed: 0 }).map((r) => r.id), ["a"]);
   assert.deepEqual(selectRuns(runs, {}).map((r) => r.id), ["a", "b"]);
+});
+
+test("byConfigField names curves by any nested config field, and names a run that lacks it", () => {
+  const withIterations = (id: string, train: number): Run => ({ ...run(id, "iterative", 0, [{ step: 5, "eval/return_mean": train }]), config: { env: "Hopper-v2", optimizer: "iterative", seed: 0, agent: { iterations: { train, act: train } } } });
+  const k = byConfigField("agent.iterations.train", (v) => `k = ${String(v)}`);
+  assert.deepEqual(metricCurve([withIterations("x", 1), withIterations("y", 5)], "eval/return_mean", k).map((r) => [r.group, r.value]), [["k = 1", 1], ["k = 5", 5]]);
+  assert.equal(byConfigField("optimizer")(runs[0]), "direct");
+  assert.throws(() => byConfigField("agent.iterations.train")(runs[0]), /\/x\/a\/run\.json: config has no field "agent\.iterations\.train"/);
 });

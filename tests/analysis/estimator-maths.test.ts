@@ -13,6 +13,7 @@ import { DEFAULT_ITERATIVE_CONFIG, IterativeAmortizedOptimizer, QuadraticObjecti
 import { ActionCemOptimizer } from "../../lib/policy/cem-actions";
 import { GradientAscentOptimizer } from "../../lib/policy/gradient-ascent";
 import { amortizationGap, compareOptimizers, multipleEstimates, optimizationLandscape } from "../../lib/analysis";
+import { sampleActions } from "../../lib/analysis/action-cloud";
 import type { Run } from "../../lib/runs";
 import { improvementByIteration, improvementOverTraining } from "../../lib/analysis/per-iteration";
 
@@ -45,14 +46,15 @@ test("amortization gap on a quadratic J: Adam from the amortized λ finds the an
   objective.dispose();
 });
 
-test("landscape on a quadratic J: the grid optimum is the known point; an untrained iterative optimizer halves the two free dimensions", async () => {
+test("landscape on a quadratic J: the grid optimum is the known point; an untrained iterative optimizer halves the two free dimensions from each start", async () => {
   await initBackend();
   const optimum = params([0.4, -0.6, 0.2], [-0.3, -0.3, -0.3], 1);
   const objective = new QuadraticObjective(optimum, 1);
   const center = params([0.9, 0.1, -0.8], [-0.3, -0.3, -0.3], 1);
   const state = tf.zeros([1, 5]) as tf.Tensor2D;
   const optimizer = new IterativeAmortizedOptimizer({ ...DEFAULT_ITERATIVE_CONFIG, network: { ...DEFAULT_ITERATIVE_CONFIG.network, hiddenSizes: [8] } }, 5, 3, new Rng(0));
-  const start = params([1, 1, 1], [0, 0, 0], 1);
+  // two starts: the runs move as one batch, each on its own
+  const start = params([1, 1, 1, -1, 7, 0.5], [0, 0, 0, 0, 0, 0], 2);
   const r = optimizationLandscape({ state, center, objective: () => objective, dims: [0, 2], resolution: 11, range: [-1, 1], chunk: 7, trajectory: { optimizer, iterations: 3, start } });
   const held = (0.1 + 0.6) ** 2; // μ1 stays at the amortized 0.1
   assert.ok(Math.abs(r.optimum.x - 0.4) < 1e-9 && Math.abs(r.optimum.y - 0.2) < 1e-9, `optimum at (${r.optimum.x}, ${r.optimum.y})`);
@@ -63,12 +65,35 @@ test("landscape on a quadratic J: the grid optimum is the known point; an untrai
   const ix = 3, iy = 8;
   assert.ok(Math.abs(r.j[iy * 11 + ix] - (1 - held - (r.xs[ix] - 0.4) ** 2 - (r.ys[iy] - 0.2) ** 2)) < 1e-5);
   // zero-initialised output layer: δ = 0, ω = 0.5, so each step halves μ on the free dimensions
-  assert.deepEqual(r.trajectory?.map((p) => [p.x, p.y]), [[1, 1], [0.5, 0.5], [0.25, 0.25], [0.125, 0.125]]);
+  // (the held dimension of the second start, 7, is replaced by the amortized 0.1 and never moves the path)
+  assert.deepEqual(r.trajectories?.map((path) => path.map((p) => [p.x, p.y])), [
+    [[1, 1], [0.5, 0.5], [0.25, 0.25], [0.125, 0.125]],
+    [[-1, 0.5], [-0.5, 0.25], [-0.25, 0.125], [-0.125, 0.0625]],
+  ]);
+  const second = r.trajectories?.[1] ?? [];
+  assert.ok(Math.abs(second[3].j - (1 - held - (-0.125 - 0.4) ** 2 - (0.0625 - 0.2) ** 2)) < 1e-5, "each path point scored on the surface");
   assert.throws(() => optimizationLandscape({ state, center, objective: () => objective, dims: [1, 1], resolution: 3, range: [-1, 1] }), ConfigError);
   assert.throws(() => optimizationLandscape({ state, center, objective: () => objective, dims: [0, 3], resolution: 3, range: [-1, 1] }), /two distinct action dimensions/);
   tf.dispose([state]);
   [optimum, center, start].forEach(disposePolicyParams);
   optimizer.dispose();
+});
+
+test("sampled actions are tanh(μ + σ ε) per row, the noise in output order, σ clipped as the optimizers clip log σ", () => {
+  const mean = [0.5, -1, 2, 0];
+  const logStd = [Math.log(0.5), 0, -40, 5];
+  const actions = sampleActions(mean, logStd, 2, 3, new Rng(11));
+  const eps = new Rng(11).fillNormal(new Float32Array(12));
+  const sigma = [0.5, 1, Math.exp(-20), Math.exp(2)];
+  assert.equal(actions.length, 12);
+  for (let row = 0; row < 2; row++) {
+    for (let n = 0; n < 3; n++) {
+      for (let a = 0; a < 2; a++) {
+        const k = (row * 3 + n) * 2 + a;
+        assert.ok(Math.abs(actions[k] - Math.tanh(mean[row * 2 + a] + sigma[row * 2 + a] * eps[k])) < 1e-6, `row ${row} sample ${n} dim ${a}`);
+      }
+    }
+  }
 });
 
 /** Q1 = Q2 = −‖a − a*‖², the same for every state. */

@@ -8,7 +8,8 @@ import { useBackend } from "../../lib/backend/select";
 import { nativeForTests } from "../backend/native-available";
 import { ReplayBuffer } from "../../lib/agents/replay-buffer";
 import { SacAgent } from "../../lib/agents/sac/agent";
-import { defaultSacConfig, type SacConfig } from "../../lib/agents/sac/config";
+import type { SacConfig } from "../../lib/agents/sac/config";
+import { defaultSacConfig } from "../../lib/presets";
 import { Rng } from "../../lib/core/rng";
 import { updateFlops } from "../../lib/cli/bench/updates";
 

@@ -41,6 +41,11 @@ const PROMISED: Record<string, { charts: number; pictures: number; tables: numbe
   "01-sac-direct-vs-iterative": { charts: 2, pictures: 2, tables: 1 }, // Pendulum only at smoke: return and ΔJ; two filmstrips
   "02-tutorial-iterative-optimizer": { charts: 7, pictures: 0, tables: 1 },
   "03-amortization-gap-and-landscape": { charts: 4, pictures: 0, tables: 1 }, // Fig 1 and 14 landscapes, the gap over training, its Adam ascent; the gap table
+  "04-multiple-estimates": { charts: 6, pictures: 0, tables: 2 }, // Fig 2 landscape and action clouds, Fig 4a, 4b, 12, 18; ΔJ per iteration and distance tables
+  "05-value-bias-and-beta": { charts: 3, pictures: 0, tables: 2 }, // Fig 3a, 3b, evaluation return; value-bias and policy-change tables
+  "07-test-time-optimization": { charts: 5, pictures: 0, tables: 1 }, // Fig 15 and 16 returns, J gain over training, J gain and return change against the budget; every measurement
+  "08-iterations": { charts: 3, pictures: 0, tables: 2 }, // Fig 7 returns, Fig 17b gap, ΔJ per iteration; final returns and final gaps per k
+  "09-adam-and-cem": { charts: 2, pictures: 0, tables: 1 }, // J against iterations (Fig 13) and against wall-clock time; the summary per optimizer
   "90-analyse-runs": { charts: 3, pictures: 0, tables: 3 }, // the runs notebooks 01 and 03 logged: IQM chart, curves of two tasks (Pendulum, PointReach)
 };
 

@@ -1,6 +1,7 @@
 /**
  * `iapo train` as a user runs it: Ctrl-C checkpoints and exits cleanly (status "interrupted", exit code 130), and
- * `--resume` finishes the run; bad arguments are refused with a clear message.
+ * `--resume` finishes the run; bad arguments are refused with a clear message; --eval-iterations sets evaluation's
+ * iterations alone.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../lib/core/paths";
 import { loadRun } from "../../lib/runs";
+import { parseTrainArgs, trainConfigFromArgs } from "../../lib/cli/train";
 
 const cli = path.join(projectRoot(), "dist", "lib", "cli", "main.js");
 const args = (runsDir: string): string[] => ["train", "--env", "Pendulum-v1", "--optimizer", "direct", "--steps", "4000", "--scale", "smoke", "--runs-dir", runsDir];
@@ -60,4 +62,27 @@ test("bad train arguments are refused with a clear message", () => {
   assert.match(run(["--env", "Pendulum-v1", "--value", "model-based", "--retrace-lambda", "1.5"]), /--retrace-lambda must be a number in \[0, 1\], got "1\.5"/);
   assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--value", "model-based", "--horizon", "60"]), /SacConfig\.modelBased\.horizon must be an integer in \[0, 50\]/);
   assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--value", "modelbased"]), /SacConfig\.valueEstimate must be "model-free" or "model-based", got "modelbased"/);
+});
+
+test("--eval-iterations sets the evaluation iterations alone, after --iterations", () => {
+  const config = (...extra: string[]) => trainConfigFromArgs(parseTrainArgs(["--env", "Pendulum-v1", "--scale", "smoke", ...extra])).agent.iterations;
+  assert.deepEqual(config(), { train: 5, act: 5, eval: 5 });
+  assert.deepEqual(config("--eval-iterations", "10"), { train: 5, act: 5, eval: 10 });
+  assert.deepEqual(config("--eval-iterations", "10", "--iterations", "3"), { train: 3, act: 3, eval: 10 });
+  assert.throws(() => parseTrainArgs(["--env", "Pendulum-v1", "--eval-iterations", "0"]), /--eval-iterations must be an integer >= 1/);
+});
+
+test("--preset names the settings a run starts from; run.json records it and every setting changed from it", () => {
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), "iapo-cli-"));
+  const r = spawnSync(process.execPath, [cli, "train", "--env", "Pendulum-v1", "--scale", "smoke", "--steps", "60", "--preset", "authors-code", "--set", "betaCollect=2", "--runs-dir", runsDir], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const config = loadRun(path.join(runsDir, "cli", "Pendulum-v1_iterative_seed0")).config as { preset: string; overrides: string[]; agent: { pessimismStd: string } };
+  assert.equal(config.preset, "authors-code");
+  assert.deepEqual(config.overrides, ["agent.betaCollect"]);
+  assert.equal(config.agent.pessimismStd, "unbiased");
+  const help = spawnSync(process.execPath, [cli, "train", "--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--preset paper\|authors-code/);
+  assert.match(help.stdout, /authors-code +what the authors' code ran/);
+  assert.match(spawnSync(process.execPath, [cli, "train", "--env", "Pendulum-v1", "--preset", "papr"], { encoding: "utf8" }).stderr, /unknown preset "papr"; known: paper, authors-code/);
 });

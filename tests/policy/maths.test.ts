@@ -12,14 +12,15 @@ import { nativeForTests } from "../backend/native-available";
 import { asWasmBackend, heapOf, offsetOf } from "../../lib/backend/wasm-heap";
 import { Rng } from "../../lib/core/rng";
 import {
-  clipLogStdValue, gatedGradDelta, gatedGradGateLogit, gatedUpdateValue, logDensityGradLogStd, logDensityGradMean, logDensityGradU,
-  logStdInRange, normalizeRow, pessimisticQGradQ1, pessimisticQGradQ2, pessimisticQValue, reparameterizedGradLogStd,
-  reparameterizedGradMean, sigmoid, tanhGaussianAction, tanhGaussianLogDensity,
+  boundLogStdGrad, boundLogStdValue, clipLogStdValue, copyRow, gatedGradDelta, gatedGradGateLogit, gatedUpdateValue, logDensityGradLogStd,
+  logDensityGradMean, logDensityGradU, logStdInRange, normalizeRow, pessimisticQGradQ1, pessimisticQGradQ2, pessimisticQValue,
+  reparameterizedGradLogStd, reparameterizedGradMean, sigmoid, softClampLogStdGrad, softClampLogStdValue, tanhGaussianAction,
+  tanhGaussianLogDensity,
 } from "../../lib/policy/maths";
 import { pessimisticQ } from "../../lib/policy/objective";
 import { gatedUpdate } from "../../lib/policy/iterative";
 import { normalizeInput } from "../../lib/policy/input-normalization";
-import { clipLogStd } from "../../lib/policy/params";
+import { boundLogStd, clipLogStd } from "../../lib/policy/params";
 import { sampleTanhGaussian, tanhGaussianLogProb } from "../../lib/policy/tanh-gaussian";
 import { relativeError } from "../backend/compare";
 
@@ -46,6 +47,64 @@ test("Eq. 12: pessimistic Q and its gradients, by hand and by finite differences
     const [q1, q2, beta] = [rng.normal() * 3, rng.normal() * 3, rng.uniform(0, 3)];
     close(pessimisticQGradQ1(q1, q2, beta), fd((x) => pessimisticQValue(x, q2, beta), q1), 1e-6, "∂/∂Q1");
     close(pessimisticQGradQ2(q1, q2, beta), fd((x) => pessimisticQValue(q1, x, beta), q2), 1e-6, "∂/∂Q2");
+  }
+});
+
+test("Eq. 12 with the unbiased std (the authors' code): the penalty √2 larger; β/√2 gives the population values", () => {
+  // Q1 = 1, Q2 = 4: mean 2.5, |Q1 − Q2| = 3; unbiased std 3/√2 = 2.1213203435596424
+  close(pessimisticQValue(1, 4, 1, "unbiased"), 0.3786796564403576, 1e-15, "β = 1: mean − 3/√2");
+  close(pessimisticQValue(6, 2, 2.5, "unbiased"), 4 - 2.5 * 4 / Math.SQRT2, 1e-15, "β = 2.5");
+  assert.equal(pessimisticQValue(3, 3, 2.5, "unbiased"), 3, "no spread: the common value");
+  assert.equal(pessimisticQValue(1, 4, 1), pessimisticQValue(1, 4, 1, "population"), "population is the default");
+  // ∂/∂Q1 = ½ − β/√2·s: Q1 = 5 > Q2 = 2, β = 1
+  close(pessimisticQGradQ1(5, 2, 1, "unbiased"), 0.5 - Math.SQRT1_2, 1e-15, "∂/∂Q1");
+  close(pessimisticQGradQ2(5, 2, 1, "unbiased"), 0.5 + Math.SQRT1_2, 1e-15, "∂/∂Q2");
+  const rng = new Rng(7);
+  for (let i = 0; i < 20; i++) {
+    const [q1, q2, beta] = [rng.normal() * 3, rng.normal() * 3, rng.uniform(0.1, 3)];
+    const mean = (q1 + q2) / 2;
+    // the penalty mean − Q_pess scales by exactly √2 …
+    close((mean - pessimisticQValue(q1, q2, beta, "unbiased")) / (mean - pessimisticQValue(q1, q2, beta)), Math.SQRT2, 1e-12, "penalty ratio");
+    // … so β_unbiased = β_population/√2 gives the same values and gradients
+    close(pessimisticQValue(q1, q2, beta / Math.SQRT2, "unbiased"), pessimisticQValue(q1, q2, beta), 1e-12, "β/√2 value");
+    close(pessimisticQGradQ1(q1, q2, beta / Math.SQRT2, "unbiased"), pessimisticQGradQ1(q1, q2, beta), 1e-12, "β/√2 ∂/∂Q1");
+    close(pessimisticQGradQ1(q1, q2, beta, "unbiased"), fd((x) => pessimisticQValue(x, q2, beta, "unbiased"), q1), 1e-6, "∂/∂Q1 by differences");
+    close(pessimisticQGradQ2(q1, q2, beta, "unbiased"), fd((x) => pessimisticQValue(q1, x, beta, "unbiased"), q2), 1e-6, "∂/∂Q2 by differences");
+  }
+});
+
+test("the soft clamp of log σ (the authors' code): values by hand, limits, slope by hand and by finite differences", () => {
+  // y = 0.5 − softplus(0.5 − x), then −10 + softplus(y + 10); at x = 0: y = 0.5 − log(1 + e^0.5) = −0.4740769841801067
+  close(softClampLogStdValue(0), -10 + Math.log(1 + Math.exp(0.5 - Math.log(1 + Math.exp(0.5)) + 10)), 1e-14, "x = 0, the formula");
+  const table: Array<[number, number, number]> = [
+    // [x, value, slope] from the textbook formulas in double
+    [0, -0.4740040504607226, 0.6224139345831571],
+    [-10, -9.30686658738039, 0.49997934832644203],
+    [3, 0.4211400620422925, 0.07585591975918508],
+    [-5, -4.997335743003516, 0.9892371944186878],
+    [-25, -9.999999694097726, 3.059022269204712e-7],
+  ];
+  for (const [x, value, slope] of table) {
+    close(softClampLogStdValue(x), value, 1e-13, `value at ${x}`);
+    close(softClampLogStdGrad(x), slope, 1e-12, `slope at ${x}`);
+  }
+  close(softClampLogStdGrad(0), sigmoid(0.5) * sigmoid(0.5 - Math.log(1 + Math.exp(0.5)) + 10), 1e-15, "slope at 0: σ(hi − x)·σ(y − lo)");
+  // into (−10, −10 + softplus(10.5)) = (−10, 0.50003): far outside it sits at a bound, with a vanishing (never
+  // zero) slope; no overflow
+  const top = -10 + Math.log(1 + Math.exp(10.5));
+  close(softClampLogStdValue(60), top, 1e-12, "x → ∞");
+  close(softClampLogStdValue(-60), -10, 1e-12, "x → −∞");
+  assert.ok(softClampLogStdGrad(-30) > 0 && softClampLogStdGrad(30) > 0, "a gradient flows everywhere");
+  const rng = new Rng(8);
+  for (let i = 0; i < 30; i++) {
+    const x = rng.normal() * 8;
+    const y = softClampLogStdValue(x);
+    assert.ok(y > -10 && y < top, `in range: ${y}`);
+    close(softClampLogStdGrad(x), fd(softClampLogStdValue, x), 1e-6, `slope at ${x}`);
+    assert.equal(boundLogStdValue(x, "soft-clamp"), y);
+    assert.equal(boundLogStdGrad(x, "soft-clamp"), softClampLogStdGrad(x));
+    assert.equal(boundLogStdValue(x, "hard-clip"), clipLogStdValue(x));
+    assert.equal(boundLogStdGrad(x, "hard-clip"), logStdInRange(x) ? 1 : 0);
   }
 });
 
@@ -77,6 +136,9 @@ test("input normalisation of one row, by hand: layer and layer+scale, 3-D and 1-
   // a 1-D input standardises to 0; its mean and scale are what "layer+scale" keeps (std = sqrt(1e-10))
   assert.equal(normalizeRow([-5], 0, 1, out, 0, true), 3);
   [0, -Math.log(6), Math.log(1e-5 + 1e-8)].forEach((v, i) => close(out[i], v, 1e-6, `1-D ${i}`));
+  // a raw input (the state with normalizeStateInput off) is copied as it is
+  assert.equal(copyRow([9, 1.5, -2, 30], 1, 3, out, 4), 7);
+  assert.deepEqual(Array.from(out.subarray(4, 7)), [1.5, -2, 30]);
 });
 
 test("tanh-Gaussian: action, log-density by hand (and where tanh saturates), gradients by finite differences", () => {
@@ -116,15 +178,22 @@ test("the tfjs path's tf ops equal the one home on random inputs (values and aut
   const n = 64;
   const q1 = randomRows(rng, n, 3);
   const q2 = Float32Array.from(randomRows(rng, n, 3), (v, i) => (i % 8 === 0 ? q1[i] : v)); // with ties
-  for (const beta of [0, 1, 2.5]) {
+  for (const std of ["population", "unbiased"] as const) for (const beta of [0, 1, 2.5]) {
     const [value, g1, g2] = tf.tidy(() => {
       const [a, b] = [tf.tensor1d(q1), tf.tensor1d(q2)];
-      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(pessimisticQ(x, y, beta)))([a, b]);
-      return [pessimisticQ(a, b, beta), ...grads].map((t) => t.dataSync() as Float32Array);
+      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(pessimisticQ(x, y, beta, std)))([a, b]);
+      return [pessimisticQ(a, b, beta, std), ...grads].map((t) => t.dataSync() as Float32Array);
     });
-    assert.ok(relativeError(value, Array.from(q1, (v, i) => pessimisticQValue(v, q2[i], beta))) <= 1e-6, `pessimisticQ β = ${beta}`);
-    assert.deepEqual(Array.from(g1), Array.from(q1, (v, i) => pessimisticQGradQ1(v, q2[i], beta)), `tf's ∂/∂Q1, β = ${beta}`);
-    assert.deepEqual(Array.from(g2), Array.from(q1, (v, i) => pessimisticQGradQ2(v, q2[i], beta)), `tf's ∂/∂Q2, β = ${beta}`);
+    const what = `${std} std, β = ${beta}`;
+    assert.ok(relativeError(value, Array.from(q1, (v, i) => pessimisticQValue(v, q2[i], beta, std))) <= 1e-6, `pessimisticQ ${what}`);
+    const want = [pessimisticQGradQ1, pessimisticQGradQ2].map((f) => Array.from(q1, (v, i) => f(v, q2[i], beta, std)));
+    if (std === "population") {
+      assert.deepEqual(Array.from(g1), want[0], `tf's ∂/∂Q1, ${what}`);
+      assert.deepEqual(Array.from(g2), want[1], `tf's ∂/∂Q2, ${what}`);
+    } else {
+      // 1/√2·β is rounded to float32 before tf's subtraction: equal to float32 rounding
+      assert.ok(relativeError(g1, want[0]) <= 1e-6 && relativeError(g2, want[1]) <= 1e-6, `tf's ∂/∂Q1, Q2, ${what}`);
+    }
   }
 
   const [previous, delta, logits, upstream] = [randomRows(rng, n), randomRows(rng, n), randomRows(rng, n, 2), randomRows(rng, n)];
@@ -139,6 +208,14 @@ test("the tfjs path's tf ops equal the one home on random inputs (values and aut
   assert.ok(relativeError(dLogit, gate.map((g, i) => gatedGradGateLogit(previous[i], delta[i], g, upstream[i]))) <= 1e-5, "tf's ∂/∂ gate logit");
   const wide = randomRows(rng, n, 15);
   assert.deepEqual(Array.from(tf.tidy(() => clipLogStd(tf.tensor2d(wide, [8, 8])).dataSync())), Array.from(wide, (v) => Math.fround(clipLogStdValue(v))), "clipLogStd");
+  for (const bounds of ["hard-clip", "soft-clamp"] as const) {
+    const [bounded, slope] = tf.tidy(() => {
+      const x = tf.tensor2d(wide, [8, 8]);
+      return [boundLogStd(x, bounds), tf.grad((v: tf.Tensor) => tf.sum(boundLogStd(v as tf.Tensor2D, bounds)))(x)].map((t) => t.dataSync() as Float32Array);
+    });
+    assert.ok(relativeError(bounded, Array.from(wide, (v) => boundLogStdValue(v, bounds))) <= 1e-6, `boundLogStd ${bounds}: ${relativeError(bounded, Array.from(wide, (v) => boundLogStdValue(v, bounds)))}`);
+    assert.ok(relativeError(slope, Array.from(wide, (v) => boundLogStdGrad(v, bounds))) <= 1e-5, `tf's slope of boundLogStd ${bounds}`);
+  }
 
   for (const [rows, cols] of [[8, 5], [8, 1]]) for (const mode of ["layer", "layer+scale"] as const) {
     const x = Float32Array.from(randomRows(rng, rows * cols), (v, i) => v + (i % cols === 0 ? 2 : 0));

@@ -110,3 +110,17 @@ export function listFiles(dir: string): string[] {
   walk(dir);
   return out.sort();
 }
+
+/** Pids of the run processes (exec-child.js) whose parent is `parent`. */
+export function runChildren(parent: number): number[] {
+  const out: number[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p))) {
+    try {
+      const ppid = Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]);
+      if (ppid === parent && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("exec-child.js")) out.push(Number(pid));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}

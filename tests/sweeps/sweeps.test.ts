@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadRun, readAnalysisRows } from "../../lib/runs";
 import { acquireRunLock, readRunLock, RunLockedError, RUN_LOCK_FILE } from "../../lib/runs/run-lock";
-import { train } from "../../lib/train";
+import { sweepDir, train } from "../../lib/train";
 import { arrayScript, jobFor, loadSweepFile, planSweep, resolveRunFolder, runProgress, shellQuote, validateJob, validateSweep } from "../../lib/sweeps";
 import { CLI, listFiles, runCli, tmp, writeSweep } from "./helpers";
 
@@ -169,4 +169,29 @@ test("iapo sweep run (local pool) trains what is missing, resumes what was inter
   const empty = cli("plan", writeSweep(root, "empty", "name: e\nscale: smoke\ntasks: [Pendulum-v1]\noptimizers: []\nseeds: [0]\n"));
   assert.equal(empty.status, 2);
   assert.match(String(empty.stderr), /empty\.yaml\.optimizers: is empty/);
+});
+
+test("a sweep names its preset in settings or as an axis of the grid; an unknown one fails naming the field", () => {
+  const [plain] = planSweep(validateSweep(BASE));
+  const [paper] = planSweep(validateSweep({ ...BASE, settings: { preset: "paper" } }));
+  assert.equal(plain.id, paper.id, "paper is the default preset");
+  assert.equal(plain.config.preset, "paper");
+  const both = planSweep(validateSweep({ ...BASE, grid: { preset: ["paper", "authors-code"] } }));
+  assert.deepEqual(both.map((r) => r.config.preset), ["paper", "authors-code"]);
+  assert.equal(both[1].config.agent.pessimismStd, "unbiased");
+  assert.notEqual(both[0].id, both[1].id);
+  assert.deepEqual(validateJob(jobFor(validateSweep({ ...BASE, grid: { preset: ["authors-code"] } }), both[1])).config, both[1].config);
+  assert.throws(() => validateSweep({ ...BASE, settings: { preset: "code" } }, "f"), /f\.settings\.preset: unknown preset "code"; known: paper, authors-code/);
+  assert.throws(() => validateSweep({ ...BASE, grid: { preset: ["paper", 3] } }, "f"), /f\.grid\.preset\[1\]: unknown preset 3/);
+  assert.throws(() => validateSweep({ ...BASE, grid: { preset: ["paper"] }, settings: { preset: "paper" } }, "f"), /f\.grid\.preset: is also fixed in settings\.preset/);
+  const job = jobFor(validateSweep(BASE), plain);
+  assert.throws(() => validateJob({ ...job, request: { ...job.request, preset: "x" } }), /job\.request\.preset: unknown preset "x"/);
+});
+
+test("trainSweep keeps a preset other than the default in its own folder", () => {
+  const spec = { experiment: "e", envs: ["Pendulum-v1"], optimizers: ["direct"], seeds: [0], scale: "smoke" as const, runsDir: "/r" };
+  assert.equal(sweepDir(spec), "/r/e-smoke");
+  assert.equal(sweepDir({ ...spec, preset: "paper" }), "/r/e-smoke");
+  assert.equal(sweepDir({ ...spec, preset: "authors-code" }), "/r/e-smoke-authors-code");
+  assert.throws(() => sweepDir({ ...spec, preset: "x" }), /unknown preset "x"/);
 });

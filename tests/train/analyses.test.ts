@@ -17,10 +17,11 @@ import { analyzeRun, buildTrainConfig, loadSnapshotAgent, loadTrainedAgent, reso
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-analyses-"));
 
 function tinyConfig(optimizer: "direct" | "iterative"): TrainConfig {
-  const c = buildTrainConfig({ env: "Pendulum-v1", optimizer, seed: 5, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1 });
-  Object.assign(c.schedule, { initialRandomSteps: 40, logEvery: 20, checkpointEvery: 40, snapshotEvery: 80 });
-  Object.assign(c.agent, { batchSize: 16, policyHiddenSizes: [16, 16], iterations: { train: 2, act: 2, eval: 2 }, samples: 2 });
-  return c;
+  return buildTrainConfig({
+    env: "Pendulum-v1", optimizer, seed: 5, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1, iterations: 2,
+    schedule: { initialRandomSteps: 40, logEvery: 20, checkpointEvery: 40, snapshotEvery: 80 },
+    agent: { batchSize: 16, policyHiddenSizes: [16, 16], samples: 2 },
+  });
 }
 
 /** Two estimators under one name with different settings: their rows must never be mixed up. */

@@ -12,21 +12,22 @@ import { ConfigError } from "../../lib/core/errors";
 import { projectRoot } from "../../lib/core/paths";
 import { initBackend } from "../../lib/backend/select";
 import { loadRun } from "../../lib/runs";
+import { FIDELITY_OPTIONS_BEFORE_PRESETS } from "../../lib/agents/sac/config";
+import { SCHEDULE_FIELDS, SCHEDULE_PRESETS } from "../../lib/presets";
 import {
-  SCHEDULE_FIELDS, SCHEDULE_PRESETS, buildTrainConfig, loadTrainRun, loadTrainedAgent, migrateTrainConfig, train, type TrainConfig,
+  buildTrainConfig, loadTrainRun, loadTrainedAgent, migrateTrainConfig, train, validateTrainConfig, type TrainConfig,
 } from "../../lib/train";
 
 const OLD_CONFIG = path.join(projectRoot(), "tests", "train", "fixtures", "run-config-before-schedule.json");
 
-/** The config the fixture was written from, built today. */
+/** The config the fixture was written from, built today: the options as they computed then, and no preset claimed. */
 function fixtureConfig(): TrainConfig {
-  const c = buildTrainConfig({ env: "Pendulum-v1", optimizer: "direct", seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1 });
-  c.schedule.initialRandomSteps = 40;
-  c.schedule.logEvery = 20;
-  c.schedule.checkpointEvery = 40;
-  c.agent.batchSize = 16;
-  c.agent.policyHiddenSizes = [16, 16];
-  return c;
+  const c = buildTrainConfig({
+    env: "Pendulum-v1", optimizer: "direct", seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1,
+    schedule: { initialRandomSteps: 40, logEvery: 20, checkpointEvery: 40 },
+    agent: { batchSize: 16, policyHiddenSizes: [16, 16], ...FIDELITY_OPTIONS_BEFORE_PRESETS },
+  });
+  return { ...c, preset: null, overrides: [] };
 }
 
 test("the paper's schedule and agent settings live in separate records", () => {
@@ -97,4 +98,56 @@ test("a run started before the schedule split loads, and resumes to the end", { 
   assert.equal(resumed.step, 160);
   assert.deepEqual(loadRun(dir).metrics.filter((m) => m["train/updates"] !== undefined).map((m) => m.step), [20, 40, 60, 80, 100, 120, 140, 160]);
   assert.equal((await train(config, { runDir: dir, ifExists: "reuse" })).outcome, "reused");
+});
+
+test("a config names its preset and every setting that differs from it", () => {
+  const plain = buildTrainConfig({ env: "Hopper-v2", optimizer: "iterative", scale: "paper" });
+  assert.equal(plain.preset, "paper", "the default preset");
+  assert.deepEqual(plain.overrides, []);
+  const changed = buildTrainConfig({
+    env: "Hopper-v2", optimizer: "iterative", scale: "paper", preset: "authors-code", iterations: 2, evalEpisodes: 3,
+    agent: { betaTrain: 1.5, qArchitecture: "B", policyHiddenSizes: [64, 64] },
+  });
+  assert.equal(changed.preset, "authors-code");
+  // betaTrain 1.5 is the preset's own value on Hopper: not an override; the run length is never one
+  assert.deepEqual(changed.overrides.slice().sort(), [
+    "agent.iterations.act", "agent.iterations.eval", "agent.iterations.train", "agent.policyHiddenSizes", "agent.qArchitecture", "schedule.evalEpisodes",
+  ]);
+  assert.deepEqual(buildTrainConfig({ env: "Hopper-v2", optimizer: "direct", scale: "smoke", totalSteps: 300 }).overrides, []);
+  assert.deepEqual(buildTrainConfig({ env: "Hopper-v2", optimizer: "direct", scale: "smoke", schedule: { totalSteps: 300 } }).overrides, []);
+});
+
+test("an unknown preset, or a setting that contradicts the preset without being declared, fails clearly", () => {
+  assert.throws(
+    () => buildTrainConfig({ env: "Hopper-v2", optimizer: "direct", scale: "smoke", preset: "papper" }),
+    (e: unknown) => e instanceof ConfigError && /unknown preset "papper"; known: paper, authors-code/.test(e.message),
+  );
+  const c = buildTrainConfig({ env: "Walker2d-v2", optimizer: "iterative", scale: "paper" });
+  assert.throws(() => validateTrainConfig({ ...c, preset: "nope" as never }), /unknown preset "nope"; known: paper, authors-code/);
+  const edited = { ...c, agent: { ...c.agent, betaTrain: 1 } };
+  assert.throws(
+    () => validateTrainConfig(edited),
+    (e: unknown) => e instanceof ConfigError && /agent\.betaTrain is 1 but preset "paper" sets 2\.5 \(Walker2d-v2, iterative, paper scale\); declare "agent\.betaTrain" in overrides/.test(e.message),
+  );
+  assert.equal(validateTrainConfig({ ...edited, overrides: ["agent.betaTrain"] }).agent.betaTrain, 1, "declared, it passes");
+  const authors = { ...c, preset: "authors-code" as const };
+  assert.throws(() => validateTrainConfig(authors), /agent\.pessimismStd is "population" but preset "authors-code" sets "unbiased"/);
+  assert.throws(() => validateTrainConfig({ ...c, schedule: { ...c.schedule, evalEvery: 5000 } }), /schedule\.evalEvery is 5000 but preset "paper" sets 10000/);
+  assert.throws(() => validateTrainConfig({ ...c, overrides: "agent.betaTrain" as never }), /overrides must be a list of setting names/);
+  // a config that claims no preset is not checked against one
+  assert.equal(validateTrainConfig({ ...edited, preset: null }).preset, null);
+});
+
+test("a run.json written before presets claims none, and keeps the options as it computed them", () => {
+  const today = buildTrainConfig({ env: "Hopper-v2", optimizer: "iterative", scale: "quick" });
+  const old = structuredClone(today) as unknown as Record<string, unknown>;
+  delete old.preset;
+  delete old.overrides;
+  const agent = old.agent as Record<string, unknown>;
+  for (const field of Object.keys(FIDELITY_OPTIONS_BEFORE_PRESETS)) delete agent[field];
+  const migrated = migrateTrainConfig(old);
+  assert.equal(migrated.preset, null);
+  assert.deepEqual(migrated.overrides, []);
+  assert.deepEqual(migrated.agent, { ...today.agent, ...FIDELITY_OPTIONS_BEFORE_PRESETS });
+  assert.equal(validateTrainConfig(migrated), migrated);
 });

@@ -38,13 +38,11 @@ async function randomPolicyReturn(): Promise<number> {
 for (const optimizer of ["direct", "iterative"] as const) {
   test(`SAC with the ${optimizer} optimizer learns Pendulum within ${STEPS} steps`, { timeout: 20 * 60_000 }, async (t) => {
     await initBackend();
-    const config = buildTrainConfig({ env: "Pendulum-v1", optimizer, seed: SEED, scale: "smoke", totalSteps: STEPS, evalEvery: STEPS, evalEpisodes: EPISODES });
-    config.schedule.initialRandomSteps = 500;
-    config.agent.batchSize = 64;
-    config.agent.policyHiddenSizes = [64, 64];
-    config.agent.learningRate = 1e-3;
-    config.schedule.logEvery = 500;
-    config.schedule.checkpointEvery = STEPS;
+    const config = buildTrainConfig({
+      env: "Pendulum-v1", optimizer, seed: SEED, scale: "smoke", totalSteps: STEPS, evalEvery: STEPS, evalEpisodes: EPISODES,
+      schedule: { initialRandomSteps: 500, logEvery: 500, checkpointEvery: STEPS },
+      agent: { batchSize: 64, policyHiddenSizes: [64, 64], learningRate: 1e-3 },
+    });
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "iapo-learn-")), optimizer);
     await train(config, { runDir: dir });
     const evals = loadRun(dir).metrics.filter((m) => typeof m["eval/return_mean"] === "number");

@@ -8,18 +8,14 @@ import { buildTrainConfig, type TrainConfig } from "../../lib/train";
  */
 export function tinyModelBasedConfig(optimizer: "direct" | "iterative"): TrainConfig {
   const iterative = optimizer === "iterative";
-  const c = buildTrainConfig({
+  return buildTrainConfig({
     env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: iterative ? 80 : 160, evalEvery: 80, evalEpisodes: iterative ? 0 : 1,
-    agent: { valueEstimate: "model-based" }, modelBased: { hiddenSizes: [16, 16], pretrainUpdates: 20 },
+    schedule: { initialRandomSteps: 40, logEvery: 10, checkpointEvery: iterative ? 20 : 40, snapshotEvery: iterative ? 40 : 80 },
+    agent: {
+      valueEstimate: "model-based", batchSize: 16, policyHiddenSizes: [16, 16], samples: 2,
+      iterations: iterative ? { train: 1, act: 1, eval: 1 } : { train: 2, act: 2, eval: 2 },
+    },
+    modelBased: { hiddenSizes: [16, 16], pretrainUpdates: 20 },
   });
-  c.schedule.initialRandomSteps = 40;
-  c.schedule.logEvery = 10;
-  c.schedule.checkpointEvery = iterative ? 20 : 40;
-  c.schedule.snapshotEvery = iterative ? 40 : 80;
-  c.agent.batchSize = 16;
-  c.agent.policyHiddenSizes = [16, 16];
-  c.agent.iterations = iterative ? { train: 1, act: 1, eval: 1 } : { train: 2, act: 2, eval: 2 };
-  c.agent.samples = 2;
-  return c;
 }
 

@@ -18,15 +18,11 @@ const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "iapo-train-"));
 
 /** A tiny but complete run: random phase, updates, two evaluations, several checkpoints. */
 function tinyConfig(optimizer: "direct" | "iterative"): TrainConfig {
-  const c = buildTrainConfig({ env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1 });
-  c.schedule.initialRandomSteps = 40;
-  c.agent.batchSize = 16;
-  c.agent.policyHiddenSizes = [16, 16];
-  c.agent.iterations = { train: 2, act: 2, eval: 2 };
-  c.agent.samples = 2;
-  c.schedule.logEvery = 20;
-  c.schedule.checkpointEvery = 40;
-  return c;
+  return buildTrainConfig({
+    env: "Pendulum-v1", optimizer, seed: 7, scale: "smoke", totalSteps: 160, evalEvery: 80, evalEpisodes: 1, iterations: 2,
+    schedule: { initialRandomSteps: 40, logEvery: 20, checkpointEvery: 40 },
+    agent: { batchSize: 16, policyHiddenSizes: [16, 16], samples: 2 },
+  });
 }
 
 /** Rows without wall-clock figures, which legitimately differ between runs. */
@@ -147,4 +143,40 @@ test("aborting through the signal checkpoints and marks the run interrupted", { 
   assert.equal(r.outcome, "interrupted");
   assert.equal(r.step, 0);
   assert.equal(loadRun(dir).status?.state, "interrupted");
+});
+
+/** Train rows only (no evaluation), without wall-clock figures. */
+const trainRows = (rows: MetricRow[]): MetricRow[] => comparable(rows.filter((r) => r["eval/return_mean"] === undefined));
+const evalReturns = (rows: MetricRow[]): unknown[] => rows.filter((r) => r["eval/return_mean"] !== undefined).map((r) => r["eval/return_mean"]);
+
+test("evaluation iterations change evaluation alone: a run with eval 4 ≠ act 2 collects the same data and logs the same train rows as eval = act", { timeout: 10 * 60_000 }, async () => {
+  await initBackend();
+  const runs = new Map<number, MetricRow[]>();
+  for (const evaluation of [2, 4]) {
+    const config = tinyConfig("iterative");
+    config.agent.iterations = { ...config.agent.iterations, eval: evaluation };
+    const dir = path.join(tmp(), `eval${evaluation}`);
+    await train(config, { runDir: dir });
+    runs.set(evaluation, loadRun(dir).metrics);
+  }
+  const base = runs.get(2) as MetricRow[];
+  assert.ok(trainRows(base).some((r) => typeof r["train/q1_loss"] === "number"), "train rows with updates");
+  assert.equal(evalReturns(base).length, 2, "two evaluations");
+  const rows = runs.get(4) as MetricRow[];
+  assert.deepEqual(trainRows(rows), trainRows(base), "the same train rows as eval = act");
+  assert.notDeepEqual(evalReturns(rows), evalReturns(base), "other evaluation returns");
+});
+
+test("a run with the authors' code's SAC options (α loss, hard target copies, target Q for the policy and acting, more evaluation iterations) resumes exactly", { timeout: 10 * 60_000 }, async () => {
+  await initBackend();
+  const config = tinyConfig("iterative");
+  // a copy every 20 updates: the resumed run (from step 80) must copy on the same updates
+  Object.assign(config.agent, { temperatureLoss: "alpha", targetUpdate: "hard", tau: 0.05, useTargetQForPolicy: true, useTargetQForActing: true, iterations: { train: 2, act: 2, eval: 3 } });
+  config.overrides.push("agent.temperatureLoss", "agent.targetUpdate", "agent.tau", "agent.useTargetQForPolicy", "agent.useTargetQForActing", "agent.iterations.eval");
+  const whole = path.join(tmp(), "whole");
+  await train(config, { runDir: whole });
+  const split = path.join(tmp(), "split");
+  assert.equal((await train(config, { runDir: split, stopAt: 90 })).outcome, "interrupted");
+  assert.equal((await train(config, { runDir: split, ifExists: "resume" })).outcome, "finished");
+  assert.deepEqual(comparable(loadRun(split).metrics), comparable(loadRun(whole).metrics));
 });

@@ -1,10 +1,9 @@
 /**
  * Settings of the model-based value estimate (Sec. 4.2.5, App. A.5, Tables 7-8): which estimate an agent uses,
  * the learned model's networks, the rollout horizon h, Retrace's λ, the model's pre-training and whether the
- * estimate also provides the Q-networks' targets.
+ * estimate also provides the Q-networks' targets. The values per scale are the presets' (lib/presets/).
  */
 import { ConfigError } from "../../core/errors";
-import type { Scale } from "../../core/scale";
 
 export const VALUE_ESTIMATES = ["model-free", "model-based"] as const;
 /** "model-free": Q_ψ (Eq. 12); "model-based": Q̂ of Eq. 13 from short rollouts of a learned model. */
@@ -25,12 +24,6 @@ export interface ModelBasedConfig {
 
 /** Upper bound on h: longer rollouts only compound the model's error (and would run for minutes per update). */
 export const MAX_HORIZON = 50;
-
-/** Table 7-8's model at quick and paper scale; smaller networks and pre-training at smoke scale (seconds, tests). */
-export function defaultModelBasedConfig(scale: Scale): ModelBasedConfig {
-  const smoke = scale === "smoke";
-  return { horizon: 2, retraceLambda: 0.9, pretrainUpdates: smoke ? 100 : 1000, hiddenSizes: smoke ? [64, 64] : [256, 256], valueTargets: true };
-}
 
 /** Checks the value-estimate choice and its settings; throws ConfigError naming the bad field (prefixed `SacConfig.`). */
 export function validateValueEstimate(estimate: unknown, modelBased: unknown): void {

@@ -31,7 +31,7 @@ export class ModelBasedObjective extends VariationalObjective {
     this.parts = {
       value: (s, a) => tf.tidy(() => {
         const [q1, q2] = o.q(s, a);
-        return pessimisticQ(q1, q2, o.beta);
+        return pessimisticQ(q1, q2, o.beta, o.pessimismStd);
       }),
       alpha: o.alpha,
       model: o.model,

@@ -10,7 +10,7 @@ import type { Rng } from "../../core/rng";
 import { POLICY_NETWORK } from "../../nn/architectures";
 import { stopGradient } from "../../nn/stop-gradient";
 import type { Activation } from "../../backend/ops";
-import { DirectAmortizedOptimizer } from "../../policy/direct";
+import { DirectAmortizedOptimizer, type DirectOptimizerConfig } from "../../policy/direct";
 import type { PolicyParams } from "../../policy/params";
 
 /**
@@ -29,8 +29,13 @@ export function gaussianKlPerState(p: PolicyParams, q: PolicyParams): tf.Tensor1
 export class RolloutPolicy {
   readonly network: DirectAmortizedOptimizer;
 
-  constructor(observationSize: number, actionSize: number, network: { hiddenSizes: number[]; activation: Activation }, rng: Rng) {
-    this.network = new DirectAmortizedOptimizer({ network: { ...POLICY_NETWORK, hiddenSizes: network.hiddenSizes.slice(), activation: network.activation } }, observationSize, actionSize, rng);
+  /** `head`: the agent's bounds on log σ and network start, so a copy of a direct agent's network gives its λ. */
+  constructor(
+    observationSize: number, actionSize: number, network: { hiddenSizes: number[]; activation: Activation }, rng: Rng,
+    head: Pick<DirectOptimizerConfig, "logStdBounds" | "init"> = {},
+  ) {
+    const body = { ...POLICY_NETWORK, hiddenSizes: network.hiddenSizes.slice(), activation: network.activation };
+    this.network = new DirectAmortizedOptimizer({ network: body, ...head }, observationSize, actionSize, rng);
   }
 
   /** λ = f(s) for states [B, obs]. */

@@ -36,7 +36,8 @@ export class ModelBasedValue {
   constructor(private readonly config: SacConfig, spec: AgentSpec, private readonly agentPolicy: PolicyOptimizer, rng: Rng) {
     const { observationSize: O, actionSize: A } = spec;
     this.model = new LearnedModel(O, A, config.modelBased.hiddenSizes, rng.fork());
-    this.rollout = new RolloutPolicy(O, A, { hiddenSizes: config.policyHiddenSizes, activation: config.policyActivation }, rng.fork());
+    const head = { logStdBounds: config.logStdBounds, init: config.networkInit };
+    this.rollout = new RolloutPolicy(O, A, { hiddenSizes: config.policyHiddenSizes, activation: config.policyActivation }, rng.fork(), head);
     this.modelAdam = createAdam({ learningRate: config.learningRate });
     this.rolloutAdam = this.distilled ? createAdam({ learningRate: config.learningRate }) : null;
   }

@@ -1,8 +1,9 @@
 /**
  * Soft actor-critic (Haarnoja et al., 2018b;c) with a pluggable policy optimizer (Sec. 4.1): two Q-networks with
- * Polyak-averaged targets, pessimistic values (Eq. 12), automatic temperature, and λ chosen by a direct (Eq. 9)
- * or iterative (Eq. 10-11) amortized optimizer. The agent learns from batches it is given and acts on
- * observations; the environment loop, replay filling and logging belong to the caller.
+ * target networks (Polyak-averaged or copied: target-update.ts), pessimistic values (Eq. 12), automatic
+ * temperature, and λ chosen by a direct (Eq. 9) or iterative (Eq. 10-11) amortized optimizer. The agent learns
+ * from batches it is given and acts on observations; the environment loop, replay filling and logging belong to
+ * the caller.
  */
 import { tf } from "../../backend/tf";
 import { createAdam } from "../../backend/adam";
@@ -12,13 +13,16 @@ import { Q_ARCHITECTURES } from "../../nn/architectures";
 import type { ParameterSet } from "../../nn/parameters";
 import { QNetwork } from "../../nn/q-network";
 import { tanhGaussianAction } from "../../policy/maths";
+import type { PolicyParams } from "../../policy/params";
 import { VariationalObjective, type QPair, type VariationalObjectiveOptions } from "../../policy/objective";
-import { disposeOptimization, type PolicyOptimizer } from "../../policy/optimizer";
+import { disposeOptimization, type OptimizeOptions, type PolicyOptimizer } from "../../policy/optimizer";
 import type { ReplayBatch } from "../replay-buffer";
 import { validateSacConfig, type SacConfig } from "./config";
 import { softQTarget } from "./maths";
+import { evaluationLegs, runEvaluationLegs } from "./evaluation-iterations";
 import { buildPolicyOptimizer, type PolicyOptimizerFactory } from "./policy-factory";
 import type { AgentSnapshot, AgentSpec, OptimizerState } from "./state";
+import { targetStep } from "./target-update";
 import { temperatureLoss } from "./temperature";
 import { FusedSacUpdate, fusedSacUnsupported, type FusedSacParts, type Lambda } from "./fused-update";
 import { ModelBasedValue } from "../model-based/value";
@@ -79,10 +83,11 @@ export class SacAgent {
     this.targetEntropy = config.targetEntropy ?? -spec.actionSize;
     const body = Q_ARCHITECTURES[config.qArchitecture];
     const { observationSize: o, actionSize: a } = spec;
-    this.q1 = QNetwork.create(body, o, a, rng.fork());
-    this.q2 = QNetwork.create(body, o, a, rng.fork());
-    this.q1Target = QNetwork.create(body, o, a, rng.fork());
-    this.q2Target = QNetwork.create(body, o, a, rng.fork());
+    const init = config.networkInit;
+    this.q1 = QNetwork.create(body, o, a, rng.fork(), init);
+    this.q2 = QNetwork.create(body, o, a, rng.fork(), init);
+    this.q1Target = QNetwork.create(body, o, a, rng.fork(), init);
+    this.q2Target = QNetwork.create(body, o, a, rng.fork(), init);
     this.q1Target.params.copyFrom(this.q1.params);
     this.q2Target.params.copyFrom(this.q2.params);
     this.policyOptimizer = makePolicyOptimizer(config, spec, rng.fork());
@@ -112,6 +117,14 @@ export class SacAgent {
     return this.updateCount;
   }
 
+  /**
+   * Iterations of an evaluation run (test-time iterations, Sec. 4.2.3): iterations.eval for an iterative agent;
+   * undefined for the other optimizers, which run their own count.
+   */
+  get evaluationIterations(): number | undefined {
+    return this.config.optimizer === "iterative" ? this.config.iterations.eval : undefined;
+  }
+
   /** Current temperature α. */
   get alpha(): number {
     return Math.exp(this.logAlpha.dataSync()[0]);
@@ -129,7 +142,8 @@ export class SacAgent {
    * @param estimate the value in J: the config's by default; "model-based" (Eq. 13) needs an agent with a model
    */
   objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online", rng: Rng = this.rng, estimate: ValueEstimate = this.config.valueEstimate): VariationalObjective {
-    return this.valueObjective({ q: this.qPair(q), alpha, beta, samples: this.config.samples, actionSize: this.spec.actionSize, rng }, estimate);
+    const { samples, pessimismStd } = this.config;
+    return this.valueObjective({ q: this.qPair(q), alpha, beta, pessimismStd, samples, actionSize: this.spec.actionSize, rng }, estimate);
   }
 
   /**
@@ -163,9 +177,14 @@ export class SacAgent {
     return this.rng.fillUniform(new Float32Array(this.spec.actionSize), -1, 1) as Float32Array;
   }
 
+  /** The Q-networks J uses when acting: the targets with useTargetQForActing (the authors' code), else the online ones. */
+  private get actingQ(): "online" | "target" {
+    return this.config.useTargetQForActing ? "target" : "online";
+  }
+
   /**
    * The action for one observation. "explore": a ~ π(·|s; λ) with λ from the optimizer (acting iterations,
-   * β = betaCollect); "eval": the deterministic tanh(μ).
+   * β = betaCollect); "eval": the deterministic tanh(μ), λ from the evaluation iterations (evaluation-iterations.ts).
    */
   act(observation: ArrayLike<number>, mode: "explore" | "eval"): Float32Array {
     if (observation.length !== this.spec.observationSize) throw new ConfigError(`act: observation must have ${this.spec.observationSize} values, got ${observation.length}`);
@@ -182,7 +201,12 @@ export class SacAgent {
     // The exploration noise is drawn before the optimizer's J noise on both paths, so they stay interchangeable.
     const noise = mode === "explore" ? (this.rng.fillNormal(new Float32Array(count * A)) as Float32Array) : null;
     const fused = this.fusedUpdate();
-    const action = fused ? squashedAction(fused.actingLambda(Float32Array.from(observations), count), noise) : this.actThroughTfjs(observations, count, noise);
+    let action: Float32Array;
+    if (mode === "eval" && this.evaluationDiffersFromActing()) {
+      action = fused ? squashedAction(this.evaluationLambdaFused(fused, Float32Array.from(observations), count), null) : this.evalThroughTfjs(observations, count);
+    } else {
+      action = fused ? squashedAction(fused.actingLambda(Float32Array.from(observations), count), noise) : this.actThroughTfjs(observations, count, noise);
+    }
     for (const v of action) if (!Number.isFinite(v)) throw new NonFiniteError(`act: the policy produced a non-finite action [${Array.from(action)}]`);
     return action;
   }
@@ -199,11 +223,37 @@ export class SacAgent {
       return out;
     });
   }
+
+  /** Whether evaluation runs other iterations than acting: an iterative agent with iterations.eval ≠ iterations.act. */
+  private evaluationDiffersFromActing(): boolean {
+    return this.evaluationIterations !== undefined && this.evaluationIterations !== this.config.iterations.act;
+  }
+
+  /** The evaluation iterations' λ on the fused path, as legs that leave the agent's Rng where acting would. */
+  private evaluationLambdaFused(fused: FusedSacUpdate, states: Float32Array, count: number): Lambda {
+    const legs = evaluationLegs(this.config.iterations.act, this.config.iterations.eval);
+    return runEvaluationLegs<Lambda>(legs, this.rng, (iterations, init, noise) => fused.actingLambda(states, count, noise === this.rng ? null : noise, { iterations, init }), () => undefined);
+  }
+
+  /** The evaluation iterations' deterministic action tanh(μ) as tfjs ops, in the legs of evaluationLambdaFused. */
+  private evalThroughTfjs(observations: ArrayLike<number>, count: number): Float32Array {
+    return tf.tidy(() => {
+      const legs = evaluationLegs(this.config.iterations.act, this.config.iterations.eval);
+      const lambda = runEvaluationLegs<PolicyParams>(legs, this.rng, (iterations, init, noise) => {
+        const result = this.actingRun(observations, count, noise, { iterations, ...(init ? { init } : {}) });
+        const out = { mean: result.lambda.mean.clone(), logStd: result.lambda.logStd.clone() };
+        disposeOptimization(result);
+        return out;
+      }, (l) => tf.dispose([l.mean, l.logStd]));
+      return Float32Array.from(tf.tanh(lambda.mean).dataSync() as Float32Array);
+    });
+  }
+
   /**
    * λ = (μ, log σ) for `count` observations ([count, obs] row-major) as the agent acts on them: the acting
-   * iterations on the online Q-networks at β = betaCollect, on the fused path where it applies. No action is
-   * sampled; J's noise comes from `noise` (default: the agent's Rng), so an estimator can sample actions itself
-   * without moving the agent's streams. Returns [count, |A|] each.
+   * iterations on the acting Q-networks (online, or the targets with useTargetQForActing) at β = betaCollect, on
+   * the fused path where it applies. No action is sampled; J's noise comes from `noise` (default: the agent's Rng),
+   * so an estimator can sample actions itself without moving the agent's streams. Returns [count, |A|] each.
    */
   actingLambda(observations: ArrayLike<number>, count: number, noise: Rng = this.rng): Lambda {
     this.checkObservations("actingLambda", observations, count);
@@ -217,11 +267,14 @@ export class SacAgent {
     });
   }
 
-  /** The policy optimizer's acting run as tfjs ops (call inside tf.tidy; the caller disposes the result). */
-  private actingRun(observations: ArrayLike<number>, count: number, noise: Rng): ReturnType<PolicyOptimizer["optimize"]> {
+  /**
+   * The policy optimizer's acting run as tfjs ops (call inside tf.tidy; the caller disposes the result); `leg`
+   * sets an iterative run's iterations and start (evaluation-iterations.ts).
+   */
+  private actingRun(observations: ArrayLike<number>, count: number, noise: Rng, leg: Pick<OptimizeOptions, "iterations" | "init"> = {}): ReturnType<PolicyOptimizer["optimize"]> {
     const s = tf.tensor2d(Float32Array.from(observations), [count, this.spec.observationSize]);
     const alpha = tf.exp(this.logAlpha) as tf.Scalar;
-    return this.policyOptimizer.optimize(s, this.objective(this.config.betaCollect, alpha, "online", noise), { training: false, evaluateFinal: false });
+    return this.policyOptimizer.optimize(s, this.objective(this.config.betaCollect, alpha, this.actingQ, noise), { training: false, evaluateFinal: false, ...leg });
   }
 
   private checkObservations(what: string, observations: ArrayLike<number>, count: number): void {
@@ -232,7 +285,7 @@ export class SacAgent {
   }
 
 
-  /** One gradient update of the Q-networks, the policy optimizer and α, then the targets (Polyak τ). */
+  /** One gradient update of the Q-networks, the policy optimizer and α, then the targets (target-update.ts). */
   update(batch: ReplayBatch): Record<string, number> {
     const { observationSize: O, actionSize: A } = this.spec;
     if (batch.observationSize !== O || batch.actionSize !== A) {
@@ -242,7 +295,7 @@ export class SacAgent {
     if (fused) {
       const metrics = fused.update(batch, { q: this.qAdam, policy: this.policyAdam, alpha: this.alphaAdam }, (what, v) => {
         if (!Number.isFinite(v)) throw new NonFiniteError(`update ${this.updateCount + 1}: ${what} is ${v}`);
-      });
+      }, this.updateCount);
       this.updateCount++;
       for (const [k, v] of Object.entries(metrics)) if (!Number.isFinite(v)) throw new NonFiniteError(`update ${this.updateCount}: ${k} is ${v}`);
       return metrics;
@@ -310,9 +363,9 @@ export class SacAgent {
         disposeOptimization(res);
       }
 
-      // Temperature (Haarnoja et al., 2018c): temperature.ts, the tf form of maths.ts's temperature loss.
+      // Temperature (Haarnoja et al., 2018c): temperature.ts, the tf form of maths.ts's temperature losses.
       if (c.autoTemperature) {
-        const aStep = tf.variableGrads(() => temperatureLoss(this.logAlpha as tf.Tensor as tf.Scalar, meanLogProb, this.targetEntropy), [this.logAlpha]);
+        const aStep = tf.variableGrads(() => temperatureLoss(this.logAlpha as tf.Tensor as tf.Scalar, meanLogProb, this.targetEntropy, c.temperatureLoss), [this.logAlpha]);
         scalars["train/alpha_loss"] = aStep.value;
         this.alphaAdam.applyGradients({ [this.logAlpha.name]: aStep.grads[this.logAlpha.name] });
         tf.dispose(Object.values(aStep.grads));
@@ -320,8 +373,11 @@ export class SacAgent {
       meanLogProb.dispose();
       scalars["train/alpha"] = tf.exp(this.logAlpha) as tf.Scalar;
 
-      this.q1Target.params.polyakFrom(this.q1.params, c.tau);
-      this.q2Target.params.polyakFrom(this.q2.params, c.tau);
+      const step = targetStep(c.targetUpdate, c.tau, this.updateCount);
+      for (const [target, online] of [[this.q1Target, this.q1], [this.q2Target, this.q2]]) {
+        if (step === "polyak") target.params.polyakFrom(online.params, c.tau);
+        else if (step === "copy") target.params.copyFrom(online.params);
+      }
       this.updateCount++;
 
       const keys = Object.keys(scalars);

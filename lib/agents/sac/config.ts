@@ -1,27 +1,24 @@
 /**
  * Every hyperparameter of SAC with a policy optimizer (Haarnoja et al., 2018b;c; paper Sec. 4.1, A.4, Tables 2-6),
- * in one typed record with the paper's values as defaults and scale presets for the network and batch sizes.
+ * in one typed record, and its checks. The values per task, optimizer and scale are the presets' (lib/presets/).
  * The run around the agent (length, random warm-up, updates per step, replay capacity, evaluation, logging) is
  * the training run's schedule, not part of this record.
  */
 import { ConfigError } from "../../core/errors";
-import { activeScale, type Scale } from "../../core/scale";
-import { envBaseName, qArchitectureFor, type QArchitecture } from "../../nn/architectures";
+import type { QArchitecture } from "../../nn/architectures";
 import type { Activation } from "../../backend/ops";
 import { INPUT_NORMALIZATIONS, type InputNormalization } from "../../policy/input-normalization";
 import { POLICY_OPTIMIZER_KINDS, type PolicyOptimizerKind } from "../../policy/optimizer";
-import { MUJOCO_ENV_NAMES } from "../../envs/registry";
-import { defaultModelBasedConfig, validateValueEstimate, type ModelBasedConfig, type ValueEstimate } from "../model-based/config";
+import { validateValueEstimate, type ModelBasedConfig, type ValueEstimate } from "../model-based/config";
+import { NETWORK_INITS, type NetworkInit } from "../../nn/init";
+import { PESSIMISM_STDS, type PessimismStd } from "../../policy/maths";
+import { LOG_STD_BOUNDS, type LogStdBounds } from "../../policy/params";
 
-export const PESSIMISM_STDS = ["population", "unbiased"] as const;
-export type PessimismStd = (typeof PESSIMISM_STDS)[number];
-export const NETWORK_INITS = ["fan-in-uniform", "xavier"] as const;
-export type NetworkInit = (typeof NETWORK_INITS)[number];
-export const LOG_STD_BOUNDS = ["hard-clip", "soft-clamp"] as const;
-export type LogStdBounds = (typeof LOG_STD_BOUNDS)[number];
+// The policy-side options' values live with the maths they choose (nn/init.ts, policy/maths.ts, policy/params.ts).
+export { NETWORK_INITS, PESSIMISM_STDS, LOG_STD_BOUNDS, type NetworkInit, type PessimismStd, type LogStdBounds };
 export const TEMPERATURE_LOSSES = ["log-alpha", "alpha"] as const;
 export type TemperatureLoss = (typeof TEMPERATURE_LOSSES)[number];
-export const TARGET_UPDATES = ["polyak", "hard"] as const;
+export const TARGET_UPDATES = ["polyak", "hard", "polyak+hard"] as const;
 export type TargetUpdate = (typeof TARGET_UPDATES)[number];
 
 /**
@@ -93,14 +90,23 @@ export interface SacConfig {
   autoTemperature: boolean;
   /**
    * The temperature's loss: "log-alpha", −log α·(log π + H̄) (common SAC code), or "alpha", −α·(log π + H̄)
-   * (Haarnoja et al. 2018c's form and the authors' code, which also keeps log α ≥ −15).
+   * (Haarnoja et al. 2018c's form and the authors' code; its gradient is the first's times α). Neither clamps
+   * log α: the code's `torch.clamp(log_alpha, min=-15.)` assigns to a loop variable and leaves the parameter as is.
    */
   temperatureLoss: TemperatureLoss;
   /** Use the target Q-networks in the policy objective (the authors' code) instead of the online ones (SAC). */
   useTargetQForPolicy: boolean;
-  /** Use the target Q-networks in the objective the iterative optimizer climbs when acting (the code) instead of the online ones. */
+  /**
+   * Use the target Q-networks in J when acting (the iterative optimizer's objective while collecting data and in
+   * evaluation episodes) instead of the online ones: the authors' code's estimate_objective uses the targets in
+   * every mode when optimize_targets is set, as its MuJoCo config does.
+   */
   useTargetQForActing: boolean;
-  /** How target Q-networks follow the online ones: "polyak" (rate τ every update, Table 6) or "hard" (copy every round(1/τ) updates, the code). */
+  /**
+   * How target Q-networks follow the online ones (target-update.ts): "polyak" (rate τ every update, Table 6),
+   * "hard" (a copy every ⌊1/τ⌋ updates, frozen in between) or "polyak+hard" (the authors' code's "hard": a copy
+   * every ⌊1/τ⌋ updates and Polyak at rate τ on the others).
+   */
   targetUpdate: TargetUpdate;
   /** Adam step size when optimizer = "gradient". */
   gradientLearningRate: number;
@@ -110,68 +116,6 @@ export interface SacConfig {
   valueEstimate: ValueEstimate;
   /** Settings of the model-based estimate (Tables 7-8), read when valueEstimate is "model-based". */
   modelBased: ModelBasedConfig;
-}
-
-/** Size presets: smoke (seconds, tests), quick (minutes), paper (the paper's networks and batches). */
-export const SAC_SCALE_PRESETS: Record<Scale, Pick<SacConfig, "batchSize" | "policyHiddenSizes">> = {
-  smoke: { batchSize: 64, policyHiddenSizes: [64, 64] },
-  quick: { batchSize: 256, policyHiddenSizes: [256, 256] },
-  paper: { batchSize: 256, policyHiddenSizes: [256, 256] },
-};
-
-/** True for the paper's MuJoCo tasks; the small tutorial tasks are not in the paper, so its tuning does not apply. */
-function isPaperTask(envName: string): boolean {
-  return (MUJOCO_ENV_NAMES as readonly string[]).includes(envName);
-}
-
-/**
- * A.4: β in training for the iterative optimizer (1.5 on Hopper, 2.5 on the other MuJoCo tasks); 1 for direct.
- * The small tasks get SAC's β = 1: the paper tuned 2.5 to MuJoCo's value scales.
- */
-export function paperBetaTrain(envName: string, optimizer: PolicyOptimizerKind): number {
-  if (optimizer !== "iterative" || !isPaperTask(envName)) return 1;
-  return envBaseName(envName) === "Hopper" ? 1.5 : 2.5;
-}
-
-/**
- * The iterative optimizer's input normalisation: the paper's layer norm per input on its tasks. On the small
- * tasks (1-2 action dimensions) layer norm of λ and ∇λJ is zero or ±1 whatever their values, so they get
- * "layer+scale", which keeps each input's mean and scale (docs/algorithms.md).
- */
-export function defaultInputNormalization(envName: string): InputNormalization {
-  return isPaperTask(envName) ? "layer" : "layer+scale";
-}
-
-/** The paper's configuration for an environment and optimizer, at the given scale (default: IAPO_SCALE). */
-export function defaultSacConfig(envName: string, optimizer: PolicyOptimizerKind, scale: Scale = activeScale()): SacConfig {
-  const preset = SAC_SCALE_PRESETS[scale];
-  return validateSacConfig({
-    gamma: 0.99,
-    tau: 5e-3,
-    learningRate: 3e-4,
-    ...preset,
-    policyHiddenSizes: preset.policyHiddenSizes.slice(),
-    optimizer,
-    iterations: { train: 5, act: 5, eval: 5 },
-    // the authors' code estimates J with 10 samples; at smoke and quick scale one sample keeps an iterative
-    // update ~6x cheaper (bench: ~60 vs ~370 ms) so those runs stay minutes long
-    samples: optimizer === "direct" || scale !== "paper" ? 1 : 10,
-    betaTrain: paperBetaTrain(envName, optimizer),
-    betaCollect: 1,
-    qArchitecture: qArchitectureFor(envName, optimizer === "iterative" ? "iterative" : "direct"),
-    policyActivation: "relu",
-    initialStd: 1,
-    inputNormalization: defaultInputNormalization(envName),
-    targetEntropy: null,
-    initialLogAlpha: 0,
-    autoTemperature: true,
-    useTargetQForPolicy: false,
-    ...FIDELITY_OPTIONS_BEFORE_PRESETS,
-    gradientLearningRate: 1e-2,
-    cem: { population: 100, elites: 10 },
-    valueEstimate: "model-free",
-    modelBased: defaultModelBasedConfig(scale),
-  });
 }
 
 /** Checks every field; throws ConfigError naming the first bad one. Returns the config unchanged. */

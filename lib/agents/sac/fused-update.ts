@@ -26,7 +26,8 @@ import type { QNetwork } from "../../nn/q-network";
 import type { PolicyOptimizer } from "../../policy/optimizer";
 import type { ReplayBatch } from "../replay-buffer";
 import type { SacConfig } from "./config";
-import { softQTarget, tdLoss, temperatureLossGrad, temperatureLossValue } from "./maths";
+import { softQTarget, tdLoss, temperatureLossAndGrad } from "./maths";
+import { targetStep } from "./target-update";
 import { FusedContext } from "./fused/context";
 import { FusedObjective, type Lambda } from "./fused/objective";
 import { fusedPolicy, type FusedPolicy, type PolicyGrads } from "./fused/optimizers";
@@ -111,7 +112,7 @@ export class FusedSacUpdate {
     this.policy = fusedPolicy(ctx, form, actionSize, observationSize);
     const samples = parts.config.samples;
     this.workspaces = new Workspaces(ctx, { observationSize, actionSize, samples, q: this.q, policy: this.policy.net, policyTraces: this.policy.traces });
-    this.objective = new FusedObjective(ctx, this.workspaces, parts.rng, observationSize, actionSize, samples);
+    this.objective = new FusedObjective(ctx, this.workspaces, parts.rng, observationSize, actionSize, samples, parts.config.pessimismStd);
     this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
     this.pGrads = (parts.policy.params?.variables() ?? []).map((v) => tf.keep(tf.zerosLike(v)));
     this.alphaGrad = tf.keep(tf.zerosLike(parts.logAlpha));
@@ -135,10 +136,11 @@ export class FusedSacUpdate {
   }
 
   /**
-   * One update, as SacAgent.update: Q target, Q step, policy step, temperature step, Polyak. Returns the same
-   * metrics in the same order. `checkFinite` throws for a non-finite loss (the agent's error messages).
+   * One update, as SacAgent.update: Q target, Q step, policy step, temperature step, targets (after
+   * `updatesBefore` updates: target-update.ts). Returns the same metrics in the same order. `checkFinite` throws
+   * for a non-finite loss (the agent's error messages).
    */
-  update(batch: ReplayBatch, optimizers: FusedSacOptimizers, checkFinite: (what: string, value: number) => void): Record<string, number> {
+  update(batch: ReplayBatch, optimizers: FusedSacOptimizers, checkFinite: (what: string, value: number) => void, updatesBefore: number): Record<string, number> {
     const p = this.parts;
     const c = p.config;
     const ctx = this.ctx;
@@ -223,34 +225,40 @@ export class FusedSacUpdate {
       metrics[`train/j_improvement_iter${k}`] = Math.fround(Math.fround(mean(run.evaluations[k].j)) - Math.fround(mean(run.evaluations[k - 1].j)));
     }
 
-    // Temperature (lib/agents/sac/maths.ts).
+    // Temperature (lib/agents/sac/maths.ts), in the config's form.
     const logAlphaView = (): Float32Array => ctx.view(ctx.offset(p.logAlpha), 1);
     if (c.autoTemperature) {
-      const logAlpha = logAlphaView()[0];
-      metrics["train/alpha_loss"] = temperatureLossValue(logAlpha, meanLogProb, p.targetEntropy);
-      ctx.view(ctx.offset(this.alphaGrad), 1)[0] = temperatureLossGrad(meanLogProb, p.targetEntropy);
+      const { loss, grad } = temperatureLossAndGrad(c.temperatureLoss, logAlphaView()[0], meanLogProb, p.targetEntropy);
+      metrics["train/alpha_loss"] = loss;
+      ctx.view(ctx.offset(this.alphaGrad), 1)[0] = grad;
       optimizers.alpha.applyGradients({ [p.logAlpha.name]: this.alphaGrad });
     }
     metrics["train/alpha"] = Math.fround(Math.exp(logAlphaView()[0]));
 
-    this.polyak();
+    const step = targetStep(c.targetUpdate, c.tau, updatesBefore);
+    if (step === "polyak") this.polyak();
+    else if (step === "copy") this.copyTargets();
     if (ctx.heap() !== heapAtStart) throw new IapoError("the wasm heap grew during a fused SAC update (views would be stale)");
     return metrics;
   }
 
   /**
-   * λ for acting (SacAgent.act): the optimizer's acting run from `states` [B, obs] on the online Q-networks with
-   * β = betaCollect and the current α, drawing J's noise from the agent's Rng exactly as the tfjs path does (or
-   * from `noise`). Nothing is written to the weights, so no storage or optimizer preparation is needed.
+   * λ for acting (SacAgent.act): the optimizer's acting run from `states` [B, obs] on the acting Q-networks
+   * (online, or the targets with useTargetQForActing) with β = betaCollect and the current α, drawing J's noise
+   * from the agent's Rng exactly as the tfjs path does (or from `noise`). `leg` continues an iterative run from
+   * `init` for `iterations` (evaluation-iterations.ts). Nothing is written to the weights, so no storage or
+   * optimizer preparation is needed.
    */
-  actingLambda(states: Float32Array, B: number, noise: Rng | null = null): Lambda {
-    if (noise) return this.objective.withNoise(noise, () => this.actingLambda(states, B));
+  actingLambda(states: Float32Array, B: number, noise: Rng | null = null, leg: { iterations?: number; init?: Lambda | null } = {}): Lambda {
+    if (noise) return this.objective.withNoise(noise, () => this.actingLambda(states, B, null, leg));
     const ctx = this.ctx;
     const ws = this.workspaces.get(B); // first, so the heap cannot grow under the views below
     ctx.clearQueue(); // nothing left over from an update that threw
     const heapAtStart = ctx.heap();
     const alpha = Math.fround(Math.exp(ctx.view(ctx.offset(this.parts.logAlpha), 1)[0]));
-    const { lambda } = this.policy.run({ objective: this.objective, ws, states, q: this.q, beta: this.parts.config.betaCollect, alpha, grads: null });
+    const c = this.parts.config;
+    const q = c.useTargetQForActing ? this.qTarget : this.q;
+    const { lambda } = this.policy.run({ objective: this.objective, ws, states, q, beta: c.betaCollect, alpha, grads: null, ...leg });
     if (ctx.heap() !== heapAtStart) throw new IapoError("the wasm heap grew while choosing an action (views would be stale)");
     return lambda;
   }
@@ -285,20 +293,33 @@ export class FusedSacUpdate {
     return Math.fround(Math.sqrt(this.ctx.native.sumSquares(this.ctx.heap(), table, grads.length)));
   }
 
+  /** Each target network's pairs of (target, online) variables. */
+  private targetPairs(): Array<[tf.Variable, tf.Variable]> {
+    const pairs: [QNetwork, QNetwork][] = [[this.parts.q1Target, this.parts.q1], [this.parts.q2Target, this.parts.q2]];
+    return pairs.flatMap(([target, online]) => {
+      const src = online.params.variables();
+      return target.params.variables().map((t, i): [tf.Variable, tf.Variable] => [t, src[i]]);
+    });
+  }
+
+  /** ψ' ← ψ for both target networks, in place (the hard update). */
+  private copyTargets(): void {
+    for (const [t, src] of this.targetPairs()) {
+      this.ctx.view(this.ctx.offset(t), t.size).set(this.ctx.view(this.ctx.offset(src), src.size));
+      renewWasmId(this.ctx.backend, t);
+    }
+  }
+
   /** ψ' ← (1 − τ) ψ' + τ ψ for both target networks, in place, in tf's float32 operation order. */
   private polyak(): void {
     const tau = this.parts.config.tau;
     const keep = Math.fround(1 - tau);
     const take = Math.fround(tau);
-    const pairs: [QNetwork, QNetwork][] = [[this.parts.q1Target, this.parts.q1], [this.parts.q2Target, this.parts.q2]];
     const rows: number[] = [];
     const targets: tf.Variable[] = [];
-    for (const [target, online] of pairs) {
-      const src = online.params.variables();
-      target.params.variables().forEach((t, i) => {
-        rows.push(this.ctx.offset(t), this.ctx.offset(src[i]), t.size);
-        targets.push(t);
-      });
+    for (const [t, src] of this.targetPairs()) {
+      rows.push(this.ctx.offset(t), this.ctx.offset(src), t.size);
+      targets.push(t);
     }
     this.ctx.native.polyak(this.ctx.heap(), Uint32Array.from(rows), targets.length, keep, take);
     for (const t of targets) renewWasmId(this.ctx.backend, t);

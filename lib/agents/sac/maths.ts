@@ -9,6 +9,7 @@
  * and finite differences, and the tf forms against them on random inputs. Values are float32 where tf's are:
  * each function rounds where a float32 tf op would, so both paths give the same bits.
  */
+import type { TemperatureLoss } from "./config";
 
 /**
  * Soft Q target y = r + γ(1 − d)·V(s'), V(s') = E_π[Q_pess,target(s', a')] − α KL(π(·|s') || p) (Eq. 12, 14),
@@ -47,4 +48,25 @@ export function temperatureLossValue(logAlpha: number, meanLogProb: number, targ
 /** ∂L/∂log α = −(E[log π] + H_target): α grows while the entropy −E[log π] is below its target. */
 export function temperatureLossGrad(meanLogProb: number, targetEntropy: number): number {
   return -Math.fround(meanLogProb + targetEntropy);
+}
+
+/**
+ * The temperature loss in α (SacConfig.temperatureLoss "alpha"): L = −α·(E[log π] + H_target), Haarnoja et al.
+ * 2018c's form and the authors' code's, whose −α·(KL − |A|(1 + ln 2)) with KL = E[log π] + |A| ln 2 is the same
+ * value. In float32 as tf computes it: α = exp(log α) rounded, then the product.
+ */
+export function alphaTemperatureLossValue(logAlpha: number, meanLogProb: number, targetEntropy: number): number {
+  return Math.fround(-(Math.fround(Math.exp(logAlpha)) * Math.fround(meanLogProb + targetEntropy)));
+}
+
+/** ∂L/∂log α of the α form: −α·(E[log π] + H_target), the log-α form's gradient scaled by α (the same fixed point). */
+export function alphaTemperatureLossGrad(logAlpha: number, meanLogProb: number, targetEntropy: number): number {
+  return Math.fround(temperatureLossGrad(meanLogProb, targetEntropy) * Math.fround(Math.exp(logAlpha)));
+}
+
+/** The temperature loss of the given form (SacConfig.temperatureLoss) and its gradient w.r.t. log α. */
+export function temperatureLossAndGrad(form: TemperatureLoss, logAlpha: number, meanLogProb: number, targetEntropy: number): { loss: number; grad: number } {
+  return form === "alpha"
+    ? { loss: alphaTemperatureLossValue(logAlpha, meanLogProb, targetEntropy), grad: alphaTemperatureLossGrad(logAlpha, meanLogProb, targetEntropy) }
+    : { loss: temperatureLossValue(logAlpha, meanLogProb, targetEntropy), grad: temperatureLossGrad(meanLogProb, targetEntropy) };
 }

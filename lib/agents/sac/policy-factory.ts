@@ -18,10 +18,19 @@ export const buildPolicyOptimizer: PolicyOptimizerFactory = (config, spec, rng) 
   const network: MlpBody = { ...POLICY_NETWORK, hiddenSizes: config.policyHiddenSizes.slice(), activation: config.policyActivation };
   switch (config.optimizer) {
     case "direct":
-      return new DirectAmortizedOptimizer({ network }, spec.observationSize, spec.actionSize, rng);
+      return new DirectAmortizedOptimizer({ network, logStdBounds: config.logStdBounds, init: config.networkInit }, spec.observationSize, spec.actionSize, rng);
     case "iterative":
       return new IterativeAmortizedOptimizer(
-        { network, trainIterations: config.iterations.train, actIterations: config.iterations.act, initialStd: config.initialStd, inputNormalization: config.inputNormalization },
+        {
+          network,
+          trainIterations: config.iterations.train,
+          actIterations: config.iterations.act,
+          initialStd: config.initialStd,
+          inputNormalization: config.inputNormalization,
+          normalizeState: config.normalizeStateInput,
+          logStdBounds: config.logStdBounds,
+          init: config.networkInit,
+        },
         spec.observationSize,
         spec.actionSize,
         rng,

@@ -6,7 +6,7 @@
  */
 import { initBackend } from "../../backend/select";
 import { SacAgent } from "../../agents/sac/agent";
-import { defaultSacConfig } from "../../agents/sac/config";
+import { defaultSacConfig } from "../../presets/presets";
 import { Rng } from "../../core/rng";
 import { makeEnv } from "../../envs/registry";
 import { agentObjective, estimatorRng } from "../../analysis/agent-objective";

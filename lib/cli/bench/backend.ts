@@ -2,7 +2,7 @@
  * Backend speed, every available backend side by side in one process: 256³ matmul GFLOP/s (plain and
  * transposed, as backward passes use it), the raw OpenBLAS sgemm peak, a 2x256 MLP training step (the shape
  * that dominates a SAC update), and — through measureUpdates from ./updates, where it exists — ms per full
- * direct SAC update and per iterative update (5 iterations, 1 and 10 samples), each with its FLOPs and the
+ * direct SAC update and per iterative update (5 iterations), each with 1 and 10 samples, with its FLOPs and the
  * ratio to the limit (ms measured / (FLOPs / (threads x one core's sgemm peak))).
  */
 import { tf } from "../../backend/tf";

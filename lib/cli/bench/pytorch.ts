@@ -1,7 +1,8 @@
 /**
- * PyTorch side by side: the same three SAC updates as the backend suite (direct; iterative 5 iterations with
- * N = 1 and N = 10), written idiomatically in PyTorch (scripts/bench/pytorch_sac_update.py) and timed on this
- * machine in the same bench run, with 1 and with 2 threads (our native path may use 2 BLAS threads). Needs
+ * PyTorch side by side: the same SAC updates as the backend suite on Q architecture A (direct and iterative with
+ * 5 iterations, each with N = 1 and N = 10), written idiomatically in PyTorch (scripts/bench/pytorch_sac_update.py)
+ * and timed on this machine in the same bench run, with 1 and with 2 threads (our native path may use 2 BLAS
+ * threads). Needs
  * Debian's python3-torch (`bash scripts/setup.sh --with-pytorch`); without it the suite reports nothing and
  * says how to install it.
  */

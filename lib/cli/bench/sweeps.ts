@@ -1,8 +1,8 @@
 /**
- * Sweeps: what each executor adds to a run (a 10k-step Pendulum run through the local pool, a BullMQ worker and,
- * where a Slurm cluster answers, an array task, against training it directly), how many jobs per second the queue
- * dispatches, and the kill test's figures (a worker SIGKILLed mid-run: runs completed and lost, steps redone,
- * seconds until another worker resumed the run).
+ * Sweeps: what each executor adds to a run (a sweep of runs through the local pool, through a BullMQ worker and,
+ * where a Slurm cluster answers, an array task, against training them directly, as a share of a 10k-step Pendulum
+ * run), how many jobs per second the queue dispatches, and the kill test's figures (a worker SIGKILLed mid-run: runs
+ * completed and lost, steps redone, seconds until another worker resumed the run).
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,8 +12,8 @@ import { Queue, Worker } from "bullmq";
 import { readRunLock } from "../../runs/run-lock";
 import { train } from "../../train/train";
 import {
-  bullmqExecutor, localExecutor, planSweep, runLength, runProgress, slurmExecutor, startLocalRedis, startSweepWorker, validateSweep,
-  type Executor, type PlannedRun, type SweepFile,
+  bullmqExecutor, ChildPool, jobFor, jobIdFor, localExecutor, planSweep, QUEUE_NAME, runJobInChild, runLength, runProgress, slurmExecutor,
+  startLocalRedis, startSweepWorker, validateSweep, type ChildResult, type Executor, type PlannedRun, type SweepFile,
 } from "../../sweeps";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
@@ -127,64 +127,144 @@ async function killFigures(url: string, steps: number): Promise<BenchFigure[]> {
   }
 }
 
-/** Median of `n` timings. */
-async function median(n: number, time: () => Promise<number>): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) xs.push(await time());
-  return xs.sort((a, b) => a - b)[Math.floor(n / 2)];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Seconds of one direct train() of `run` in this process, and the CPU seconds it took (all its threads). */
+async function direct(run: PlannedRun): Promise<{ seconds: number; cpuSeconds: number }> {
+  const t0 = performance.now(), c0 = process.cpuUsage();
+  await train(run.config, { runDir: path.join(tmp("direct"), run.folder) });
+  const c = process.cpuUsage(c0);
+  return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6 };
 }
 
 /**
- * An executor's cost per run is fixed (a process to start, modules and backend to load, a queue or scheduler
- * round trip), so it is measured on a 50-step run, where it is most of the time, against the same run trained
- * directly; then stated as a share of a 10k-step run trained directly. Timing whole 10k-step runs instead buries
- * it under the machine's noise.
+ * What an executor adds to each run of a sweep: `stamps` are the moments the sweep was submitted and each of its
+ * runs (trained one after another) ended, so run i took stamps[i] - stamps[i-1] through the executor, against
+ * `directSeconds` for the same run trained directly. The first run and the rest are told apart: the rest is the
+ * steady state of a sweep, where each run's process warmed while the previous run trained.
+ */
+function overheadFigures(executor: string, stamps: number[], directSeconds: number, longSeconds: number, steps: number, firstNote: string): BenchFigure[] {
+  const costs = stamps.slice(1).map((t, i) => (t - stamps[i]) / 1000 - directSeconds);
+  const steady = median(costs.slice(1));
+  const variant = "Pendulum-v1 direct";
+  const spread = `runs 2-${costs.length}: ${costs.slice(1).map((c) => c.toFixed(2)).join(", ")} s`;
+  return [
+    { suite: "sweeps", name: `${executor} executor: cost per run in a sweep`, variant, value: steady, unit: "s", note: `median; ${spread}` },
+    { suite: "sweeps", name: `${executor} executor: overhead on a ${steps}-step run`, variant, value: (steady / longSeconds) * 100, unit: "%", note: "target < 2%" },
+    { suite: "sweeps", name: `${executor} executor: cost of a sweep's first run`, variant, value: costs[0], unit: "s", note: firstNote },
+  ];
+}
+
+/**
+ * An executor's cost per run is fixed (a process, a queue or scheduler round trip), so it is measured on short runs
+ * against the same runs trained directly in this (warmed) process, then stated as a share of a 10k-step run
+ * trained directly; timing whole 10k-step runs instead buries it under the machine's noise. First what a run waits
+ * for: a run handed to a child forked for it (cold) and to a child warmed before the run was due, each paired with
+ * a direct run timed just before it (the load of a shared machine drifts). Then whole sweeps through the local pool
+ * and a BullMQ worker, where the next run's child warms beside the run: with no free core it competes for CPU. The
+ * short runs (300 steps) outlast a child's warm-up, as every real run does. The local pool's runs are also compared
+ * in CPU time, which other processes' load disturbs less than wall time.
  */
 async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const steps = options.quick ? 2_000 : 10_000;
-  const repeats = options.quick ? 1 : 3;
-  const sweep = (totalSteps: number): SweepFile => validateSweep({ name: "bench", scale: "smoke", tasks: ["Pendulum-v1"], optimizers: ["direct"], seeds: [0], settings: { totalSteps } });
-  const [long] = planSweep(sweep(steps));
-  const tinySpec = sweep(50);
-  const [tiny] = planSweep(tinySpec);
-  const direct = async (r: PlannedRun): Promise<number> => {
-    const t0 = performance.now();
-    await train(r.config, { runDir: path.join(tmp("direct"), r.folder) });
-    return (performance.now() - t0) / 1000;
+  const count = options.quick ? 4 : 6;
+  const sweep = (name: string, totalSteps: number, seeds: number[]): SweepFile =>
+    validateSweep({ name, scale: "smoke", tasks: ["Pendulum-v1"], optimizers: ["direct"], seeds, settings: { totalSteps } });
+  const [long] = planSweep(sweep("bench", steps, [0]));
+  const shortSpec = sweep("bench", 300, Array.from({ length: count }, (_, i) => i));
+  const shorts = planSweep(shortSpec);
+  const loads = [os.loadavg()[0]];
+  await direct(planSweep(sweep("bench", 50, [0]))[0]); // loads modules and the backend once, as a long-lived process has
+  const longRun = await direct(long);
+  const directShorts: { seconds: number; cpuSeconds: number }[] = [];
+  const timeDirectShorts = async (): Promise<void> => {
+    for (const r of shorts) directShorts.push(await direct(r));
   };
-  await direct(tiny); // loads modules and the backend once, as a long-lived process has
-  const longSeconds = await direct(long);
-  const tinySeconds = await median(repeats, () => direct(tiny));
-  const variant = `Pendulum-v1 direct`;
-  const figures: BenchFigure[] = [
-    { suite: "sweeps", name: `${steps}-step run trained directly (train())`, variant, value: longSeconds, unit: "s" },
-    { suite: "sweeps", name: "50-step run trained directly", variant, value: tinySeconds, unit: "s", note: `median of ${repeats}` },
-  ];
-  const overhead = async (name: string, timeOne: () => Promise<number>): Promise<void> => {
-    const seconds = await median(repeats, timeOne);
-    figures.push({ suite: "sweeps", name: `${name} executor: cost per run`, variant, value: seconds - tinySeconds, unit: "s", note: `50-step run ${seconds.toFixed(2)} s through it, median of ${repeats}` });
-    figures.push({ suite: "sweeps", name: `${name} executor: overhead on a ${steps}-step run`, variant, value: ((seconds - tinySeconds) / longSeconds) * 100, unit: "%", note: "target < 2%" });
-  };
-  const local = localExecutor({ workers: 1 });
-  await overhead("local", () => timeExecutor(local, tinySpec, tiny));
+  const figures: BenchFigure[] = [];
+  const pathFigures: BenchFigure[] = [];
+  const variant = "Pendulum-v1 direct";
 
+  // what the run waits for: a child started for it, or one warmed before it was due (a free core to warm it on)
+  const pool = new ChildPool({ warmEnvs: shortSpec.tasks });
+  const paired: Record<"cold" | "warm", number[]> = { cold: [], warm: [] };
+  try {
+    for (const r of shorts) {
+      const base = await direct(r);
+      directShorts.push(base);
+      const job = jobFor(shortSpec, r);
+      let t0 = performance.now();
+      await runJobInChild(job, tmp("cold"));
+      paired.cold.push((performance.now() - t0) / 1000 - base.seconds);
+      pool.keepWarm(1);
+      await pool.warmed();
+      t0 = performance.now();
+      await pool.run(job, tmp("warm"));
+      paired.warm.push((performance.now() - t0) / 1000 - base.seconds);
+    }
+  } finally {
+    await pool.close();
+  }
+  for (const [kind, note] of [["cold", "a process started for the run"], ["warm", "its process started before the run was due"]] as const) {
+    const cost = median(paired[kind]);
+    pathFigures.push(
+      { suite: "sweeps", name: `run in a ${kind} child: cost per run`, variant, value: cost, unit: "s", note: `${note}; median of ${count} against the direct run before it: ${paired[kind].map((c) => c.toFixed(2)).join(", ")} s` },
+      { suite: "sweeps", name: `run in a ${kind} child: overhead on a ${steps}-step run`, variant, value: (cost / longRun.seconds) * 100, unit: "%", ...(kind === "warm" ? { note: "target < 2%" } : {}) },
+    );
+  }
+
+  // local: one sweep through one slot; its first run's child starts when the sweep does
+  const stamps = [performance.now()];
+  const children: ChildResult[] = [];
+  const local = localExecutor({ workers: 1, onDone: (_id, _outcome, _message, r) => (stamps.push(performance.now()), children.push(r)) });
+  const localRoot = tmp("local");
+  await local.submit(shortSpec, shorts, localRoot);
+  if (!shorts.every((r) => runProgress(localRoot, r).state === "finished")) throw new Error("local: a run did not finish");
+  const localStamps = stamps;
+
+  // bullmq: a worker already waiting on the queue with its child warm, as in a sweep
   const redis = await startLocalRedis();
   try {
+    const root = tmp("bullmq");
+    const worker = await startSweepWorker({ redis: redis.url, runsRoot: root, concurrency: 1, lockDurationMs: 5000, log: () => undefined });
     const executor = await bullmqExecutor(redis.url);
+    const queue = new Queue(QUEUE_NAME, { connection: { host: "127.0.0.1", port: redis.port } });
+    let bullmqStamps: number[];
     try {
-      // a worker already waiting on the queue, as in a sweep; each repeat gets a fresh runs root
-      await overhead("bullmq", async () => {
-        const root = tmp("bullmq");
-        const worker = await startSweepWorker({ redis: redis.url, runsRoot: root, concurrency: 1, lockDurationMs: 5000, log: () => undefined });
-        try {
-          return await timeExecutor(executor, tinySpec, tiny, root);
-        } finally {
-          await worker.close();
-        }
-      });
+      await worker.warmed();
+      const submitted = Date.now();
+      await executor.submit(shortSpec, shorts, root);
+      const deadline = Date.now() + 30 * 60_000;
+      while ((await queue.getJobCounts("completed")).completed < shorts.length) {
+        if (Date.now() > deadline) throw new Error("bullmq: a run did not finish");
+        await sleep(100);
+      }
+      const ends: number[] = [];
+      for (const r of shorts) ends.push((await queue.getJob(jobIdFor(shortSpec.name, r.id)))!.finishedOn!);
+      bullmqStamps = [submitted, ...ends.sort((a, b) => a - b)];
     } finally {
+      await queue.close();
       await executor.close();
+      await worker.close();
     }
+    await timeDirectShorts();
+    loads.push(os.loadavg()[0]);
+
+    const shortSeconds = directShorts.map((d) => d.seconds);
+    const shortMedian = median(shortSeconds);
+    const noise = ((Math.max(...shortSeconds) - Math.min(...shortSeconds)) / 2 / longRun.seconds) * 100;
+    const directCpu = median(directShorts.map((d) => d.cpuSeconds));
+    const runCpu = median(children.map((c) => c.runCpuSeconds));
+    const startCpu = median(children.map((c) => c.startCpuSeconds));
+    figures.push(
+      { suite: "sweeps", name: `${steps}-step run trained directly (train())`, variant, value: longRun.seconds, unit: "s", note: `${longRun.cpuSeconds.toFixed(1)} CPU s` },
+      { suite: "sweeps", name: "300-step run trained directly", variant, value: shortMedian, unit: "s", note: `median of ${shortSeconds.length}, before and after the sweeps: ${shortSeconds.map((x) => x.toFixed(2)).join(", ")} s` },
+      { suite: "sweeps", name: `timing noise: half the spread of those, on a ${steps}-step run`, variant, value: noise, unit: "%", note: `load average ${loads.map((l) => l.toFixed(1)).join(" then ")}, ${os.cpus().length} cores` },
+      ...pathFigures,
+      ...overheadFigures("local", localStamps, shortMedian, longRun.seconds, steps, "its child starts with the sweep (once per slot and sweep)"),
+      { suite: "sweeps", name: "local executor: CPU per run in its child beyond train()'s", variant, value: runCpu - directCpu, unit: "CPU s", note: `${(((runCpu - directCpu) / longRun.cpuSeconds) * 100).toFixed(1)}% of the ${steps}-step run's CPU; a fresh process compiles and optimises the code train() runs` },
+      { suite: "sweeps", name: "a run's process start-up, in CPU time", variant: "local and bullmq", value: startCpu, unit: "CPU s", note: `${((startCpu / longRun.cpuSeconds) * 100).toFixed(1)}% of the ${steps}-step run's CPU; off the run's path, but it takes a core while it warms` },
+      ...overheadFigures("bullmq", bullmqStamps, shortMedian, longRun.seconds, steps, "submitted to an idle worker whose child is warm"),
+    );
     const jobs = options.quick ? 200 : 2000;
     figures.push({ suite: "sweeps", name: "queue dispatch (empty jobs, concurrency 8)", variant: "bullmq on loopback redis", value: await dispatchRate(redis.url, jobs), unit: "jobs/s", note: `${jobs} jobs` });
     figures.push(...(await killFigures(redis.url, options.quick ? 1_500 : 3_000)));
@@ -192,9 +272,13 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
     redis.stop();
   }
 
-  const slurm = slurmExecutor();
-  if (slurmAnswers()) await overhead("slurm", () => timeExecutor(slurm, tinySpec, tiny));
-  else console.error("bench: sweeps: no Slurm cluster answers `scontrol ping` (set SLURM_CONF): the slurm executor is not measured");
+  if (slurmAnswers()) {
+    // an array task is a new process on its node, started by slurmd when the task is scheduled: nothing to warm
+    const seconds = await timeExecutor(slurmExecutor(), sweep("bench", 300, [0]), shorts[0]);
+    const cost = seconds - median(directShorts.map((d) => d.seconds));
+    figures.push({ suite: "sweeps", name: "slurm executor: cost per array task", variant, value: cost, unit: "s", note: "scheduling and a process start per task" });
+    figures.push({ suite: "sweeps", name: `slurm executor: overhead on a ${steps}-step run`, variant, value: (cost / longRun.seconds) * 100, unit: "%", note: "target < 2%" });
+  } else console.error("bench: sweeps: no Slurm cluster answers `scontrol ping` (set SLURM_CONF): the slurm executor is not measured");
   return figures;
 }
 

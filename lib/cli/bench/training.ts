@@ -1,16 +1,13 @@
 /**
  * Training throughput: environment steps per second on Hopper-v2 with one SAC update per step (the paper's
- * shapes: batch 256, 2 x 256 networks, Table 5's Q architecture), for the direct and the iterative optimizer.
- * Runs the real training loop; the timed window starts after a random-action warm-up that fills the buffer.
+ * shapes: batch 256, 2 x 256 networks, Table 5's Q architecture), for the direct and the iterative optimizer,
+ * with one sample for J and with the paper preset as it is (10). Runs the real training loop (train/speed.ts);
+ * the timed window starts after a random-action warm-up that fills the buffer.
  */
-import { SacAgent } from "../../agents/sac/agent";
-import { ReplayBuffer } from "../../agents/replay-buffer";
 import { initBackend } from "../../backend/select";
-import { autoThreadTuner, type ThreadTunerStats } from "../../backend/thread-tuner";
-import { Rng } from "../../core/rng";
-import { makeEnv } from "../../envs";
-import { buildTrainConfig } from "../../train/config";
-import { initialLoop, runLoop } from "../../train/loop";
+import type { ThreadTunerStats } from "../../backend/thread-tuner";
+import { buildTrainConfig, type TrainConfig } from "../../train/config";
+import { measureTrainingSpeed } from "../../train/speed";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
 const TARGETS: Record<string, string> = { direct: "target >= 120", iterative: "target >= 25 (5 it., N=1)" };
@@ -22,43 +19,10 @@ const TARGETS: Record<string, string> = { direct: "target >= 120", iterative: "t
  */
 const WARM_UPDATES = 100;
 
-/** Steps per second over `timed` training steps after `warmup` steps (random actions, then WARM_UPDATES with updates). */
-async function stepsPerSecond(envName: string, optimizer: "direct" | "iterative", warmup: number, timed: number): Promise<{ rate: number; threads: ThreadTunerStats | null }> {
-  const config = buildTrainConfig({ env: envName, optimizer, seed: 0, scale: "paper" });
-  const randomSteps = Math.max(1, warmup - WARM_UPDATES); // updates also wait for a full batch in the buffer
-  const agentConfig = { ...config.agent, samples: 1 };
-  const env = await makeEnv(envName);
-  const evalEnv = await makeEnv(envName);
-  const agent = SacAgent.create(agentConfig, { observationSize: env.observationSize, actionSize: env.actionSize }, new Rng(0));
-  const buffer = new ReplayBuffer(warmup + timed, env.observationSize, env.actionSize);
-  let rate = NaN;
-  // as `iapo train` runs: the native threads follow the updates' timings (one thread while the host steals the second core)
-  const threads = autoThreadTuner();
-  try {
-    await runLoop(
-      { seed: 0, totalSteps: warmup + timed, initialRandomSteps: randomSteps, batchSize: agentConfig.batchSize, updatesPerStep: 1, evalEvery: warmup + timed, evalEpisodes: 0, logEvery: timed, checkpointEvery: warmup + timed },
-      env,
-      agent,
-      buffer,
-      initialLoop(0, env),
-      {
-        label: "bench",
-        evalEnv,
-        // the row logged at the end of the run covers exactly the timed steps (warmup is a multiple of timed)
-        log: (row) => {
-          if (row.step === warmup + timed) rate = row["time/steps_per_s"] as number;
-        },
-        checkpoint: () => undefined,
-        threads,
-      },
-    );
-  } finally {
-    threads?.finish();
-    agent.dispose();
-    env.dispose();
-    evalEnv.dispose();
-  }
-  return { rate, threads: threads?.stats() ?? null };
+/** Steps per second over `timed` training steps after WARM_UPDATES steps with updates (the training loop as `train` runs it). */
+async function stepsPerSecond(config: TrainConfig, timed: number): Promise<{ rate: number; threads: ThreadTunerStats | null }> {
+  const speed = await measureTrainingSpeed(config, { timedSteps: timed, warmSteps: WARM_UPDATES });
+  return { rate: speed.learningStepsPerSecond, threads: speed.threads };
 }
 
 /** "ended on 2 threads, 1 switch in 3 probes": what the thread tuner did during a run, for the figure's note. */
@@ -70,11 +34,24 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
   const info = await initBackend();
   // 500 steps (5 s direct, ~15 s iterative) average out a shared machine's minute-to-minute load (100 steps move by ~15% from run to run)
   const timed = options.quick ? 20 : 500;
-  const warmup = Math.max(3, Math.ceil(300 / timed)) * timed; // >= batch size, a multiple of the window
   const figures: BenchFigure[] = [];
   for (const optimizer of ["direct", "iterative"] as const) {
-    const { rate, threads } = await stepsPerSecond("Hopper-v2", optimizer, warmup, timed);
+    // the paper's shapes with one sample for J (the figure tracked over time)
+    const config = buildTrainConfig({ env: "Hopper-v2", optimizer, seed: 0, scale: "paper", agent: { samples: 1 } });
+    const { rate, threads } = await stepsPerSecond(config, timed);
     figures.push({ suite: "training", name: `Hopper-v2 ${optimizer}, steps incl. updates`, variant: info.name, value: rate, unit: "steps/s", note: TARGETS[optimizer] + threadNote(threads) });
+  }
+  figures.push(...(await paperPresetSteps(info.name, timed)));
+  return figures;
+}
+
+/** Hopper-v2 training steps per second with the paper preset as it is (10 samples for J, direct included). */
+async function paperPresetSteps(variant: string, timed: number): Promise<BenchFigure[]> {
+  const figures: BenchFigure[] = [];
+  for (const optimizer of ["direct", "iterative"] as const) {
+    const config = buildTrainConfig({ env: "Hopper-v2", optimizer, seed: 0, scale: "paper", preset: "paper" });
+    const { rate, threads } = await stepsPerSecond(config, timed);
+    figures.push({ suite: "training", name: `Hopper-v2 ${optimizer}, paper preset (N=${config.agent.samples}), steps incl. updates`, variant, value: rate, unit: "steps/s", note: threadNote(threads).replace(/^; /, "") });
   }
   return figures;
 }

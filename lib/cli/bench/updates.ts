@@ -1,15 +1,16 @@
 /**
  * Time per SAC update on the active backend at the paper's shapes (obs 17, action 6 as HalfCheetah/Walker2d,
- * batch 256, 2 x 256 networks, Q architecture A): one direct update (2 Q + targets + policy + α), and one
- * iterative update (5 iterations) with N = 1 and N = 10 action samples; with each, its matmul FLOPs counted
- * analytically (2·m·k·n per forward matmul, twice that per backward). Beside them the same two updates with
- * model-based values (Eq. 13, h = 2, Table 7's model; model and distillation steps included), which run on the
- * tfjs autodiff path only (their FLOPs are not counted).
+ * batch 256, 2 x 256 networks, Q architecture A): one direct update (2 Q + targets + policy + α) with N = 1 and
+ * N = 10 action samples (the authors' code's 10 for every optimizer), and one iterative update (5 iterations) with
+ * N = 1 and N = 10; with each, its matmul FLOPs counted analytically (2·m·k·n per forward matmul, twice that per
+ * backward). Beside them the direct and iterative updates with model-based values (Eq. 13, h = 2, Table 7's
+ * model; model and distillation steps included), which run on the tfjs autodiff path only (FLOPs not counted).
  */
 import { tf } from "../../backend/tf";
 import { ReplayBuffer } from "../../agents/replay-buffer";
 import { SacAgent } from "../../agents/sac/agent";
-import { defaultSacConfig, type SacConfig } from "../../agents/sac/config";
+import type { SacConfig } from "../../agents/sac/config";
+import { defaultSacConfig, presetSacConfig } from "../../presets/presets";
 import { Rng } from "../../core/rng";
 import { median } from "../../core/stats";
 import { Q_ARCHITECTURES } from "../../nn/architectures";
@@ -97,16 +98,17 @@ function paths(): Array<{ fused: boolean | null; threads: Array<{ n: number | nu
 /** Updates with model-based values run on the tfjs path whatever the backend (fused-update.ts covers model-free only). */
 const tfjsOnly = (config: SacConfig): boolean => config.valueEstimate === "model-based";
 
-/** The measured variants. */
-function variants(): Array<{ name: string; config: SacConfig }> {
+/** The measured variants; `acts: false` where acting is another variant's (a direct policy acts without J). */
+function variants(): Array<{ name: string; config: SacConfig; acts?: false }> {
   const base = (optimizer: "direct" | "iterative"): SacConfig => ({
     ...defaultSacConfig("HalfCheetah-v2", optimizer, "paper"),
     qArchitecture: "A",
     batchSize: BATCH,
     policyHiddenSizes: HIDDEN.slice(),
   });
-  const archA: Array<{ name: string; config: SacConfig }> = [
+  const archA: Array<{ name: string; config: SacConfig; acts?: false }> = [
     { name: "direct SAC update", config: { ...base("direct"), samples: 1 } },
+    { name: "direct SAC update (N=10)", config: { ...base("direct"), samples: 10 }, acts: false },
     { name: "iterative update (5 it., N=1)", config: { ...base("iterative"), samples: 1 } },
     { name: "iterative update (5 it., N=10)", config: { ...base("iterative"), samples: 10 } },
     { name: "direct SAC update, model-based (h=2)", config: { ...base("direct"), samples: 1, valueEstimate: "model-based" } },
@@ -118,8 +120,21 @@ function variants(): Array<{ name: string; config: SacConfig }> {
   return [
     ...archA,
     { name: "direct SAC update, Q architecture B", config: { ...base("direct"), qArchitecture: "B", samples: 1 } },
+    { name: "direct SAC update (N=10), Q architecture B", config: { ...base("direct"), qArchitecture: "B", samples: 10 }, acts: false },
     { name: "iterative update (5 it., N=1), Q architecture B", config: { ...base("iterative"), qArchitecture: "B", samples: 1 } },
   ];
+}
+
+/**
+ * The paper preset's updates as a run on Hopper-v2 gets them (Q architecture A, 10 samples for J, direct
+ * included), on this bench's shapes.
+ */
+function paperPresetVariants(): Array<{ name: string; config: SacConfig }> {
+  return (["direct", "iterative"] as const).map((optimizer) => {
+    const config = presetSacConfig("paper", "Hopper-v2", optimizer, "paper");
+    const iterations = optimizer === "iterative" ? `${config.iterations.train} it., ` : "";
+    return { name: `${optimizer} update, paper preset (${iterations}N=${config.samples}, Q arch ${config.qArchitecture})`, config };
+  });
 }
 
 /** One variant's figure: median ms per update, its FLOPs, and the hypervisor's share of CPU time while it ran. */
@@ -152,7 +167,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
-  for (const { name: base, config } of variants()) for (const run of paths().filter((p) => !(tfjsOnly(config) && p.fused === true))) {
+  for (const { name: base, config } of [...variants(), ...paperPresetVariants()]) for (const run of paths().filter((p) => !(tfjsOnly(config) && p.fused === true))) {
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
@@ -201,7 +216,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   const wasEnabled = fusedSacUpdatesEnabled();
   // one state is below the rows worth a second thread: acts run on one either way
   const fusedOrNot = paths().map((p) => p.fused);
-  for (const { name: base, config } of variants()) for (const fused of fusedOrNot.filter((f) => !(tfjsOnly(config) && f === true))) {
+  for (const { name: base, config } of variants().filter((v) => v.acts !== false)) for (const fused of fusedOrNot.filter((f) => !(tfjsOnly(config) && f === true))) {
     const name = `${base.replace(/ (SAC )?update/, " act")}, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());

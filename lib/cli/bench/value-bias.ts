@@ -8,7 +8,7 @@
  * policy falls within tens of steps, so restores weigh in) and HalfCheetah-v2 (never terminates: stepping only).
  */
 import { SacAgent } from "../../agents/sac/agent";
-import { defaultSacConfig } from "../../agents/sac/config";
+import { defaultSacConfig } from "../../presets/presets";
 import { initBackend } from "../../backend/select";
 import { Rng } from "../../core/rng";
 import { MujocoEnv } from "../../envs/mujoco/mujocoEnv";

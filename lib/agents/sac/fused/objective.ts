@@ -5,11 +5,12 @@
  *
  * Gradients (u = μ + σ ε, a = tanh u; lib/policy/maths.ts has them as functions, which the addon's
  * tanhGaussianGrad mirrors): ∂J/∂λ = Σ_n [∂Q_pess/∂a_n (reparameterised) − α/N ∇λ log π(a_n)], with
- * ∂Q_pess/∂Q1,2 = ½ ∓ ½β·s, s = 1 if Q1 > Q2 else −1 (tf's subgradient of |x|).
+ * ∂Q_pess/∂Q1,2 = ½ ∓ kβ·s, s = 1 if Q1 > Q2 else −1 (tf's subgradient of |x|), k = ½ or 1/√2 by the std of
+ * Eq. 12 (PessimismStd).
  */
 import type { HeapMlp } from "../../../backend/heap-mlp";
 import type { Rng } from "../../../core/rng";
-import { pessimisticQGradQ1, pessimisticQGradQ2, pessimisticQValue } from "../../../policy/maths";
+import { pessimisticQGradQ1, pessimisticQGradQ2, pessimisticQValue, type PessimismStd } from "../../../policy/maths";
 import type { FusedContext } from "./context";
 import type { Workspaces } from "./workspace";
 
@@ -43,6 +44,8 @@ export class FusedObjective {
     private readonly observationSize: number,
     private readonly actionSize: number,
     private readonly samples: number,
+    /** The std of Eq. 12 every evaluation uses. */
+    private readonly pessimismStd: PessimismStd = "population",
   ) {}
 
   /** Runs `fn` with J's noise drawn from `noise` instead of the agent's Rng (estimators keep theirs apart). */
@@ -99,7 +102,7 @@ export class FusedObjective {
       let kl = 0;
       for (let n = 0; n < N; n++) {
         const r = n * B + s;
-        qs += pessimisticQValue(q1[r], q2[r], beta);
+        qs += pessimisticQValue(q1[r], q2[r], beta, this.pessimismStd);
         kl += logPi[r] + A * LN2; // log π − log p, p = U(−1, 1)^|A|
       }
       qMean[s] = qs / N;
@@ -112,8 +115,8 @@ export class FusedObjective {
     const dq1 = ctx.view(ws.dq[0], rows);
     const dq2 = ctx.view(ws.dq[1], rows);
     for (let r = 0; r < rows; r++) {
-      dq1[r] = pessimisticQGradQ1(q1[r], q2[r], beta) / N;
-      dq2[r] = pessimisticQGradQ2(q1[r], q2[r], beta) / N;
+      dq1[r] = pessimisticQGradQ1(q1[r], q2[r], beta, this.pessimismStd) / N;
+      dq2[r] = pessimisticQGradQ2(q1[r], q2[r], beta, this.pessimismStd) / N;
     }
     ctx.runPasses(true, [0, 1].map((i) => q[i].backwardPass(ws.jTraces[i], { dOut: ws.dq[i], grads: null, dInput: ws.dInput[i], accumulate: false, rows, base: bases(i) })));
     const grad: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };

@@ -5,14 +5,15 @@
  *
  * The iterative optimizer's inputs are detached, so its training gradient is, per iteration k ≥ 1, the
  * network's backward from −∇λ Σ_s J(s, λ_k)/(K·B): the same ∇λ J that feeds iteration k's input.
- * The per-element maths (Eq. 11 and its backward, the clip of log σ, the input normalisation) is
- * lib/policy/maths.ts's.
+ * The per-element maths (Eq. 11 and its backward, the bounds on log σ and their slope, the input normalisation)
+ * is lib/policy/maths.ts's.
  */
 import type { GradOffsets, HeapMlp, MlpTrace } from "../../../backend/heap-mlp";
 import { mean } from "../../../core/stats";
 import {
-  clipLogStdValue, gatedGradDelta, gatedGradGateLogit, gatedUpdateValue, logStdInRange, normalizeRow, sigmoid,
+  boundLogStdGrad, boundLogStdValue, copyRow, gatedGradDelta, gatedGradGateLogit, gatedUpdateValue, normalizeRow, sigmoid,
 } from "../../../policy/maths";
+import type { LogStdBounds } from "../../../policy/params";
 import type { FusedPolicyForm } from "../../../policy/optimizer";
 import type { FusedContext } from "./context";
 import type { Evaluation, FusedObjective, Lambda } from "./objective";
@@ -44,6 +45,9 @@ export interface RunSpec {
   grads: PolicyGrads | null;
   /** A forward pass on `states` already run (queueForward's), or null. */
   ran?: MlpTrace | null;
+  /** Iterative only: iterations to run (default: training's or acting's count) and λ to start from (default λ0). */
+  iterations?: number;
+  init?: Lambda | null;
 }
 
 export interface FusedPolicy {
@@ -74,15 +78,17 @@ export function fusedPolicy(ctx: FusedContext, form: FusedPolicyForm, actionSize
   }
 }
 
-/** Eq. 9: λ = f(s), (μ, log σ) from the network's output, log σ clipped; loss −mean_s J(s, λ). */
+/** Eq. 9: λ = f(s), (μ, log σ) from the network's output, log σ bounded; loss −mean_s J(s, λ). */
 class FusedDirect implements FusedPolicy {
   readonly net: HeapMlp;
+  private readonly bounds: LogStdBounds;
   /** One for acting and the Q target, one for the update's own states (queued early: see queueForward). */
   readonly traces = 2;
   readonly evaluatesWithoutGrads = false;
 
   constructor(private readonly ctx: FusedContext, form: Extract<FusedPolicyForm, { kind: "direct" }>, private readonly actionSize: number) {
     this.net = ctx.heapMlp(form.layers);
+    this.bounds = form.logStdBounds;
   }
 
   queueForward(ws: Workspace, states: Float32Array): MlpTrace {
@@ -108,7 +114,7 @@ class FusedDirect implements FusedPolicy {
       for (let i = 0; i < A; i++) {
         lambda.mean[s * A + i] = out[s * 2 * A + i];
         raw[s * A + i] = out[s * 2 * A + A + i];
-        lambda.logStd[s * A + i] = clipLogStdValue(raw[s * A + i]);
+        lambda.logStd[s * A + i] = boundLogStdValue(raw[s * A + i], this.bounds);
       }
     }
     if (!grads || !part) return { lambda, evaluations: [], loss: 0 };
@@ -119,7 +125,7 @@ class FusedDirect implements FusedPolicy {
     for (let s = 0; s < B; s++) {
       for (let i = 0; i < A; i++) {
         dOut[s * 2 * A + i] = g.mean[s * A + i] * scale;
-        dOut[s * 2 * A + A + i] = logStdInRange(raw[s * A + i]) ? g.logStd[s * A + i] * scale : 0;
+        dOut[s * 2 * A + A + i] = g.logStd[s * A + i] * scale * boundLogStdGrad(raw[s * A + i], this.bounds);
       }
     }
     this.net.backward(trace, { dOut: ws.dOut, grads: grads.offsets, dInput: -1, accumulate: false });
@@ -131,7 +137,7 @@ class FusedDirect implements FusedPolicy {
 interface StepRecord {
   trace: MlpTrace;
   previous: Lambda;
-  /** Gated log σ before clipping [batch, |A|]. */
+  /** Gated log σ before its bounds [batch, |A|]. */
   preClip: Float32Array;
   /** The gates ω of μ and of log σ [batch, |A|], as the gated update used them. */
   gateMean: Float64Array;
@@ -158,11 +164,13 @@ class FusedIterative implements FusedPolicy {
     return null; // each step's input depends on the previous step's J
   }
 
-  run({ objective, ws, states, q, beta, alpha, grads }: RunSpec): PolicyRun {
+  run({ objective, ws, states, q, beta, alpha, grads, iterations, init }: RunSpec): PolicyRun {
     const B = ws.batch;
     const A = this.actionSize;
-    const K = grads ? this.form.trainIterations : this.form.actIterations;
-    let lambda: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A).fill(Math.log(this.form.initialStd)) };
+    const K = iterations ?? (grads ? this.form.trainIterations : this.form.actIterations);
+    let lambda: Lambda = init
+      ? { mean: init.mean.slice(), logStd: init.logStd.slice() }
+      : { mean: new Float32Array(B * A), logStd: new Float32Array(B * A).fill(Math.log(this.form.initialStd)) };
     const evaluations: Evaluation[] = [];
     let record: StepRecord | null = null;
     grads?.zero();
@@ -187,24 +195,28 @@ class FusedIterative implements FusedPolicy {
     return { lambda, evaluations: evaluations.slice(), loss: -Math.fround(Math.fround(loss) / K) };
   }
 
-  /** The network's input for λ and ∇λ J (each part normalised per example, A.4), then its forward pass into `trace`. */
+  /**
+   * The network's input for λ and ∇λ J (each part normalised per example, A.4; the state raw without
+   * normalizeState), then its forward pass into `trace`.
+   */
   private stepForward(states: Float32Array, B: number, lambda: Lambda, grad: Lambda, trace: MlpTrace): StepRecord {
     const O = this.observationSize;
     const A = this.actionSize;
     const scaled = this.form.inputNormalization === "layer+scale";
+    const normalizeState = this.form.normalizeState;
     const inSize = this.net.inputSize;
     const x = this.ctx.view(trace.input, B * inSize);
     const parts = [lambda.mean, lambda.logStd, grad.mean, grad.logStd];
     for (let s = 0; s < B; s++) {
       let at = s * inSize;
-      at = normalizeRow(states, s * O, O, x, at, scaled);
+      at = normalizeState ? normalizeRow(states, s * O, O, x, at, scaled) : copyRow(states, s * O, O, x, at);
       for (let k = 0; k < 4; k++) at = normalizeRow(parts[k], s * A, A, x, at, scaled);
     }
     this.ctx.runForward([this.net.forwardPass(trace)]);
     return { trace, previous: lambda, preClip: new Float32Array(B * A), gateMean: new Float64Array(B * A), gateLogStd: new Float64Array(B * A) };
   }
 
-  /** Eq. 11 on the recorded pass's output: λ' = ω λ + (1 − ω) δ, log σ clipped. Fills record.preClip and the gates. */
+  /** Eq. 11 on the recorded pass's output: λ' = ω λ + (1 − ω) δ, log σ bounded. Fills record.preClip and the gates. */
   private gated(record: StepRecord, B: number): Lambda {
     const A = this.actionSize;
     const out = this.ctx.view(record.trace.outputs[record.trace.outputs.length - 1], B * 4 * A);
@@ -217,13 +229,13 @@ class FusedIterative implements FusedPolicy {
         const gs = (record.gateLogStd[p] = sigmoid(out[o + 3 * A]));
         next.mean[p] = gatedUpdateValue(record.previous.mean[p], out[o], gm);
         record.preClip[p] = gatedUpdateValue(record.previous.logStd[p], out[o + A], gs);
-        next.logStd[p] = clipLogStdValue(record.preClip[p]);
+        next.logStd[p] = boundLogStdValue(record.preClip[p], this.form.logStdBounds);
       }
     }
     return next;
   }
 
-  /** Adds d loss/d φ of one step: upstream scale·∇λ' J through the clip, the gates and the network. */
+  /** Adds d loss/d φ of one step: upstream scale·∇λ' J through the bounds on log σ, the gates and the network. */
   private stepBackward(ws: Workspace, record: StepRecord, gradNext: Lambda, scale: number, grads: GradOffsets[]): void {
     const A = this.actionSize;
     const B = record.trace.rows;
@@ -236,7 +248,7 @@ class FusedIterative implements FusedPolicy {
         const gm = record.gateMean[p];
         const gs = record.gateLogStd[p];
         const dm = gradNext.mean[p] * scale;
-        const dl = logStdInRange(record.preClip[p]) ? gradNext.logStd[p] * scale : 0;
+        const dl = gradNext.logStd[p] * scale * boundLogStdGrad(record.preClip[p], this.form.logStdBounds);
         dOut[o] = gatedGradDelta(gm, dm);
         dOut[o + A] = gatedGradDelta(gs, dl);
         dOut[o + 2 * A] = gatedGradGateLogit(record.previous.mean[p], out[o], gm, dm);
