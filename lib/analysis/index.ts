@@ -36,4 +36,4 @@ export {
 } from "./aggregate";
 export { amortizationGapRows, gapSummaries, type GapRow, type GapSummary } from "./gap-over-training";
 export { MODEL_BASED_PLANNING, modelBasedPlanningEstimator } from "./model-based-planning";
-export { ZERO_SHOT_TRANSFER, zeroShotTransfer, type TransferPair } from "./zero-shot-transfer";
+export { ZERO_SHOT_TRANSFER, zeroShotTransfer, zeroShotTransferSettings, type TransferPair } from "./zero-shot-transfer";

@@ -9,7 +9,7 @@ import { ConfigError } from "../core/errors";
 import type { SacAgent } from "../agents/sac/agent";
 import type { ValueEstimate } from "../agents/model-based/config";
 import { agentObjective, estimatorRng } from "./agent-objective";
-import type { AnalysisContext, AnalysisRow } from "./estimator";
+import type { AnalysisContext, AnalysisRow, AnalysisValue } from "./estimator";
 import { agentEvalPolicy, runEpisodes, summarizeReturns } from "./rollouts";
 import { checkFiniteRows, rowBase } from "./rows";
 import { intSetting, orAgent, resolveSettings, type SettingSpecs } from "./settings";
@@ -22,6 +22,11 @@ const SPECS: SettingSpecs = {
   /** Episode step limit; null: the task's own. */
   timeLimit: orAgent(intSetting(1000, 1)),
 };
+
+/** The transfer's settings with their defaults filled in (as its rows record them); bad ones fail naming the setting. */
+export function zeroShotTransferSettings(user: Record<string, unknown> = {}): Record<string, AnalysisValue> {
+  return resolveSettings(ZERO_SHOT_TRANSFER, SPECS, user);
+}
 
 /** The two agents of a transfer: one trained with each value estimate, on the same task. */
 export interface TransferPair {
@@ -49,7 +54,7 @@ function checkPair(pair: TransferPair): void {
  * `context` gives the task, the step both agents were trained for and the seed of the estimator's Rng.
  */
 export async function zeroShotTransfer(pair: TransferPair, context: Pick<AnalysisContext, "env" | "step" | "seed">, user: Record<string, unknown> = {}): Promise<AnalysisRow[]> {
-  const settings = resolveSettings(ZERO_SHOT_TRANSFER, SPECS, user);
+  const settings = zeroShotTransferSettings(user);
   checkPair(pair);
   const rng = estimatorRng(context, ZERO_SHOT_TRANSFER);
   const seeds = Array.from({ length: settings.episodes as number }, () => rng.nextSeed());

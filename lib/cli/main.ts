@@ -8,6 +8,7 @@ import { parseNotebookArgs, runNotebooks } from "./notebooks";
 import { runTrainCommand, TRAIN_USAGE } from "./train";
 import { runSweepCommand, SWEEP_USAGE } from "./sweep";
 import { REPRODUCE_USAGE, runReproduceCommand } from "./reproduce";
+import { runTransferCommand, TRANSFER_USAGE } from "./transfer";
 import { runWorkerCommand, WORKER_USAGE } from "./worker";
 
 const USAGE = `usage: iapo <command> [options]
@@ -17,6 +18,7 @@ commands:
       execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/
   train --env NAME ...   train one SAC agent into data/runs (see below)
   analyze RUN_DIR --estimator NAME ...   run estimators on the snapshots a run kept (see below)
+  transfer RUN_DIR RUN_DIR ...     zero-shot transfer between a model-free and a model-based run (see below)
   bench [--json] [--quick] [--only suite,...] [--save]
       measure speed (backends, environments, training) and print a table, or JSON with --json;
       --save also writes the run (date, commit, machine, steal, every figure) to bench/results/
@@ -29,6 +31,8 @@ commands:
 ${TRAIN_USAGE}
 
 ${ANALYZE_USAGE}
+
+${TRANSFER_USAGE}
 
 ${SWEEP_USAGE}
 ${WORKER_USAGE}
@@ -43,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   notebooks: (argv) => runNotebooks(parseNotebookArgs(argv)),
   train: (argv) => runTrainCommand(argv),
   analyze: (argv) => runAnalyzeCommand(argv),
+  transfer: (argv) => runTransferCommand(argv),
   bench: (argv) => runBench(argv),
   sweep: (argv) => runSweepCommand(argv),
   worker: (argv) => runWorkerCommand(argv),

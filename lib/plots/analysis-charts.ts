@@ -285,6 +285,11 @@ export function policyChangeChart(rows: AnalysisRows, o: AnalysisChartOptions = 
 }
 
 
+/** True for rows of `estimator` as it returns them, and for rows as `loggedAnalysisRows` reads them (without the name). */
+function ofEstimator(r: Record<string, unknown>, estimator: string): boolean {
+  return r.estimator === undefined || r.estimator === estimator;
+}
+
 /** Fig 8a: evaluation return over training per optimizer and value estimate (curve rows grouped by `byOptimizerAndValue`), mean ± std over seeds. */
 export function modelBasedPerformanceChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
   return meanStdChart(scalarRows(rows, null), {
@@ -298,7 +303,7 @@ export function modelBasedPerformanceChart(rows: AnalysisRows, o: AnalysisChartO
  * per optimizer iteration, at one analysed step (default: the last in the rows).
  */
 export function plannedTrajectoryChart(rows: AnalysisRows, dim = 0, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
-  const plans = scalarRows(rows, "plan", (r) => r.estimator === "model-based-planning" && r.dim === dim);
+  const plans = scalarRows(rows, "plan", (r) => ofEstimator(r, "model-based-planning") && r.dim === dim);
   const at = step ?? Math.max(...plans.map((r) => r.step as number));
   return lineChart(plans.filter((r) => r.step === at), {
     x: "t", y: "value", color: o.color ?? "iteration", points: true, width: o.width, height: o.height,
@@ -308,7 +313,7 @@ export function plannedTrajectoryChart(rows: AnalysisRows, dim = 0, step?: numbe
 
 /** Fig 8c: J on the model-based estimate across optimizer iterations (mean over states), one line per analysed step. */
 export function modelBasedObjectiveChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
-  return lineChart(scalarRows(rows, "objective", (r) => r.estimator === "model-based-planning"), {
+  return lineChart(scalarRows(rows, "objective", (r) => ofEstimator(r, "model-based-planning")), {
     x: "iteration", y: "j_mean", color: o.color ?? "step", points: true, width: o.width, height: o.height,
     title: o.title ?? "Model-based objective across iterations", xTitle: "optimizer iteration", yTitle: "mean J over states (return units)",
   });
@@ -316,7 +321,7 @@ export function modelBasedObjectiveChart(rows: AnalysisRows, o: AnalysisChartOpt
 
 /** Fig 8d: evaluation return of each optimizer (trained on model-free or model-based values) on each value estimate, mean ± std over seeds. */
 export function zeroShotTransferChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
-  const labelled = scalarRows(rows, "return", (r) => r.estimator === "zero-shot-transfer").map((r) => ({ ...r, pair: `${String(r.optimizer_trained_on)} optimizer on ${String(r.values)} values` }));
+  const labelled = scalarRows(rows, "return", (r) => ofEstimator(r, "zero-shot-transfer") && r.optimizer_trained_on !== undefined).map((r) => ({ ...r, pair: `${String(r.optimizer_trained_on)} optimizer on ${String(r.values)} values` }));
   return meanStdChart(labelled, {
     x: "step", y: "return_mean", color: o.color ?? "pair", points: true, width: o.width, height: o.height,
     title: o.title ?? "Zero-shot transfer", xTitle: "environment steps", yTitle: "evaluation return",
