@@ -66,7 +66,7 @@ export async function zeroShotTransfer(pair: TransferPair, context: Pick<Analysi
       const objective = agentObjective(agents[values], rng.fork(), { purpose: "act", samples: null, estimate: values });
       const episodes = await runEpisodes(context.env, agentEvalPolicy(agents[trainedOn], objective), { seeds, timeLimit: settings.timeLimit as number | null });
       const r = summarizeReturns(episodes);
-      rows.push({ ...base, kind: "return", optimizer_trained_on: trainedOn, values: values, transfer: trainedOn !== values, return_mean: r.mean, return_std: r.std, episodes: r.episodes });
+      rows.push({ ...base, kind: "return", optimizer_trained_on: trainedOn, value_estimate: values, transfer: trainedOn !== values, return_mean: r.mean, return_std: r.std, episodes: r.episodes });
     }
   }
   return checkFiniteRows(rows);

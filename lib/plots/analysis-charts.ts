@@ -319,9 +319,12 @@ export function modelBasedObjectiveChart(rows: AnalysisRows, o: AnalysisChartOpt
   });
 }
 
+/** "model-free" → "MF", "model-based" → "MB", as Fig 8d's legend names them. */
+const short = (estimate: unknown): string => (estimate === "model-free" ? "MF" : estimate === "model-based" ? "MB" : String(estimate));
+
 /** Fig 8d: evaluation return of each optimizer (trained on model-free or model-based values) on each value estimate, mean ± std over seeds. */
 export function zeroShotTransferChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
-  const labelled = scalarRows(rows, "return", (r) => ofEstimator(r, "zero-shot-transfer") && r.optimizer_trained_on !== undefined).map((r) => ({ ...r, pair: `${String(r.optimizer_trained_on)} optimizer on ${String(r.values)} values` }));
+  const labelled = scalarRows(rows, "return", (r) => ofEstimator(r, "zero-shot-transfer") && r.optimizer_trained_on !== undefined).map((r) => ({ ...r, pair: `${short(r.optimizer_trained_on)} optimizer on ${short(r.value_estimate)} values` }));
   return meanStdChart(labelled, {
     x: "step", y: "return_mean", color: o.color ?? "pair", points: true, width: o.width, height: o.height,
     title: o.title ?? "Zero-shot transfer", xTitle: "environment steps", yTitle: "evaluation return",

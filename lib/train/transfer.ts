@@ -5,6 +5,7 @@
  * from the snapshots. `logTransferBetweenRuns` appends the rows to the analysis.jsonl of the run whose optimizer
  * each row evaluates, where `loggedAnalysisRows(runs, "zero-shot-transfer")` reads them.
  */
+import * as path from "node:path";
 import { initBackend } from "../backend/select";
 import { ConfigError } from "../core/errors";
 import type { ProgressListener } from "../core/progress";
@@ -27,8 +28,16 @@ export interface TransferOptions {
   signal?: AbortSignal;
 }
 
-/** A row of the transfer with the ids of the run whose optimizer acted and of the run whose values it climbed. */
-export type TransferRow = AnalysisRow & { optimizer_run: string; values_run: string };
+/**
+ * A row of the transfer with the names of the run whose optimizer acted and of the run whose value estimate it
+ * climbed (`runName`).
+ */
+export type TransferRow = AnalysisRow & { optimizer_run: string; value_estimate_run: string };
+
+/** A run's folder and its parent's (the experiment), e.g. "10-model-free-smoke/Pendulum-v1_iterative_seed0". */
+function runName(run: Run<TrainConfig>): string {
+  return `${path.basename(path.dirname(run.dir))}/${run.id}`;
+}
 
 /** The two runs of a transfer, by the value estimate each trained with. */
 type TransferRuns = Record<ValueEstimate, Run<TrainConfig>>;
@@ -73,7 +82,7 @@ async function transferAt(runs: TransferRuns, step: number, settings: Record<str
     const modelBased = await loadSnapshotAgent(mb.dir, mb.config, step);
     try {
       const rows = await zeroShotTransfer({ modelFree, modelBased }, { env: mb.config.env, step, seed: mb.config.seed }, settings);
-      return rows.map((r) => ({ ...r, optimizer_run: runs[r.optimizer_trained_on as ValueEstimate].id, values_run: runs[r.values as ValueEstimate].id }));
+      return rows.map((r) => ({ ...r, optimizer_run: runName(runs[r.optimizer_trained_on as ValueEstimate]), value_estimate_run: runName(runs[r.value_estimate as ValueEstimate]) }));
     } finally {
       modelBased.dispose();
     }
@@ -108,13 +117,13 @@ export interface TransferLogResult {
 
 /** Identifies a logged transfer row: its step, settings, and the runs of its optimizer and of its values. */
 function transferKey(row: Record<string, unknown>): string {
-  return `${String(row.step)}\u0000${canonicalJson(row.settings)}\u0000${String(row.optimizer_run)}\u0000${String(row.values_run)}`;
+  return `${String(row.step)}\u0000${canonicalJson(row.settings)}\u0000${String(row.optimizer_run)}\u0000${String(row.value_estimate_run)}`;
 }
 
 /**
  * `transferBetweenRuns`, each row appended to the analysis.jsonl of the run whose optimizer it evaluates. A step
  * whose four rows are there already (same settings and partner run) is skipped, so an interrupted transfer
- * continues where it stopped; a run transferred against two partners holds both, told apart by `values_run`.
+ * continues where it stopped; a run transferred against two partners holds both, told apart by `value_estimate_run`.
  */
 export async function logTransferBetweenRuns(runA: string, runB: string, options: TransferOptions = {}): Promise<TransferLogResult> {
   const runs = transferRuns(runA, runB);
@@ -125,7 +134,7 @@ export async function logTransferBetweenRuns(runA: string, runB: string, options
     for (const row of readAnalysisRows(run.dir)) if (row.estimator === ZERO_SHOT_TRANSFER) logged.add(transferKey(row));
   }
   const keysAt = (step: number): string[] =>
-    (["model-free", "model-based"] as const).flatMap((o) => (["model-free", "model-based"] as const).map((v) => `${step}\u0000${settings}\u0000${runs[o].id}\u0000${runs[v].id}`));
+    (["model-free", "model-based"] as const).flatMap((o) => (["model-free", "model-based"] as const).map((v) => `${step}\u0000${settings}\u0000${runName(runs[o])}\u0000${runName(runs[v])}`));
   await initBackend();
   const logs: Record<ValueEstimate, AnalysisLog> = { "model-free": new AnalysisLog(runs["model-free"].dir), "model-based": new AnalysisLog(runs["model-based"].dir) };
   const result: TransferLogResult = { measured: [], skipped: [], rows: 0, files: Object.values(logs).map((l) => l.file) };

@@ -50,11 +50,13 @@ test("zero-shot transfer between a model-free and a model-based run, and plannin
 
   // the runs in either order: which is which comes from their value estimates
   const rows = await transferBetweenRuns(mbRun, mfRun, { settings: { episodes: 1, timeLimit: 20 } });
+  // each run named by its parent folder (the experiment) and its own, as runs of two sweeps share folder names
+  const [mf, mb] = [`${path.basename(dir)}/mf`, `${path.basename(dir)}/mb`];
   assert.equal(rows.length, 8, "four (optimizer, values) pairs at steps 40 and 80");
   for (const step of [40, 80]) {
     const at = rows.filter((r) => r.step === step);
-    assert.deepEqual(at.map((r) => `${String(r.optimizer_trained_on)}→${String(r.values)}:${String(r.transfer)} ${r.optimizer_run}→${r.values_run}`), [
-      "model-free→model-free:false mf→mf", "model-free→model-based:true mf→mb", "model-based→model-free:true mb→mf", "model-based→model-based:false mb→mb",
+    assert.deepEqual(at.map((r) => `${String(r.optimizer_trained_on)}→${String(r.value_estimate)}:${String(r.transfer)} ${r.optimizer_run}→${r.value_estimate_run}`), [
+      `model-free→model-free:false ${mf}→${mf}`, `model-free→model-based:true ${mf}→${mb}`, `model-based→model-free:true ${mb}→${mf}`, `model-based→model-based:false ${mb}→${mb}`,
     ]);
     for (const r of at) assert.ok(Number.isFinite(r.return_mean) && r.episodes === 1, JSON.stringify(r));
   }
@@ -67,11 +69,11 @@ test("zero-shot transfer between a model-free and a model-based run, and plannin
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stderr, /zero-shot transfer at 2 steps \(0 already logged\); 8 rows/);
   const logged = loggedAnalysisRows([loadRun(mfRun), loadRun(mbRun)], ZERO_SHOT_TRANSFER);
-  assert.deepEqual(logged.map((r) => `${r.run}:${r.step}:${String(r.optimizer_trained_on)}→${String(r.values)}`), [
+  assert.deepEqual(logged.map((r) => `${r.run}:${r.step}:${String(r.optimizer_trained_on)}→${String(r.value_estimate)}`), [
     "mf:40:model-free→model-free", "mf:40:model-free→model-based", "mf:80:model-free→model-free", "mf:80:model-free→model-based",
     "mb:40:model-based→model-free", "mb:40:model-based→model-based", "mb:80:model-based→model-free", "mb:80:model-based→model-based",
   ]);
-  const key = (r: Record<string, unknown>): string => `${String(r.step)} ${String(r.optimizer_trained_on)} ${String(r.values)}`;
+  const key = (r: Record<string, unknown>): string => `${String(r.step)} ${String(r.optimizer_trained_on)} ${String(r.value_estimate)}`;
   const inProcess = new Map(rows.map((r) => [key(r), r.return_mean]));
   for (const r of logged) assert.equal(r.return_mean, inProcess.get(key(r)), `the command's ${key(r)} is the library's`);
   assert.equal(dataOf(zeroShotTransferChart(logged)).length, 8, "the chart reads logged rows");
