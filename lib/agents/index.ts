@@ -1,2 +1,3 @@
 export { ReplayBuffer, type ReplayBatch, type ReplayBufferSnapshot } from "./replay-buffer";
 export * from "./sac";
+export * from "./model-based";

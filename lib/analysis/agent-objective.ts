@@ -6,6 +6,7 @@
 import { tf } from "../backend/tf";
 import { Rng, deriveSeed } from "../core/rng";
 import type { SacAgent } from "../agents/sac/agent";
+import type { ValueEstimate } from "../agents/model-based/config";
 import { disposeTerms, VariationalObjective, type PolicyObjective } from "../policy/objective";
 import { disposeOptimization } from "../policy/optimizer";
 import type { PolicyParams } from "../policy/params";
@@ -24,13 +25,15 @@ export interface AgentObjectiveOptions {
   purpose: "train" | "act";
   /** N, action samples per J estimate; null: the agent's own `config.samples`. */
   samples: number | null;
+  /** The value in J (default: the agent's own); "model-based" needs an agent with a learned model. */
+  estimate?: ValueEstimate;
 }
 
-/** J (Eq. 7, 12) on the agent's Q-networks and current α, with noise from `rng`. */
+/** J (Eq. 7) on the agent's value estimate (Eq. 12, or Eq. 13 for model-based agents) and current α, with noise from `rng`. */
 export function agentObjective(agent: SacAgent, rng: Rng, options: AgentObjectiveOptions): VariationalObjective {
   const c = agent.config;
   const train = options.purpose === "train";
-  return new VariationalObjective({
+  return agent.valueObjective({
     q: agent.qPair((train ? c.useTargetQForPolicy : c.useTargetQForActing) ? "target" : "online"),
     alpha: agent.alpha,
     beta: train ? c.betaTrain : c.betaCollect,
@@ -38,7 +41,7 @@ export function agentObjective(agent: SacAgent, rng: Rng, options: AgentObjectiv
     samples: options.samples ?? c.samples,
     actionSize: agent.spec.actionSize,
     rng,
-  });
+  }, options.estimate);
 }
 
 /**

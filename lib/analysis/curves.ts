@@ -48,6 +48,11 @@ export function selectRuns(runs: readonly Run[], where: Partial<RunIdentity>): R
 /** How runs are grouped into curves: by default "<optimizer>". */
 export type GroupBy = (run: Run) => string;
 export const byOptimizer: GroupBy = (run) => runIdentity(run).optimizer;
+/** "<optimizer>, <value estimate>" (Fig. 8a: direct and iterative, each with model-free or model-based values). */
+export const byOptimizerAndValue: GroupBy = (run) => {
+  const agent = (run.config as { agent?: { valueEstimate?: unknown } } | null)?.agent;
+  return `${runIdentity(run).optimizer}, ${typeof agent?.valueEstimate === "string" ? agent.valueEstimate : "model-free"}`;
+};
 
 /**
  * Curves by any config field, nested fields joined with dots as `flattenConfig` names them, e.g.

@@ -1,5 +1,5 @@
 export {
-  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byConfigField, byConfigFields,
+  metricCurve, finalValues, runIdentity, selectRuns, perIterationMeans, summarizeByGroup, byOptimizer, byOptimizerAndValue, byConfigField, byConfigFields,
   type CurveRow, type IterationRow, type GroupSummary, type GroupBy, type RunIdentity,
 } from "./curves";
 export type { AnalysisContext, AnalysisRow, AnalysisValue, Estimator } from "./estimator";
@@ -36,3 +36,5 @@ export {
 } from "./aggregate";
 export { amortizationGapRows, gapSummaries, type GapRow, type GapSummary } from "./gap-over-training";
 export { describeRuns, runsLabel, finalSummaryByTask, type RunsDescription, type ReferenceColumn, type TaskSummaryRow } from "./run-summary";
+export { MODEL_BASED_PLANNING, modelBasedPlanningEstimator } from "./model-based-planning";
+export { ZERO_SHOT_TRANSFER, zeroShotTransfer, zeroShotTransferSettings, type TransferPair } from "./zero-shot-transfer";

@@ -13,6 +13,7 @@ import { OPTIMIZER_COMPARISON, optimizerComparisonEstimator } from "./optimizer-
 import { PER_ITERATION, perIterationEstimator } from "./per-iteration";
 import { TEST_TIME, testTimeEstimator } from "./test-time";
 import { makeValueBiasEstimator } from "./value-bias";
+import { MODEL_BASED_PLANNING, modelBasedPlanningEstimator } from "./model-based-planning";
 
 /** Builds an estimator from user settings. */
 export type EstimatorFactory = (settings: Record<string, unknown>) => Estimator;
@@ -26,6 +27,7 @@ const FACTORIES: Record<string, EstimatorFactory> = {
   [PER_ITERATION]: perIterationEstimator,
   [TEST_TIME]: testTimeEstimator,
   "value-bias": makeValueBiasEstimator,
+  [MODEL_BASED_PLANNING]: modelBasedPlanningEstimator,
 };
 
 /** Short names accepted wherever a name is (`--analyze gap`); rows always carry the full name. */

@@ -6,8 +6,8 @@
 import { IapoError } from "../core/errors";
 
 async function usage(): Promise<string> {
-  const [{ ANALYZE_USAGE }, { EXPORT_LOGS_USAGE }, { TRAIN_USAGE }, { SWEEP_USAGE }, { REPRODUCE_USAGE }, { WORKER_USAGE }] = await Promise.all([
-    import("./analyze"), import("./export-logs"), import("./train"), import("./sweep"), import("./reproduce"), import("./worker"),
+  const [{ ANALYZE_USAGE }, { EXPORT_LOGS_USAGE }, { TRAIN_USAGE }, { SWEEP_USAGE }, { REPRODUCE_USAGE }, { WORKER_USAGE }, { TRANSFER_USAGE }] = await Promise.all([
+    import("./analyze"), import("./export-logs"), import("./train"), import("./sweep"), import("./reproduce"), import("./worker"), import("./transfer"),
   ]);
   return `usage: iapo <command> [options]
 
@@ -16,6 +16,7 @@ commands:
       execute notebooks through Jupyter (tslab kernel); writes executed notebooks and HTML to reports/
   train --env NAME ...   train one SAC agent into data/runs (see below)
   analyze RUN_DIR --estimator NAME ...   run estimators on the snapshots a run kept (see below)
+  transfer RUN_DIR RUN_DIR ...     zero-shot transfer between a model-free and a model-based run (see below)
   bench [--json] [--quick] [--only suite,...] [--save]
       measure speed (backends, environments, training) and print a table, or JSON with --json;
       --save also writes the run (date, commit, machine, steal, every figure) to bench/results/
@@ -28,6 +29,8 @@ commands:
 ${TRAIN_USAGE}
 
 ${ANALYZE_USAGE}
+
+${TRANSFER_USAGE}
 
 ${SWEEP_USAGE}
 ${WORKER_USAGE}
@@ -51,6 +54,7 @@ const COMMANDS: Record<string, Command> = {
   worker: async (argv) => (await import("./worker")).runWorkerCommand(argv),
   "export-logs": async (argv) => (await import("./export-logs")).runExportLogsCommand(argv),
   reproduce: async (argv) => (await import("./reproduce")).runReproduceCommand(argv),
+  transfer: async (argv) => (await import("./transfer")).runTransferCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -23,12 +23,14 @@ import { train } from "../train/train";
 export const TRAIN_USAGE = `iapo train --env NAME [--optimizer direct|iterative] [--iterations N] [--eval-iterations N] [--seed S] [--steps N]
            [--scale smoke|quick|paper] [--preset ${PRESET_NAMES.join("|")}] [--experiment NAME] [--run NAME]
            [--runs-dir DIR] [--resume] [--eval-every N] [--eval-episodes N] [--snapshot-every N]
-           [--set field=value ...] [--analyze NAME,... [--analyze-every N]]
+           [--set field=value ...] [--value model-free|model-based [--horizon H] [--retrace-lambda L]]
+           [--analyze NAME,... [--analyze-every N]]
       --iterations sets the iterative optimizer's iterations in training, acting and evaluation; --eval-iterations
       then sets evaluation's alone (test-time iterations: collected data and updates stay the same)
       --preset picks the settings a run starts from (run.json records it and every setting changed from it):
 ${PRESET_NAMES.map((p) => `          ${p.padEnd(13)}${PRESET_DESCRIPTIONS[p]}`).join("\n")}
       --set changes an agent setting (e.g. betaTrain=2.5) or a schedule setting (e.g. bufferSize=100000)
+      --value model-based optimizes Eq. 13's estimate from a learned model (horizon 2, Retrace λ 0.9 unless given)
       --analyze runs estimators on the agent as it trains (known: ${estimatorNames().join(", ") || "none"})`;
 
 export interface TrainArgs {
@@ -50,10 +52,12 @@ export interface TrainArgs {
   schedule: ScheduleOverrides;
   analyze: string[];
   analyzeEvery?: number;
+  /** Settings of the model-based estimate given by --horizon and --retrace-lambda. */
+  modelBased: { horizon?: number; retraceLambda?: number };
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
-  const a: TrainArgs = { optimizer: "iterative", seed: 0, scale: activeScale(), experiment: "cli", runsDir: defaultRunsDir(), resume: false, overrides: {}, schedule: {}, analyze: [] };
+  const a: TrainArgs = { optimizer: "iterative", seed: 0, scale: activeScale(), experiment: "cli", runsDir: defaultRunsDir(), resume: false, overrides: {}, schedule: {}, analyze: [], modelBased: {} };
   eachArgument(argv, (flag, value) => {
     switch (flag) {
       case "--env": a.env = value(); break;
@@ -73,6 +77,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       case "--snapshot-every": a.schedule.snapshotEvery = integer(flag, value(), 0); break;
       case "--analyze": a.analyze.push(...value().split(",")); break;
       case "--analyze-every": a.analyzeEvery = integer(flag, value(), 1); break;
+      case "--value": a.overrides.valueEstimate = value(); break;
+      case "--horizon": a.modelBased.horizon = integer(flag, value(), 0); break;
+      case "--retrace-lambda": a.modelBased.retraceLambda = unitInterval(flag, value()); break;
       case "--set": {
         const [field, parsed] = parseSetting(flag, value());
         if (isScheduleField(field)) a.schedule[field] = parsed;
@@ -85,7 +92,15 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   });
   if (!a.env) throw new IapoError(`--env is required\nusage: ${TRAIN_USAGE}`);
   if (a.analyzeEvery !== undefined && a.analyze.length === 0) throw new IapoError(`--analyze-every needs --analyze NAME`);
+  if (Object.keys(a.modelBased).length > 0 && a.overrides.valueEstimate !== "model-based") throw new IapoError(`--horizon and --retrace-lambda set the model-based estimate: add --value model-based`);
   return a;
+}
+
+/** A number in [0, 1] (Retrace's λ), or a clear error naming the flag. */
+function unitInterval(flag: string, raw: string): number {
+  const v = Number(raw);
+  if (raw.trim() === "" || !(v >= 0 && v <= 1)) throw new IapoError(`${flag} must be a number in [0, 1], got "${raw}"`);
+  return v;
 }
 
 /** A progress line redrawn in place on a terminal, or printed every 10 s to a log. */
@@ -119,6 +134,7 @@ export function trainConfigFromArgs(a: TrainArgs): TrainConfig {
     evalEpisodes: a.evalEpisodes,
     schedule: a.schedule,
     agent: a.overrides,
+    modelBased: a.modelBased,
   });
 }
 
@@ -127,7 +143,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   const a = parseTrainArgs(argv);
   const config = trainConfigFromArgs(a);
   const analyses = a.analyze.length > 0 ? resolveEstimators(a.analyze) : undefined;
-  const runName = a.run ?? `${config.env}_${config.optimizer}_seed${config.seed}`;
+  const runName = a.run ?? `${config.env}_${config.optimizer}${config.agent.valueEstimate === "model-based" ? "_model-based" : ""}_seed${config.seed}`;
   const runDir = path.join(a.runsDir, a.experiment, runName);
   const controller = new AbortController();
   let interrupts = 0;

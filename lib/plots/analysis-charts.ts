@@ -284,3 +284,49 @@ export function policyChangeChart(rows: AnalysisRows, o: AnalysisChartOptions = 
   });
 }
 
+
+/** True for rows of `estimator` as it returns them, and for rows as `loggedAnalysisRows` reads them (without the name). */
+function ofEstimator(r: Record<string, unknown>, estimator: string): boolean {
+  return r.estimator === undefined || r.estimator === estimator;
+}
+
+/** Fig 8a: evaluation return over training per optimizer and value estimate (curve rows grouped by `byOptimizerAndValue`), mean ± std over seeds. */
+export function modelBasedPerformanceChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return meanStdChart(scalarRows(rows, null), {
+    x: "step", y: "value", color: o.color ?? "group", width: o.width, height: o.height,
+    title: o.title ?? "Model-based value estimates", xTitle: "environment steps", yTitle: "evaluation return",
+  });
+}
+
+/**
+ * Fig 8b: one dimension of the traced state's planned trajectory s_0..s_h (model-based-planning rows), one line
+ * per optimizer iteration, at one analysed step (default: the last in the rows).
+ */
+export function plannedTrajectoryChart(rows: AnalysisRows, dim = 0, step?: number, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const plans = scalarRows(rows, "plan", (r) => ofEstimator(r, "model-based-planning") && r.dim === dim);
+  const at = step ?? Math.max(...plans.map((r) => r.step as number));
+  return lineChart(plans.filter((r) => r.step === at), {
+    x: "t", y: "value", color: o.color ?? "iteration", points: true, width: o.width, height: o.height,
+    title: o.title ?? `Planned trajectory, state dimension ${dim}, across iterations`, xTitle: "model steps ahead", yTitle: `s[${dim}] predicted by the model`,
+  });
+}
+
+/** Fig 8c: J on the model-based estimate across optimizer iterations (mean over states), one line per analysed step. */
+export function modelBasedObjectiveChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  return lineChart(scalarRows(rows, "objective", (r) => ofEstimator(r, "model-based-planning")), {
+    x: "iteration", y: "j_mean", color: o.color ?? "step", points: true, width: o.width, height: o.height,
+    title: o.title ?? "Model-based objective across iterations", xTitle: "optimizer iteration", yTitle: "mean J over states (return units)",
+  });
+}
+
+/** "model-free" → "MF", "model-based" → "MB", as Fig 8d's legend names them. */
+const short = (estimate: unknown): string => (estimate === "model-free" ? "MF" : estimate === "model-based" ? "MB" : String(estimate));
+
+/** Fig 8d: evaluation return of each optimizer (trained on model-free or model-based values) on each value estimate, mean ± std over seeds. */
+export function zeroShotTransferChart(rows: AnalysisRows, o: AnalysisChartOptions = {}): VegaLiteSpec {
+  const labelled = scalarRows(rows, "return", (r) => ofEstimator(r, "zero-shot-transfer") && r.optimizer_trained_on !== undefined).map((r) => ({ ...r, pair: `${short(r.optimizer_trained_on)} optimizer on ${short(r.value_estimate)} values` }));
+  return meanStdChart(labelled, {
+    x: "step", y: "return_mean", color: o.color ?? "pair", points: true, width: o.width, height: o.height,
+    title: o.title ?? "Zero-shot transfer", xTitle: "environment steps", yTitle: "evaluation return",
+  });
+}

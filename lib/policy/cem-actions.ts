@@ -9,7 +9,7 @@
 import { tf } from "../backend/tf";
 import { ConfigError } from "../core/errors";
 import type { Rng } from "../core/rng";
-import { pessimisticQ, VariationalObjective, type PolicyObjective } from "./objective";
+import { VariationalObjective, type PolicyObjective } from "./objective";
 import { keepOptimization, keepTerms, type OptimizationStep, type OptimizeOptions, type PolicyOptimization, type PolicyOptimizer } from "./optimizer";
 import { LOG_STD_MAX, LOG_STD_MIN, initialPolicyParams, type PolicyParams } from "./params";
 import { klToUniformPriorSamples } from "./tanh-gaussian";
@@ -32,16 +32,15 @@ export const DEFAULT_ACTION_CEM_CONFIG: ActionCemConfig = { population: 100, eli
 /** Scores of sampled pre-tanh actions u [P, batch, |A|] at states [batch, obs] under λ: [P, batch], higher is better. */
 export type ActionScorer = (states: tf.Tensor2D, lambda: PolicyParams, u: tf.Tensor3D) => tf.Tensor2D;
 
-/** J's integrand per action for a VariationalObjective: Q_pess(s, tanh u) − α (log π(tanh u) − log p). */
+/** J's integrand per action for a VariationalObjective: its value of (s, tanh u) (Q_pess of Eq. 12, or Eq. 13's) − α (log π(tanh u) − log p). */
 export function variationalActionScorer(objective: VariationalObjective): ActionScorer {
-  const { q, beta, alpha, pessimismStd } = objective.options;
+  const { alpha } = objective.options;
   return (states, lambda, u) =>
     tf.tidy(() => {
       const [P, batch, A] = u.shape;
       const obs = states.shape[1];
       const tiled = tf.tile(tf.expandDims(states, 0), [P, 1, 1]).reshape([P * batch, obs]) as tf.Tensor2D;
-      const [q1, q2] = q(tiled, tf.tanh(u).reshape([P * batch, A]) as tf.Tensor2D);
-      const value = pessimisticQ(q1, q2, beta, pessimismStd).reshape([P, batch]);
+      const value = objective.actionValues(tiled, tf.tanh(u).reshape([P * batch, A]) as tf.Tensor2D).reshape([P, batch]);
       return tf.sub(value, tf.mul(alpha, klToUniformPriorSamples(lambda, u))) as tf.Tensor2D;
     });
 }

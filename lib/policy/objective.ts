@@ -87,6 +87,16 @@ export class VariationalObjective implements PolicyObjective {
     this.fixedNoise = noise;
   }
 
+  /**
+   * The value of each action, Q_pess(s, a) of Eq. 12 here; an objective on another value estimate (the
+   * model-based one of Eq. 13) overrides it. evaluate calls it after drawing the action noise; action scorers
+   * (action CEM) call it on their own samples. @param states [M, obs]  @param actions [M, |A|]  @returns [M]
+   */
+  actionValues(states: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+    const [q1, q2] = this.options.q(states, actions);
+    return pessimisticQ(q1, q2, this.options.beta, this.options.pessimismStd);
+  }
+
   evaluate(states: tf.Tensor2D, lambda: PolicyParams): ObjectiveTerms {
     return tf.tidy(() => {
       const [batch, obsSize] = states.shape;
@@ -95,8 +105,7 @@ export class VariationalObjective implements PolicyObjective {
       const { u, action } = sampleTanhGaussian(lambda, noise);
       const logProbSamples = klToUniformPriorSamples(lambda, u); // log π − log p, [N, batch]
       const tiledStates = n === 1 ? states : (tf.tile(tf.expandDims(states, 0), [n, 1, 1]).reshape([n * batch, obsSize]) as tf.Tensor2D);
-      const [q1, q2] = this.options.q(tiledStates, action.reshape([n * batch, this.actionSize]) as tf.Tensor2D);
-      const q = tf.mean(pessimisticQ(q1, q2, this.options.beta, this.options.pessimismStd).reshape([n, batch]), 0) as tf.Tensor1D;
+      const q = tf.mean(this.actionValues(tiledStates, action.reshape([n * batch, this.actionSize]) as tf.Tensor2D).reshape([n, batch]), 0) as tf.Tensor1D;
       const kl = tf.mean(logProbSamples, 0) as tf.Tensor1D;
       const j = tf.sub(q, tf.mul(this.options.alpha, kl)) as tf.Tensor1D;
       const logProb = tf.add(kl, -this.actionSize * Math.LN2) as tf.Tensor1D;

@@ -20,6 +20,18 @@ export const TABLE6 = {
   replayBufferSize: 1_000_000,
 } as const;
 
+/**
+ * Tables 7-8: the learned model's networks (2 x 256, Leaky ReLU, layer norm) and the model-based estimate's
+ * settings (Sec. 4.2.5, A.5): horizon h, Retrace's λ, pre-training updates, model-based value targets.
+ */
+export const TABLE7_8 = {
+  hiddenSizes: [256, 256],
+  horizon: 2,
+  retraceLambda: 0.9,
+  pretrainUpdates: 1_000,
+  valueTargets: true,
+} as const;
+
 /** Iterations of the iterative optimizer per training update, when acting and when evaluating ("unless otherwise stated, we use 5 iterations per time step", Sec. 4). */
 export const PAPER_ITERATIONS = 5;
 

@@ -14,8 +14,9 @@
 import { ConfigError } from "../core/errors";
 import { activeScale, type Scale } from "../core/scale";
 import type { SacConfig } from "../agents/sac/config";
+import type { ModelBasedConfig } from "../agents/model-based/config";
 import type { PolicyOptimizerKind } from "../policy/optimizer";
-import { defaultInputNormalization, PAPER_ITERATIONS, paperBetaTrain, qArchitectureFor, TABLE6 } from "./paper-tables";
+import { defaultInputNormalization, PAPER_ITERATIONS, paperBetaTrain, qArchitectureFor, TABLE6, TABLE7_8 } from "./paper-tables";
 import { fitSchedule, SCHEDULE_PRESETS, type RunSchedule } from "./schedule";
 
 export const PRESET_NAMES = ["paper", "authors-code"] as const;
@@ -84,6 +85,21 @@ export const SAC_SCALE_PRESETS: Readonly<Record<Scale, Readonly<Pick<SacConfig, 
 };
 
 /**
+ * The model-based estimate's settings per scale (read when valueEstimate is "model-based"): Tables 7-8 at quick
+ * and paper scale; at smoke scale smaller networks and 100 pre-training updates, so tests take seconds.
+ */
+export function presetModelBased(scale: Scale): ModelBasedConfig {
+  const smoke = scale === "smoke";
+  return {
+    horizon: TABLE7_8.horizon,
+    retraceLambda: TABLE7_8.retraceLambda,
+    pretrainUpdates: smoke ? 100 : TABLE7_8.pretrainUpdates,
+    hiddenSizes: smoke ? [64, 64] : TABLE7_8.hiddenSizes.slice(),
+    valueTargets: TABLE7_8.valueTargets,
+  };
+}
+
+/**
  * N, action samples per state in each estimate of J (Eq. 7). The authors' code uses 10 for every optimizer
  * (config/mujoco_config.py: n_action_samples), and so do both presets at paper scale. Smoke and quick runs use 1,
  * a cheaper setting than the paper's, so they stay seconds and minutes long (an iterative update with 10 samples
@@ -134,6 +150,9 @@ export function presetSacConfig(preset: PresetName, envName: string, optimizer: 
     // analysis-only optimizers: Adam at 1e-2 and CEM with 100 samples, top 10 (App. B.2)
     gradientLearningRate: 1e-2,
     cem: { population: 100, elites: 10 },
+    // model-free values (Eq. 12) in every preset; "model-based" (Sec. 4.2.5) is chosen per run, as an override
+    valueEstimate: "model-free",
+    modelBased: presetModelBased(scale),
   };
 }
 

@@ -9,7 +9,8 @@ import { ConfigError } from "../core/errors";
 import type { Scale } from "../core/scale";
 import { FIDELITY_OPTIONS_BEFORE_PRESETS, validateSacConfig, type SacConfig } from "../agents/sac/config";
 import { flattenConfig } from "../analysis/aggregate";
-import { checkPresetName, DEFAULT_PRESET, resolvePreset, type PresetConfig, type PresetName } from "../presets/presets";
+import type { ModelBasedConfig } from "../agents/model-based/config";
+import { checkPresetName, DEFAULT_PRESET, presetModelBased, resolvePreset, type PresetConfig, type PresetName } from "../presets/presets";
 import { defaultSchedule, SCHEDULE_FIELDS, type RunSchedule } from "../presets/schedule";
 import { applyScheduleChanges, isScheduleField, validateSchedule } from "./schedule";
 
@@ -60,6 +61,8 @@ export interface TrainConfigRequest {
   evalEpisodes?: number;
   schedule?: ScheduleOverrides;
   agent?: AgentOverrides;
+  /** Changes to the model-based estimate's settings (e.g. { horizon: 3 }), merged into the agent's. */
+  modelBased?: Partial<ModelBasedConfig>;
 }
 
 /**
@@ -82,6 +85,7 @@ export function buildTrainConfig(req: TrainConfigRequest): TrainConfig {
   }
   if (req.iterations !== undefined) agent.iterations = { train: req.iterations, act: req.iterations, eval: req.iterations };
   if (req.evalIterations !== undefined) agent.iterations = { ...agent.iterations, eval: req.evalIterations };
+  if (req.modelBased !== undefined) agent.modelBased = { ...agent.modelBased, ...req.modelBased };
   const schedule = { ...base.schedule };
   if (req.evalEvery !== undefined) schedule.evalEvery = req.evalEvery;
   if (req.evalEpisodes !== undefined) schedule.evalEpisodes = req.evalEpisodes;
@@ -150,17 +154,17 @@ export function migrateTrainConfig(raw: unknown, source = "run.json"): TrainConf
     throw new ConfigError(`${source}: not a training config (no "agent" record)`);
   }
   const old = raw as Record<string, unknown> & { agent: Record<string, unknown>; scale: Scale };
-  const withOptions = { preset: null, overrides: [], ...old, agent: withAgentOptionsOfTheTime(old.agent) };
+  const withOptions = { preset: null, overrides: [], ...old, agent: withAgentOptionsOfTheTime(old.agent, old.scale) };
   if (old.schedule !== undefined) return withOptions as unknown as TrainConfig;
   return migrateSchedule(withOptions, source);
 }
 
 /**
  * Agent settings that became options later, filled in with what runs computed before: the fidelity options'
- * earlier behaviour, and an evaluation iteration count equal to the acting one.
+ * earlier behaviour, an evaluation iteration count equal to the acting one, and model-free values.
  */
-function withAgentOptionsOfTheTime(agent: Record<string, unknown>): Record<string, unknown> {
-  const filled: Record<string, unknown> = { ...FIDELITY_OPTIONS_BEFORE_PRESETS, ...agent };
+function withAgentOptionsOfTheTime(agent: Record<string, unknown>, scale: Scale): Record<string, unknown> {
+  const filled: Record<string, unknown> = { ...FIDELITY_OPTIONS_BEFORE_PRESETS, valueEstimate: "model-free", modelBased: presetModelBased(scale), ...agent };
   const iterations = agent.iterations as { train?: unknown; act?: unknown; eval?: unknown } | undefined;
   if (iterations && typeof iterations === "object" && iterations.eval === undefined) filled.iterations = { ...iterations, eval: iterations.act };
   return filled;

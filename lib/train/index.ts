@@ -9,5 +9,6 @@ export { analyzeRun, resolveEstimators, type AnalyzeOptions, type AnalyzeResult 
 export { train, type TrainOptions, type TrainResult } from "./train";
 export { trainSweep, sweepDir, type SweepSpec, type SweepOptions } from "./sweep";
 export { loadTrainedAgent, loadTrainRun, agentPolicy, type TrainedAgent } from "./trained-agent";
+export { transferBetweenRuns, logTransferBetweenRuns, type TransferOptions, type TransferRow, type TransferLogResult } from "./transfer";
 export { measureTrainingSpeed, type TrainingSpeed, type SpeedProbeOptions } from "./speed";
 export { runsWithTable5Architecture } from "./table5-runs";

@@ -24,6 +24,11 @@ export interface Learner<Batch, Snapshot> {
   update(batch: Batch): Record<string, number>;
   getState(): Promise<Snapshot>;
   setState(state: Snapshot): Promise<void>;
+  /**
+   * Called before each step's updates with a sampler of the step's batches: a learner that pre-trains a part
+   * (a learned model, A.5) does it the first time and returns that part's metrics, and null ever after.
+   */
+  pretrain?(sample: () => Batch): Record<string, number> | null;
 }
 
 /** What the loop needs from a replay buffer (ReplayBuffer satisfies it). */
@@ -217,6 +222,8 @@ export async function runLoop<Batch, BufferSnapshot, AgentSnapshot>(
 
     // --- learn: one update per step once the random phase is over (CleanRL/SB3 `learning_starts`)
     if (state.step >= settings.initialRandomSteps && buffer.size >= settings.batchSize) {
+      const pretrained = agent.pretrain?.(() => buffer.sample(settings.batchSize, rng));
+      if (pretrained) hooks.log({ step: state.step, ...pretrained });
       for (let u = 0; u < settings.updatesPerStep; u++) {
         const batch = buffer.sample(settings.batchSize, rng);
         const metrics = hooks.threads ? hooks.threads.time(() => agent.update(batch)) : agent.update(batch);

@@ -47,6 +47,7 @@ const PROMISED: Record<string, { charts: number; pictures: number; tables: numbe
   "07-test-time-optimization": { charts: 5, pictures: 0, tables: 1 }, // Fig 15 and 16 returns, J gain over training, J gain and return change against the budget; every measurement
   "08-iterations": { charts: 3, pictures: 0, tables: 2 }, // Fig 7 returns, Fig 17b gap, ΔJ per iteration; final returns and final gaps per k
   "09-adam-and-cem": { charts: 2, pictures: 0, tables: 1 }, // J against iterations (Fig 13) and against wall-clock time; the summary per optimizer
+  "10-model-based": { charts: 4, pictures: 0, tables: 2 }, // Fig 8a returns, 8b planned trajectory, 8c J across iterations, 8d transfer; final returns and transfer returns
   "90-analyse-runs": { charts: 3, pictures: 0, tables: 3 }, // the runs notebooks 01 and 03 logged: IQM chart, curves of two tasks (Pendulum, PointReach)
 };
 

@@ -58,6 +58,10 @@ test("bad train arguments are refused with a clear message", () => {
   assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--analyze", "policy-change,gapp"]), /unknown estimator "gapp"; known: .*policy-change/);
   assert.match(run(["--env", "Pendulum-v1", "--analyze-every", "100"]), /--analyze-every needs --analyze NAME/);
   assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--set", "snapshotEvery=-5"]), /schedule\.snapshotEvery must be an integer >= 0, got -5/);
+  assert.match(run(["--env", "Pendulum-v1", "--horizon", "3"]), /--horizon and --retrace-lambda set the model-based estimate: add --value model-based/);
+  assert.match(run(["--env", "Pendulum-v1", "--value", "model-based", "--retrace-lambda", "1.5"]), /--retrace-lambda must be a number in \[0, 1\], got "1\.5"/);
+  assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--value", "model-based", "--horizon", "60"]), /SacConfig\.modelBased\.horizon must be an integer in \[0, 50\]/);
+  assert.match(run(["--env", "Pendulum-v1", "--scale", "smoke", "--value", "modelbased"]), /SacConfig\.valueEstimate must be "model-free" or "model-based", got "modelbased"/);
 });
 
 test("--eval-iterations sets the evaluation iterations alone, after --iterations", () => {

@@ -14,7 +14,7 @@ import type { ParameterSet } from "../../nn/parameters";
 import { QNetwork } from "../../nn/q-network";
 import { tanhGaussianAction } from "../../policy/maths";
 import type { PolicyParams } from "../../policy/params";
-import { VariationalObjective, type QPair } from "../../policy/objective";
+import { VariationalObjective, type QPair, type VariationalObjectiveOptions } from "../../policy/objective";
 import { disposeOptimization, type OptimizeOptions, type PolicyOptimizer } from "../../policy/optimizer";
 import type { ReplayBatch } from "../replay-buffer";
 import { validateSacConfig, type SacConfig } from "./config";
@@ -25,6 +25,8 @@ import type { AgentSnapshot, AgentSpec, OptimizerState } from "./state";
 import { targetStep } from "./target-update";
 import { temperatureLoss } from "./temperature";
 import { FusedSacUpdate, fusedSacUnsupported, type FusedSacParts, type Lambda } from "./fused-update";
+import { ModelBasedValue } from "../model-based/value";
+import type { ValueEstimate } from "../model-based/config";
 
 export type { AgentSnapshot, AgentSpec } from "./state";
 
@@ -69,6 +71,8 @@ export class SacAgent {
   private updateCount = 0;
   /** The hand-written update on the native backend (made on first use), or null before / when unsupported. */
   private fused: FusedSacUpdate | null = null;
+  /** The learned model and rollout policy of model-based values (valueEstimate "model-based"), else null. */
+  private readonly modelBased: ModelBasedValue | null;
 
   private constructor(config: SacConfig, spec: AgentSpec, rng: Rng, makePolicyOptimizer: PolicyOptimizerFactory) {
     this.config = validateSacConfig(config);
@@ -92,6 +96,7 @@ export class SacAgent {
     this.policyAdam = this.policyOptimizer.params ? createAdam({ learningRate: config.learningRate }) : null;
     this.alphaAdam = createAdam({ learningRate: config.learningRate });
     this.rng = rng.fork();
+    this.modelBased = config.valueEstimate === "model-based" ? new ModelBasedValue(this.config, this.spec, this.policyOptimizer, rng.fork()) : null;
   }
 
   /**
@@ -134,10 +139,37 @@ export class SacAgent {
   /**
    * J (Eq. 7) as the agent optimizes it. `alpha` is a scalar tensor the caller owns (or a number).
    * @param beta pessimism of Eq. 12  @param q which Q-networks (default: the config's policy choice)
+   * @param estimate the value in J: the config's by default; "model-based" (Eq. 13) needs an agent with a model
    */
-  objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online", rng: Rng = this.rng): VariationalObjective {
+  objective(beta: number, alpha: number | tf.Scalar, q: "online" | "target" = this.config.useTargetQForPolicy ? "target" : "online", rng: Rng = this.rng, estimate: ValueEstimate = this.config.valueEstimate): VariationalObjective {
     const { samples, pessimismStd } = this.config;
-    return new VariationalObjective({ q: this.qPair(q), alpha, beta, pessimismStd, samples, actionSize: this.spec.actionSize, rng });
+    return this.valueObjective({ q: this.qPair(q), alpha, beta, pessimismStd, samples, actionSize: this.spec.actionSize, rng }, estimate);
+  }
+
+  /**
+   * J on the given Q-networks, α, β, samples and noise, with the value `estimate` (default: the agent's own):
+   * Q_pess (Eq. 12) model-free, or Eq. 13 on this agent's model and rollout policy.
+   */
+  valueObjective(options: VariationalObjectiveOptions, estimate: ValueEstimate = this.config.valueEstimate): VariationalObjective {
+    if (estimate === "model-free") return new VariationalObjective(options);
+    if (!this.modelBased) throw new ConfigError('the model-based value estimate needs an agent with a learned model (valueEstimate "model-based")');
+    this.modelBased.sync(this.updateCount);
+    return this.modelBased.objective(options);
+  }
+
+  /** The learned model and rollout policy (agents with model-based values), else null. */
+  get model(): ModelBasedValue | null {
+    return this.modelBased;
+  }
+
+  /**
+   * Before the first update of a model-based agent: the model's pre-training updates on batches from `sample`
+   * (A.5: on the initial random steps), once per run (the checkpoint records it). Returns their final losses,
+   * or null when there is nothing to do (model-free, or done already).
+   */
+  pretrain(sample: () => ReplayBatch): Record<string, number> | null {
+    if (!this.modelBased || this.modelBased.pretrained) return null;
+    return this.modelBased.pretrain(sample);
   }
 
   /** An action in [-1, 1]^|A| drawn uniformly (the initial random steps), from the agent's Rng. */
@@ -278,9 +310,10 @@ export class SacAgent {
     try {
       // Soft Q target y = r + γ(1 − d)·V(s') (maths.ts), V(s') = E_π[Q_pess,target(s', a')] − α KL(π(·|s') || p)
       // (Eq. 12, 14) with λ' from the optimizer's acting-style run; a constant for the Q losses.
-      const v = tf.tidy(() => {
+      // Model-based targets (Table 8): V(s') from Eq. 13 at the rollout policy's λ(s') (value.ts).
+      const v = this.modelBased && c.modelBased.valueTargets ? this.modelBased.targetValues(s2, this.objective(c.betaTrain, alpha, "target")) : tf.tidy(() => {
         const next = this.policyOptimizer.optimize(s2, this.objective(c.betaTrain, alpha), { training: false, evaluateFinal: false });
-        const j = this.objective(c.betaTrain, alpha, "target").evaluate(s2, next.lambda).j.dataSync();
+        const j = this.objective(c.betaTrain, alpha, "target", this.rng, "model-free").evaluate(s2, next.lambda).j.dataSync();
         disposeOptimization(next);
         return j;
       });
@@ -321,10 +354,12 @@ export class SacAgent {
         this.policyAdam.applyGradients(this.orderedGrads([this.policyOptimizer.params], pStep.grads));
         tf.dispose(Object.values(pStep.grads));
         meanLogProb = this.recordPolicy(res, scalars);
+        this.learnModel(batch, s, res, scalars);
         disposeOptimization(res);
       } else {
         const res = this.policyOptimizer.optimize(s, objective, { training: true });
         meanLogProb = this.recordPolicy(res, scalars);
+        this.learnModel(batch, s, res, scalars);
         disposeOptimization(res);
       }
 
@@ -379,6 +414,12 @@ export class SacAgent {
     return this.fused;
   }
 
+  /** Model-based values: the model's update and the rollout policy's distillation towards the final λ (value.ts). */
+  private learnModel(batch: ReplayBatch, s: tf.Tensor2D, res: ReturnType<PolicyOptimizer["optimize"]>, scalars: Record<string, tf.Scalar>): void {
+    if (!this.modelBased) return;
+    for (const [k, v] of Object.entries(this.modelBased.learn(batch, s, res.lambda))) scalars[k] = tf.scalar(v);
+  }
+
   /** Policy metrics from an optimization result; returns mean log π at the final λ (for the temperature). */
   private recordPolicy(res: ReturnType<PolicyOptimizer["optimize"]>, scalars: Record<string, tf.Scalar>): tf.Scalar {
     return tf.tidy(() => {
@@ -413,7 +454,7 @@ export class SacAgent {
    */
   private slotNames(direction: "toStable" | "toLive"): Map<string, string> {
     const map = new Map<string, string>();
-    const sets: [string, ParameterSet | null][] = [["q1", this.q1.params], ["q2", this.q2.params], ["policy", this.policyOptimizer.params]];
+    const sets: [string, ParameterSet | null][] = [["q1", this.q1.params], ["q2", this.q2.params], ["policy", this.policyOptimizer.params], ...(this.modelBased?.parameterSets() ?? [])];
     const pairs: [string, string][] = [[this.logAlpha.name, "log_alpha"]];
     for (const [prefix, set] of sets) if (set) for (const n of set.names()) pairs.push([set.get(n).name, `${prefix}:${n}`]);
     for (const [live, stable] of pairs) map.set(direction === "toStable" ? live : stable, direction === "toStable" ? stable : live);
@@ -429,6 +470,7 @@ export class SacAgent {
   async getState(): Promise<AgentSnapshot> {
     const opt = async (o: tf.Optimizer, names: Map<string, string>): Promise<OptimizerState> =>
       (await o.getWeights()).map((w) => ({ name: renameSlot(w.name, names), shape: w.tensor.shape.slice(), values: Float32Array.from(w.tensor.dataSync()) }));
+    const mb = this.modelBased?.optimizers();
     return {
       version: 1,
       config: JSON.parse(JSON.stringify(this.config)) as SacConfig,
@@ -440,14 +482,17 @@ export class SacAgent {
         q1Target: this.q1Target.params.toData(),
         q2Target: this.q2Target.params.toData(),
         policy: this.policyOptimizer.params ? this.policyOptimizer.params.toData() : null,
+        ...this.modelBased?.networks(),
       },
       logAlpha: this.logAlpha.dataSync()[0],
       optimizers: {
         q: await opt(this.qAdam, this.slotNames("toStable")),
         policy: this.policyAdam ? await opt(this.policyAdam, this.slotNames("toStable")) : null,
         alpha: await opt(this.alphaAdam, this.slotNames("toStable")),
+        ...(mb ? { model: await opt(mb.model, this.slotNames("toStable")), rollout: mb.rollout ? await opt(mb.rollout, this.slotNames("toStable")) : null } : {}),
       },
       rng: this.rng.getState(),
+      ...(this.modelBased ? { modelPretrained: this.modelBased.pretrained } : {}),
     };
   }
 
@@ -487,6 +532,15 @@ export class SacAgent {
     this.qAdam = qAdam;
     this.alphaAdam = alphaAdam;
     this.policyAdam = policyAdam;
+    if (this.modelBased) {
+      this.modelBased.setNetworks(snap.networks);
+      const o = snap.optimizers;
+      if (!o.model) throw new ConfigError("agent snapshot has no optimizer state of the learned model");
+      if (this.modelBased.distilled && !o.rollout) throw new ConfigError("agent snapshot has no optimizer state of the rollout policy");
+      const rollout = o.rollout ? await restore(() => createAdam({ learningRate: lr }), o.rollout) : null;
+      this.modelBased.replaceOptimizers(await restore(() => createAdam({ learningRate: lr }), o.model), rollout);
+      this.modelBased.pretrained = snap.modelPretrained ?? false;
+    }
     this.rng.setState(snap.rng);
     this.updateCount = snap.updates;
   }
@@ -496,6 +550,7 @@ export class SacAgent {
     this.fused = null;
     for (const q of [this.q1, this.q2, this.q1Target, this.q2Target]) q.dispose();
     this.policyOptimizer.dispose();
+    this.modelBased?.dispose();
     this.logAlpha.dispose();
     this.qAdam.dispose();
     this.policyAdam?.dispose();

@@ -9,6 +9,7 @@ import type { QArchitecture } from "../../nn/architectures";
 import type { Activation } from "../../backend/ops";
 import { INPUT_NORMALIZATIONS, type InputNormalization } from "../../policy/input-normalization";
 import { POLICY_OPTIMIZER_KINDS, type PolicyOptimizerKind } from "../../policy/optimizer";
+import { validateValueEstimate, type ModelBasedConfig, type ValueEstimate } from "../model-based/config";
 import { NETWORK_INITS, type NetworkInit } from "../../nn/init";
 import { PESSIMISM_STDS, type PessimismStd } from "../../policy/maths";
 import { LOG_STD_BOUNDS, type LogStdBounds } from "../../policy/params";
@@ -111,6 +112,10 @@ export interface SacConfig {
   gradientLearningRate: number;
   /** CEM population and elites when optimizer = "cem" (B.2: 100, 10). */
   cem: { population: number; elites: number };
+  /** The value the policy optimizes and the Q-networks' targets use: "model-free" (Q_ψ, Eq. 12) or "model-based" (Eq. 13, A.5). */
+  valueEstimate: ValueEstimate;
+  /** Settings of the model-based estimate (Tables 7-8), read when valueEstimate is "model-based". */
+  modelBased: ModelBasedConfig;
 }
 
 /** Checks every field; throws ConfigError naming the first bad one. Returns the config unchanged. */
@@ -162,5 +167,6 @@ export function validateSacConfig(c: SacConfig): SacConfig {
   posInt("cem.population", c.cem?.population, 2);
   posInt("cem.elites", c.cem?.elites);
   if (c.cem.elites > c.cem.population) fail("cem.elites", `at most cem.population (${c.cem.population})`, c.cem.elites);
+  validateValueEstimate(c.valueEstimate, c.modelBased);
   return c;
 }

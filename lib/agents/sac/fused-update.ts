@@ -78,6 +78,7 @@ function nativeAdam(o: tf.Optimizer): NativeAdam {
 /** Why an agent cannot use the fused update, or null when it can. */
 export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOptimizers): string | null {
   if (!enabled) return "disabled";
+  if (parts.config.valueEstimate === "model-based") return "model-based value estimates run on the tfjs path";
   const addon = activeAddon();
   if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
   if (!parts.policy.fusedForm) return `policy optimizer ${parts.policy.kind} has no hand-written form`;

@@ -19,10 +19,15 @@ export interface AgentSnapshot {
   spec: AgentSpec;
   /** Gradient updates done so far. */
   updates: number;
-  /** Weights: online and target Q-networks, and the policy optimizer φ (absent for non-amortized ones). */
-  networks: { q1: NamedWeights; q2: NamedWeights; q1Target: NamedWeights; q2Target: NamedWeights; policy: NamedWeights | null };
+  /**
+   * Weights: online and target Q-networks, and the policy optimizer φ (absent for non-amortized ones); with
+   * model-based values also the learned model and the distilled rollout policy (iterative agents).
+   */
+  networks: { q1: NamedWeights; q2: NamedWeights; q1Target: NamedWeights; q2Target: NamedWeights; policy: NamedWeights | null; model?: NamedWeights; rollout?: NamedWeights };
   logAlpha: number;
-  optimizers: { q: OptimizerState; policy: OptimizerState | null; alpha: OptimizerState };
+  optimizers: { q: OptimizerState; policy: OptimizerState | null; alpha: OptimizerState; model?: OptimizerState; rollout?: OptimizerState | null };
   /** The agent's random stream (action noise, J's samples). */
   rng: RngState;
+  /** Model-based values: whether the model had its pre-training updates. */
+  modelPretrained?: boolean;
 }

@@ -130,10 +130,11 @@ async function runSuite(options: BenchOptions): Promise<BenchFigure[]> {
 
     if (name === "wasm-stock" && options.quick) continue; // minutes on the stock kernels
     for (const u of await measureUpdates(options)) {
-      const r = ratio(u.msPerUpdate, u.flops);
       // the host's steal while the variant's blocks ran (both thread settings together): read beside the figure
       const steal = u.stealPercent === null ? null : `steal ${u.stealPercent.toFixed(0)}%`;
       add(u.name, name, u.msPerUpdate, "ms/update", [NOTES[u.name], steal].filter((x) => x).join("; ") || undefined);
+      if (u.flops === null) continue;
+      const r = ratio(u.msPerUpdate, u.flops);
       add(`${u.name}: FLOPs`, name, u.flops / 1e6, "MFLOP");
       if (r !== null) add(`${u.name}: ratio to limit`, name, r, "x", "ms / (FLOPs / limit)");
     }

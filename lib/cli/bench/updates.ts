@@ -3,7 +3,8 @@
  * batch 256, 2 x 256 networks, Q architecture A): one direct update (2 Q + targets + policy + α) with N = 1 and
  * N = 10 action samples (the authors' code's 10 for every optimizer), and one iterative update (5 iterations) with
  * N = 1 and N = 10; with each, its matmul FLOPs counted analytically (2·m·k·n per forward matmul, twice that per
- * backward).
+ * backward). Beside them the direct and iterative updates with model-based values (Eq. 13, h = 2, Table 7's
+ * model; model and distillation steps included), which run on the tfjs autodiff path only (FLOPs not counted).
  */
 import { tf } from "../../backend/tf";
 import { ReplayBuffer } from "../../agents/replay-buffer";
@@ -94,6 +95,9 @@ function paths(): Array<{ fused: boolean | null; threads: Array<{ n: number | nu
   ];
 }
 
+/** Updates with model-based values run on the tfjs path whatever the backend (fused-update.ts covers model-free only). */
+const tfjsOnly = (config: SacConfig): boolean => config.valueEstimate === "model-based";
+
 /** The measured variants; `acts: false` where acting is another variant's (a direct policy acts without J). */
 function variants(): Array<{ name: string; config: SacConfig; acts?: false }> {
   const base = (optimizer: "direct" | "iterative"): SacConfig => ({
@@ -107,6 +111,8 @@ function variants(): Array<{ name: string; config: SacConfig; acts?: false }> {
     { name: "direct SAC update (N=10)", config: { ...base("direct"), samples: 10 }, acts: false },
     { name: "iterative update (5 it., N=1)", config: { ...base("iterative"), samples: 1 } },
     { name: "iterative update (5 it., N=10)", config: { ...base("iterative"), samples: 10 } },
+    { name: "direct SAC update, model-based (h=2)", config: { ...base("direct"), samples: 1, valueEstimate: "model-based" } },
+    { name: "iterative update (5 it., N=1), model-based (h=2)", config: { ...base("iterative"), samples: 1, valueEstimate: "model-based" } },
   ];
   // Architecture B (Table 5's choice for HalfCheetah direct, Walker2d iterative, Ant) where the native path runs
   // it; on the other backends its tfjs updates would take minutes of the bench.
@@ -135,7 +141,8 @@ function paperPresetVariants(): Array<{ name: string; config: SacConfig }> {
 export interface UpdateTiming {
   name: string;
   msPerUpdate: number;
-  flops: number;
+  /** Matmul FLOPs (updateFlops); null for the model-based updates, which it does not count. */
+  flops: number | null;
   /** Percent of CPU time stolen by the host during the timed blocks (./steal.ts); null off Linux. */
   stealPercent: number | null;
 }
@@ -160,7 +167,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
-  for (const { name: base, config } of [...variants(), ...paperPresetVariants()]) for (const run of paths()) {
+  for (const { name: base, config } of [...variants(), ...paperPresetVariants()]) for (const run of paths().filter((p) => !(tfjsOnly(config) && p.fused === true))) {
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
@@ -190,7 +197,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
     setFusedSacUpdates(wasEnabled);
     addon?.setThreads(threadsBefore);
     settings.forEach((setting, k) => {
-      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: updateFlops(config), stealPercent: steal });
+      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: tfjsOnly(config) ? null : updateFlops(config), stealPercent: steal });
     });
     await tf.nextFrame();
   }
@@ -209,7 +216,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   const wasEnabled = fusedSacUpdatesEnabled();
   // one state is below the rows worth a second thread: acts run on one either way
   const fusedOrNot = paths().map((p) => p.fused);
-  for (const { name: base, config } of variants().filter((v) => v.acts !== false)) for (const fused of fusedOrNot) {
+  for (const { name: base, config } of variants().filter((v) => v.acts !== false)) for (const fused of fusedOrNot.filter((f) => !(tfjsOnly(config) && f === true))) {
     const name = `${base.replace(/ (SAC )?update/, " act")}, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
