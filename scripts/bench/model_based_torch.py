@@ -27,10 +27,9 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from sac_torch import (ACT, GAMMA, HALF_LOG_2PI, HIDDEN, ITERATIONS, LN2, LR, OBS, TAU, QNetwork, initial_lambda,
-                       iterative_step, mlp, set_requires_grad, soft_clamp_log_std, tanh_gaussian_log_prob)
+from sac_torch import (ACT, GAMMA, HALF_LOG_2PI, HIDDEN, ITERATIONS, LN2, LR, OBS, QNetwork, check_finite, initial_lambda,
+                       iterative_step, mlp, polyak, q_step, set_requires_grad, soft_clamp_log_std, tanh_gaussian_log_prob)
 
 HORIZON = 2
 RETRACE_LAMBDA = 0.9
@@ -214,20 +213,7 @@ class ModelBasedSac:
             v, _ = self.j(self.q_target, alpha, s2, mean2, log_std2)
             y = r + GAMMA * (1 - done) * v
 
-        for q in self.q:
-            set_requires_grad(q, True)
-        q1 = self.q[0](s, a)
-        q2 = self.q[1](s, a)
-        l1 = F.mse_loss(q1, y)
-        l2 = F.mse_loss(q2, y)
-        self.q_opt.zero_grad()
-        (l1 + l2).backward()
-        metrics["train/q1_loss"] = l1.item()
-        metrics["train/q2_loss"] = l2.item()
-        metrics["train/q_target"] = y.mean().item()
-        self.q_opt.step()
-        for q in self.q:
-            set_requires_grad(q, False)
+        metrics.update(q_step(self.q, self.q_opt, s, a, y))
 
         # The policy on J with Q-hat (online Q-networks); gradients reach only the policy's weights.
         set_requires_grad(self.model, False)
@@ -273,14 +259,8 @@ class ModelBasedSac:
         self.alpha_opt.step()
         metrics["train/alpha"] = self.log_alpha.detach().exp().item()
 
-        with torch.no_grad():
-            for t, q in zip(self.q_target, self.q):
-                for pt, p in zip(t.parameters(), q.parameters()):
-                    pt.mul_(1 - TAU).add_(p, alpha=TAU)
-        for k, value in metrics.items():
-            if not math.isfinite(value):
-                raise FloatingPointError(f"{k} is {value}")
-        return metrics
+        polyak(self.q_target, self.q)
+        return check_finite(metrics)
 
 
 def gaussian_kl(mean1, log_std1, mean2, log_std2):

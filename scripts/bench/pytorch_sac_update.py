@@ -102,16 +102,15 @@ CORE_TYPE, CORE_TYPE_SOURCE = prepare_blas_env(ARGS.threads)
 
 try:
     import torch
-    import torch.nn.functional as F
 except ImportError as err:
     print(f"{SCRIPT}: PyTorch is not installed for {sys.executable} ({err}); install Debian's python3-torch "
           "with `bash scripts/setup.sh --with-pytorch` (or `apt-get install python3-torch`)", file=sys.stderr)
     sys.exit(3)
 
 # after torch: the environment above is in place (see sac_torch's docstring)
-from sac_torch import (ACT, BATCH, GAMMA, ITERATIONS, LN2, LOG_STD_MAX, LOG_STD_MIN, LR, OBS, TAU, Critics, QNetwork,  # noqa: E402
-                       evaluate, grad_norm, initial_lambda, iterative_step, layer_norm, mlp, objective_and_gradient,
-                       replay, sample, set_requires_grad, tanh_gaussian_log_prob)
+from sac_torch import (ACT, GAMMA, ITERATIONS, LN2, LOG_STD_MAX, LOG_STD_MIN, LR, OBS, TAU, Critics, QNetwork,  # noqa: E402
+                       check_finite, evaluate, grad_norm, q_step, initial_lambda, iterative_step, layer_norm, mlp, objective_and_gradient,
+                       polyak, replay, sample, set_requires_grad, tanh_gaussian_log_prob)
 from model_based_torch import ModelBasedSac, selftest_model_based  # noqa: E402
 
 
@@ -201,26 +200,7 @@ class Sac:
             v, _ = evaluate(self.critics(self.q_target, s2), mean2, log_std2, self.beta, alpha, self.samples)
             y = r + GAMMA * (1 - done) * v
 
-        # Q-networks: the mean squared TD error of each, summed; one Adam over both.
-        for q in self.q:
-            set_requires_grad(q, True)
-        q1 = self.q[0](s, a)
-        q2 = self.q[1](s, a)
-        l1 = F.mse_loss(q1, y)
-        l2 = F.mse_loss(q2, y)
-        q_loss = l1 + l2
-        if not math.isfinite(q_loss.item()):
-            raise FloatingPointError(f"Q loss is {q_loss.item()}")
-        self.q_opt.zero_grad()
-        q_loss.backward()
-        metrics["train/q1_loss"] = l1.item()
-        metrics["train/q2_loss"] = l2.item()
-        metrics["train/q1_value"] = q1.mean().item()
-        metrics["train/q_target"] = y.mean().item()
-        metrics["train/grad_norm_q"] = grad_norm(self.q_params)
-        self.q_opt.step()
-        for q in self.q:
-            set_requires_grad(q, False)
+        metrics.update(q_step(self.q, self.q_opt, s, a, y))
 
         # Policy optimizer on the updated Q-networks.
         self.policy_opt.zero_grad()
@@ -248,14 +228,8 @@ class Sac:
         metrics["train/alpha"] = self.log_alpha.detach().exp().item()
 
         # Polyak averaging of the targets.
-        with torch.no_grad():
-            for t, q in zip(self.q_target, self.q):
-                for pt, p in zip(t.parameters(), q.parameters()):
-                    pt.mul_(1 - TAU).add_(p, alpha=TAU)
-        for k, value in metrics.items():
-            if not math.isfinite(value):
-                raise FloatingPointError(f"{k} is {value}")
-        return metrics
+        polyak(self.q_target, self.q)
+        return check_finite(metrics)
 
 
 VARIANTS = [

@@ -162,6 +162,43 @@ def initial_lambda(batch):
     return torch.zeros(batch, ACT), torch.full((batch, ACT), math.log(INITIAL_STD))
 
 
+def q_step(qs, optimizer, s, a, y):
+    """One Adam step of the Q-networks on the mean squared TD error of each, summed; returns the metrics."""
+    for q in qs:
+        set_requires_grad(q, True)
+    q1 = qs[0](s, a)
+    q2 = qs[1](s, a)
+    l1 = F.mse_loss(q1, y)
+    l2 = F.mse_loss(q2, y)
+    q_loss = l1 + l2
+    if not math.isfinite(q_loss.item()):
+        raise FloatingPointError(f"Q loss is {q_loss.item()}")
+    optimizer.zero_grad()
+    q_loss.backward()
+    metrics = {"train/q1_loss": l1.item(), "train/q2_loss": l2.item(), "train/q1_value": q1.mean().item(),
+               "train/q_target": y.mean().item(), "train/grad_norm_q": grad_norm(p for q in qs for p in q.parameters())}
+    optimizer.step()
+    for q in qs:
+        set_requires_grad(q, False)
+    return metrics
+
+
+def polyak(targets, onlines):
+    """Polyak averaging of each target network towards its online one (tau)."""
+    with torch.no_grad():
+        for t, q in zip(targets, onlines):
+            for pt, p in zip(t.parameters(), q.parameters()):
+                pt.mul_(1 - TAU).add_(p, alpha=TAU)
+
+
+def check_finite(metrics):
+    """The metrics, or FloatingPointError naming the first that is not finite."""
+    for k, value in metrics.items():
+        if not math.isfinite(value):
+            raise FloatingPointError(f"{k} is {value}")
+    return metrics
+
+
 def grad_norm(params):
     return torch.sqrt(sum(p.grad.square().sum() for p in params)).item()
 
