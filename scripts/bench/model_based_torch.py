@@ -17,9 +17,9 @@ The passes match the tfjs path's, which differentiates with autodiff: the iterat
 (k = 1..5) in the graph and back-propagates it once more after the inner gradients to lambda (5 inner backward
 passes through Eq. 13 for the network's inputs, then 5 for the loss), as naive_iterative_loss in
 pytorch_sac_update.py writes it; the model-free script's gradient reuse (one backward per J) is what a fused form
-would do, and GradientReuse below times that too, as a separate figure. The remaining, unavoidable differences:
-the noise is drawn by torch.randn here and by iapo's JavaScript Rng there (copied in); iapo reads its metrics in
-one batch at the end of the update, Python with .item() as it goes.
+would do, and ModelBasedSac(gradient_reuse=True) times that too, as a separate figure. The remaining, unavoidable
+differences: the noise is drawn by torch.randn here and by iapo's JavaScript Rng there (copied in); iapo reads its
+metrics in one batch at the end of the update, Python with .item() as it goes.
 
 Import after torch is loaded with its environment (see sac_torch).
 """
