@@ -12,7 +12,9 @@ lib/agents/sac/fused-update.ts) at the shapes of lib/cli/bench/updates.ts:
 Four variants: "direct SAC update" (N=1), "direct SAC update (N=10)" (J on 10 samples, the authors' code's setting
 for every optimizer), "iterative update (5 it., N=1)", "iterative update (5 it., N=10)". After 2 s of
 warm-up updates (as the TypeScript side), the median of --repeats timed updates (each on its own pre-sampled batch) is reported as one JSON
-document on stdout. --selftest checks the maths instead (see selftest()).
+document on stdout. --selftest checks the maths instead (see selftest()). --serve times the updates with
+model-based values (model_based_torch.py) in rounds the bench asks for on stdin, alternating with iapo's (serve()).
+The pieces both share are in sac_torch.py.
 
 OPENBLAS_CORETYPE is set from /proc/cpuinfo before torch loads, as lib/backend/blas-env.ts does (a value already set
 is kept); Debian's OpenBLAS 0.3.21 otherwise falls back to SSE3 kernels on newer CPUs. --threads T sets both
@@ -28,19 +30,6 @@ import os
 import sys
 import time
 
-OBS = 17
-ACT = 6
-BATCH = 256
-HIDDEN = 256
-GAMMA = 0.99
-TAU = 5e-3
-LR = 3e-4
-ITERATIONS = 5
-LOG_STD_MIN = -20.0
-LOG_STD_MAX = 2.0
-INITIAL_STD = 1.0
-HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-LN2 = math.log(2.0)
 SCRIPT = "scripts/bench/pytorch_sac_update.py"
 
 
@@ -96,6 +85,8 @@ def parse_args(argv):
     p.add_argument("--full-first-layer", action="store_true",
                    help="J evaluations run the whole first Q layer on tiled [s, a] instead of s*W_s once per run")
     p.add_argument("--selftest", action="store_true", help="check the maths and exit (no timing)")
+    p.add_argument("--serve", action="store_true",
+                   help="time the model-based updates in rounds asked for on stdin (see serve())")
     a = p.parse_args(argv)
     if a.threads < 1:
         p.error("--threads must be >= 1")
@@ -111,135 +102,16 @@ CORE_TYPE, CORE_TYPE_SOURCE = prepare_blas_env(ARGS.threads)
 
 try:
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
 except ImportError as err:
     print(f"{SCRIPT}: PyTorch is not installed for {sys.executable} ({err}); install Debian's python3-torch "
           "with `bash scripts/setup.sh --with-pytorch` (or `apt-get install python3-torch`)", file=sys.stderr)
     sys.exit(3)
 
-
-# --- networks ---------------------------------------------------------------------------------------------------
-
-def mlp(inputs, outputs, zero_output=False):
-    """2 x 256 ReLU MLP. nn.Linear's default init is U(+-1/sqrt(fan_in)) for weights and biases, iapo's too."""
-    net = nn.Sequential(nn.Linear(inputs, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
-                        nn.Linear(HIDDEN, outputs))
-    if zero_output:  # the iterative optimizer's output layer starts at zero: delta = 0, gates 0.5
-        nn.init.zeros_(net[4].weight)
-        nn.init.zeros_(net[4].bias)
-    return net
-
-
-class QNetwork(nn.Module):
-    """Q(s, a): 2 x 256 ReLU MLP on [s, a] (architecture A)."""
-
-    def __init__(self):
-        super().__init__()
-        self.l1 = nn.Linear(OBS + ACT, HIDDEN)
-        self.l2 = nn.Linear(HIDDEN, HIDDEN)
-        self.out = nn.Linear(HIDDEN, 1)
-
-    def _rest(self, h1):
-        return self.out(F.relu(self.l2(F.relu(h1)))).squeeze(-1)
-
-    def forward(self, s, a):
-        return self._rest(self.l1(torch.cat([s, a], -1)))
-
-    def state_part(self, s):
-        """s W_s + b of the first layer, [B, 256]. iapo computes it once per optimizer run (weights are fixed
-        during a run) so that each J evaluation multiplies only the |A| action columns; so does this."""
-        return F.linear(s, self.l1.weight[:, :OBS], self.l1.bias)
-
-    def on_state_part(self, base, a):
-        """Q for actions a [N, B, |A|] at the states whose state_part is base [B, 256] -> [N, B]."""
-        return self._rest(base + F.linear(a, self.l1.weight[:, OBS:]))
-
-
-def set_requires_grad(module, flag):
-    for p in module.parameters():
-        p.requires_grad_(flag)
-
-
-class Critics:
-    """The states' part of a pair of Q-networks for one optimizer run, or the states themselves (--full-first-layer)."""
-
-    def __init__(self, qs, s, full_first_layer):
-        self.qs = qs
-        self.s = s
-        self.full = full_first_layer
-        if not full_first_layer:
-            with torch.no_grad():
-                self.bases = [q.state_part(s) for q in qs]
-
-    def __call__(self, a):
-        """a [N, B, |A|] -> (Q1, Q2), each [N, B]."""
-        if self.full:
-            n, b, _ = a.shape
-            tiled = self.s.expand(n, b, OBS)  # a view; cat below makes the [N, B, obs + |A|] input
-            return tuple(q(tiled, a) for q in self.qs)
-        return tuple(q.on_state_part(base, a) for q, base in zip(self.qs, self.bases))
-
-
-# --- the objective J (Eq. 7, 12) --------------------------------------------------------------------------------
-
-def tanh_gaussian_log_prob(mean, log_std, u):
-    """log pi(tanh u) = sum_i log N(u; mu, sigma) - 2 (log 2 - u - softplus(-2u)), as lib/policy/tanh-gaussian.ts."""
-    z = (u - mean) / log_std.exp()
-    log_normal = -(0.5 * z.square() + log_std + HALF_LOG_2PI)
-    log_det = 2 * (LN2 - u - F.softplus(-2 * u))
-    return (log_normal - log_det).sum(-1)
-
-
-def evaluate(critics, mean, log_std, beta, alpha, samples, noise=None):
-    """J(s, lambda) per state with N new reparameterised samples: E[Q_pess] - alpha KL(pi || U(-1, 1)^|A|).
-    Returns (J, log pi estimate), each [B]."""
-    eps = torch.randn(samples, *mean.shape) if noise is None else noise
-    u = mean + log_std.exp() * eps
-    a = torch.tanh(u)
-    kl = (tanh_gaussian_log_prob(mean, log_std, u) + ACT * LN2).mean(0)
-    q1, q2 = critics(a)
-    q_pess = 0.5 * (q1 + q2) - 0.5 * beta * (q1 - q2).abs()  # mean - beta * population std of the two
-    j = q_pess.mean(0) - alpha * kl
-    return j, kl - ACT * LN2
-
-
-def objective_and_gradient(critics, mean, log_std, beta, alpha, samples):
-    """J at detached copies of lambda and grad_lambda sum_s J (torch.autograd.grad, create_graph=False): the
-    iterative network's input, and, in training, the upstream gradient of that iteration's loss term."""
-    m = mean.detach().requires_grad_()
-    ls = log_std.detach().requires_grad_()
-    with torch.enable_grad():
-        j, log_prob = evaluate(critics, m, ls, beta, alpha, samples)
-        gm, gls = torch.autograd.grad(j.sum(), (m, ls))
-    return j.detach(), log_prob.detach(), gm, gls
-
-
-def layer_norm(x):
-    """Per-example standardisation across the last dimension, as lib/policy/input-normalization.ts "layer":
-    (x - mean) / (std + 1e-5), std = sqrt(population variance + 1e-10). Two passes (mean, then the mean square
-    of x - mean): the same maths as Tensor.var(unbiased=False), which is several times slower in torch 1.13 on
-    these short rows (6 or 17 features)."""
-    d = x - x.mean(-1, keepdim=True)
-    std = (d.square().mean(-1, keepdim=True) + 1e-10).sqrt()
-    return d / (std + 1e-5)
-
-
-def iterative_step(net, s, mean, log_std, grad_mean, grad_log_std):
-    """Eq. 10-11: lambda' = omega lambda + (1 - omega) delta from the detached, normalised inputs."""
-    # each of the four |A|-sized inputs is normalised on its own: one call on them stacked as [B, 4, |A|]
-    parts = layer_norm(torch.stack((mean, log_std, grad_mean, grad_log_std), 1)).flatten(1)
-    x = torch.cat((layer_norm(s), parts), -1)
-    delta_mean, delta_log_std, gate_mean, gate_log_std = net(x).chunk(4, -1)
-    wm = torch.sigmoid(gate_mean)
-    ws = torch.sigmoid(gate_log_std)
-    new_mean = wm * mean + (1 - wm) * delta_mean
-    new_log_std = torch.clamp(ws * log_std + (1 - ws) * delta_log_std, LOG_STD_MIN, LOG_STD_MAX)
-    return new_mean, new_log_std
-
-
-def initial_lambda(batch):
-    return torch.zeros(batch, ACT), torch.full((batch, ACT), math.log(INITIAL_STD))
+# after torch: the environment above is in place (see sac_torch's docstring)
+from sac_torch import (ACT, GAMMA, ITERATIONS, LN2, LOG_STD_MAX, LOG_STD_MIN, LR, OBS, TAU, Critics, QNetwork,  # noqa: E402
+                       check_finite, evaluate, grad_norm, q_step, initial_lambda, iterative_step, layer_norm, mlp, objective_and_gradient,
+                       polyak, replay, sample, set_requires_grad, tanh_gaussian_log_prob)
+from model_based_torch import ModelBasedSac, selftest_model_based  # noqa: E402
 
 
 # --- the agent ---------------------------------------------------------------------------------------------------
@@ -328,26 +200,7 @@ class Sac:
             v, _ = evaluate(self.critics(self.q_target, s2), mean2, log_std2, self.beta, alpha, self.samples)
             y = r + GAMMA * (1 - done) * v
 
-        # Q-networks: the mean squared TD error of each, summed; one Adam over both.
-        for q in self.q:
-            set_requires_grad(q, True)
-        q1 = self.q[0](s, a)
-        q2 = self.q[1](s, a)
-        l1 = F.mse_loss(q1, y)
-        l2 = F.mse_loss(q2, y)
-        q_loss = l1 + l2
-        if not math.isfinite(q_loss.item()):
-            raise FloatingPointError(f"Q loss is {q_loss.item()}")
-        self.q_opt.zero_grad()
-        q_loss.backward()
-        metrics["train/q1_loss"] = l1.item()
-        metrics["train/q2_loss"] = l2.item()
-        metrics["train/q1_value"] = q1.mean().item()
-        metrics["train/q_target"] = y.mean().item()
-        metrics["train/grad_norm_q"] = grad_norm(self.q_params)
-        self.q_opt.step()
-        for q in self.q:
-            set_requires_grad(q, False)
+        metrics.update(q_step(self.q, self.q_opt, s, a, y))
 
         # Policy optimizer on the updated Q-networks.
         self.policy_opt.zero_grad()
@@ -375,31 +228,8 @@ class Sac:
         metrics["train/alpha"] = self.log_alpha.detach().exp().item()
 
         # Polyak averaging of the targets.
-        with torch.no_grad():
-            for t, q in zip(self.q_target, self.q):
-                for pt, p in zip(t.parameters(), q.parameters()):
-                    pt.mul_(1 - TAU).add_(p, alpha=TAU)
-        for k, value in metrics.items():
-            if not math.isfinite(value):
-                raise FloatingPointError(f"{k} is {value}")
-        return metrics
-
-
-def grad_norm(params):
-    return torch.sqrt(sum(p.grad.square().sum() for p in params)).item()
-
-
-# --- data and timing ---------------------------------------------------------------------------------------------
-
-def replay(size=4 * BATCH):
-    """A replay buffer of random transitions, as lib/cli/bench/updates.ts fills one."""
-    return (torch.randn(size, OBS), torch.rand(size, ACT) * 2 - 1, torch.randn(size), torch.randn(size, OBS),
-            torch.zeros(size))
-
-
-def sample(buffer, batch=BATCH):
-    idx = torch.randint(0, buffer[0].shape[0], (batch,))
-    return tuple(x[idx] for x in buffer)
+        polyak(self.q_target, self.q)
+        return check_finite(metrics)
 
 
 VARIANTS = [
@@ -408,6 +238,26 @@ VARIANTS = [
     ("iterative1", "iterative update (5 it., N=1)", "iterative", 1),
     ("iterative10", "iterative update (5 it., N=10)", "iterative", 10),
 ]
+
+
+def warm_up(agent, batch, quick):
+    """Warm-up as the TypeScript side's (lib/cli/bench/updates.ts): allocator, Adam state, and whatever settles over
+    the first updates, for 2 s (0.5 s with --quick; at least one update, at most 500)."""
+    warm_start = time.perf_counter()
+    for n in range(500):
+        if n > 0 and time.perf_counter() - warm_start > (0.5 if quick else 2.0):
+            break
+        agent.update(batch)
+
+
+def timed_updates(agent, batches):
+    """ms of each update, one per batch."""
+    times = []
+    for b in batches:
+        t0 = time.perf_counter()
+        agent.update(b)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
 
 
 def measure(repeats, only, full_first_layer, quick):
@@ -419,21 +269,42 @@ def measure(repeats, only, full_first_layer, quick):
             continue
         agent = Sac(optimizer, samples, full_first_layer)
         batches = [sample(buffer) for _ in range(repeats + 1)]
-        # warm-up as the TypeScript side's (lib/cli/bench/updates.ts): allocator, Adam state, and whatever settles
-        # over the first updates, for 2 s (at least one update, at most 500)
-        warm_start = time.perf_counter()
-        for n in range(500):
-            if n > 0 and time.perf_counter() - warm_start > (0.5 if quick else 2.0):
-                break
-            agent.update(batches[0])
-        times = []
-        for b in batches[1:]:
-            t0 = time.perf_counter()
-            agent.update(b)
-            times.append((time.perf_counter() - t0) * 1e3)
-        times.sort()
+        warm_up(agent, batches[0], quick)
+        times = sorted(timed_updates(agent, batches[1:]))
         figures.append({"name": name, "ms": times[len(times) // 2]})
     return figures
+
+
+# The model-based updates (model_based_torch.py), timed in rounds that alternate with iapo's (--serve).
+SERVED = {
+    "mb-direct": lambda: ModelBasedSac("direct"),
+    "mb-iterative": lambda: ModelBasedSac("iterative"),
+    "mb-iterative-reuse": lambda: ModelBasedSac("iterative", gradient_reuse=True),
+}
+
+
+def serve(lines, write):
+    """Line protocol on stdin/stdout for rounds that alternate with the TypeScript side (lib/cli/bench/
+    pytorch-model-based.ts), so both see the same moments of a shared machine. Prints the versions first, then
+    answers each line with one JSON line: "start KEY" builds that agent and warms it up -> {"ready": KEY};
+    "time KEY N" times N of its updates on new batches -> {"ms": [...]}; "quit" or the end of input ends."""
+    write({"torch": torch.__version__, "threads": ARGS.threads, "coreType": CORE_TYPE, "served": sorted(SERVED)})
+    torch.manual_seed(0)
+    buffer = replay()
+    agents = {}
+    for line in lines:
+        words = line.split()
+        if words == ["quit"]:
+            return
+        if len(words) == 2 and words[0] == "start" and words[1] in SERVED:
+            agents[words[1]] = SERVED[words[1]]()
+            warm_up(agents[words[1]], sample(buffer), ARGS.quick)
+            write({"ready": words[1]})
+        elif len(words) == 3 and words[0] == "time" and words[1] in agents and words[2].isdigit() and int(words[2]) > 0:
+            write({"ms": timed_updates(agents[words[1]], [sample(buffer) for _ in range(int(words[2]))])})
+        else:
+            write({"error": f"cannot answer {line.strip()!r}: want 'start KEY' (KEY in {sorted(SERVED)}), then "
+                            "'time KEY N' (N > 0)"})
 
 
 # --- self-test -----------------------------------------------------------------------------------------------------
@@ -547,6 +418,7 @@ def selftest():
         check(f"iterative N={samples}: gradient = loss.backward()'s",
               all(close(f, n, 1e-4) for f, n in zip(fast, naive)), str([float((f - n).abs().max()) for f, n in zip(fast, naive)]))
         check(f"iterative N={samples}: gradient non-zero", all(float(f.abs().max()) > 0 for f in fast))
+    selftest_model_based(check, close)
     return checks
 
 
@@ -572,6 +444,9 @@ def main():
     if ARGS.selftest:
         checks = selftest()
         print(json.dumps({"torch": torch.__version__, "selftest": "passed", "checks": len(checks)}))
+        return
+    if ARGS.serve:
+        serve(sys.stdin, lambda doc: print(json.dumps(doc), flush=True))
         return
     figures = measure(ARGS.repeats, ARGS.only, ARGS.full_first_layer, ARGS.quick)
     print(json.dumps({

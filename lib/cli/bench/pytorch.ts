@@ -2,8 +2,8 @@
  * PyTorch side by side: the same SAC updates as the backend suite on Q architecture A (direct and iterative with
  * 5 iterations, each with N = 1 and N = 10), written idiomatically in PyTorch (scripts/bench/pytorch_sac_update.py)
  * and timed on this machine in the same bench run, with 1 and with 2 threads (our native path may use 2 BLAS
- * threads). Needs
- * Debian's python3-torch (`bash scripts/setup.sh --with-pytorch`); without it the suite reports nothing and
+ * threads). Then the updates with model-based values beside ours in alternating rounds (./pytorch-model-based.ts).
+ * Needs Debian's python3-torch (`bash scripts/setup.sh --with-pytorch`); without it the suite reports nothing and
  * says how to install it.
  */
 import { spawn } from "node:child_process";
@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { IapoError } from "../../core/errors";
 import { projectRoot } from "../../core/paths";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
+import { measureModelBasedSideBySide } from "./pytorch-model-based";
 
 export interface PytorchSuiteOptions {
   /** The Python that has torch (default: Debian's /usr/bin/python3, where python3-torch installs). */
@@ -21,6 +22,8 @@ export interface PytorchSuiteOptions {
   threads?: number[];
   /** Where the one-line "not installed" notice goes (default: stderr). */
   log?: (line: string) => void;
+  /** Time the model-based updates beside ours (default true). */
+  modelBased?: boolean;
 }
 
 /** What the script prints (one JSON document). */
@@ -86,7 +89,7 @@ export function makePytorchSuite(options: PytorchSuiteOptions = {}): BenchSuite 
   const log = options.log ?? ((line: string) => console.error(line));
   return {
     name: "pytorch",
-    description: "the same SAC updates in PyTorch (Debian python3-torch) on this machine, 1 and 2 threads",
+    description: "the same SAC updates in PyTorch (Debian python3-torch) on this machine, 1 and 2 threads; model-based ones beside ours",
     async run(bench: BenchOptions): Promise<BenchFigure[]> {
       if (!(await torchImportable(python))) {
         log(`bench: pytorch: skipped, ${python} cannot import torch; install it with \`bash scripts/setup.sh --with-pytorch\``);
@@ -108,6 +111,7 @@ export function makePytorchSuite(options: PytorchSuiteOptions = {}): BenchSuite 
           figures.push({ suite: "pytorch", name: f.name, variant, value: f.ms, unit: "ms/update", ...(result.coreType ? { note: `OpenBLAS core ${result.coreType}` } : {}) });
         }
       }
+      if (options.modelBased !== false) figures.push(...(await measureModelBasedSideBySide({ python, script, quick: bench.quick })));
       return figures;
     },
   };

@@ -98,21 +98,55 @@ function paths(): Array<{ fused: boolean | null; threads: Array<{ n: number | nu
 /** Updates with model-based values run on the tfjs path whatever the backend (fused-update.ts covers model-free only). */
 const tfjsOnly = (config: SacConfig): boolean => config.valueEstimate === "model-based";
 
+/** The bench's shapes: HalfCheetah's observation and action sizes. */
+export const BENCH_SHAPES = { observationSize: OBS, actionSize: ACT };
+
+/** Transitions per update. */
+export const BENCH_BATCH = BATCH;
+
+/** A replay buffer of 4 batches of random transitions (normal states and rewards, uniform actions), from `rng`. */
+export function benchReplay(rng: Rng): ReplayBuffer {
+  const buffer = new ReplayBuffer(4 * BATCH, OBS, ACT);
+  for (let i = 0; i < 4 * BATCH; i++) {
+    buffer.add(rng.fillNormal(new Float32Array(OBS)), rng.fillUniform(new Float32Array(ACT), -1, 1), rng.normal(), rng.fillNormal(new Float32Array(OBS)), false);
+  }
+  return buffer;
+}
+
+/** The paper preset's HalfCheetah-v2 config at the bench's sizes (Q architecture A, batch 256, 2 x 256 policy). */
+function base(optimizer: "direct" | "iterative"): SacConfig {
+  return { ...defaultSacConfig("HalfCheetah-v2", optimizer, "paper"), qArchitecture: "A", batchSize: BATCH, policyHiddenSizes: HIDDEN.slice() };
+}
+
+/** The updates with model-based values (Eq. 13, h = 2, N = 1), direct and iterative (5 iterations). */
+export function modelBasedVariants(): Array<{ name: string; optimizer: "direct" | "iterative"; config: SacConfig }> {
+  return [
+    { name: "direct SAC update, model-based (h=2)", optimizer: "direct", config: { ...base("direct"), samples: 1, valueEstimate: "model-based" } },
+    { name: "iterative update (5 it., N=1), model-based (h=2)", optimizer: "iterative", config: { ...base("iterative"), samples: 1, valueEstimate: "model-based" } },
+  ];
+}
+
+/**
+ * Warm-up before timing an agent's updates: kernels, weight caches, Adam slots, and V8 optimising the update's
+ * JavaScript, which takes updates, not time: a fresh agent's direct updates run about twice their steady time at
+ * first and ~10% above it up to about the 100th; a few dozen warm-up updates would leave the timed ones in that
+ * stretch. Training runs at the steady figure, so warm up for 2 s (0.5 s quick; at most 500 updates, at least one:
+ * the stock backends take seconds per update). The PyTorch script warms up alike.
+ */
+export function warmUp(agent: SacAgent, buffer: ReplayBuffer, rng: Rng, quick: boolean): void {
+  const warmMs = quick ? 500 : 2_000;
+  const warmStart = performance.now();
+  for (let n = 0; n < 500 && (n === 0 || performance.now() - warmStart < warmMs); n++) agent.update(buffer.sample(BATCH, rng));
+}
+
 /** The measured variants; `acts: false` where acting is another variant's (a direct policy acts without J). */
 function variants(): Array<{ name: string; config: SacConfig; acts?: false }> {
-  const base = (optimizer: "direct" | "iterative"): SacConfig => ({
-    ...defaultSacConfig("HalfCheetah-v2", optimizer, "paper"),
-    qArchitecture: "A",
-    batchSize: BATCH,
-    policyHiddenSizes: HIDDEN.slice(),
-  });
   const archA: Array<{ name: string; config: SacConfig; acts?: false }> = [
     { name: "direct SAC update", config: { ...base("direct"), samples: 1 } },
     { name: "direct SAC update (N=10)", config: { ...base("direct"), samples: 10 }, acts: false },
     { name: "iterative update (5 it., N=1)", config: { ...base("iterative"), samples: 1 } },
     { name: "iterative update (5 it., N=10)", config: { ...base("iterative"), samples: 10 } },
-    { name: "direct SAC update, model-based (h=2)", config: { ...base("direct"), samples: 1, valueEstimate: "model-based" } },
-    { name: "iterative update (5 it., N=1), model-based (h=2)", config: { ...base("iterative"), samples: 1, valueEstimate: "model-based" } },
+    ...modelBasedVariants().map(({ name, config }) => ({ name, config })),
   ];
   // Architecture B (Table 5's choice for HalfCheetah direct, Walker2d iterative, Ant) where the native path runs
   // it; on the other backends its tfjs updates would take minutes of the bench.
@@ -151,10 +185,7 @@ export interface UpdateTiming {
 export async function measureUpdates(options: { quick: boolean }): Promise<UpdateTiming[]> {
   const out: UpdateTiming[] = [];
   const rng = new Rng(0);
-  const buffer = new ReplayBuffer(4 * BATCH, OBS, ACT);
-  for (let i = 0; i < 4 * BATCH; i++) {
-    buffer.add(rng.fillNormal(new Float32Array(OBS)), rng.fillUniform(new Float32Array(ACT), -1, 1), rng.normal(), rng.fillNormal(new Float32Array(OBS)), false);
-  }
+  const buffer = benchReplay(rng);
   // Blocks of consecutive updates per thread setting, the first of each block not timed: training runs at one
   // setting, and alternating update by update would time every two-thread update just after a one-thread one, with
   // the native worker thread asleep (it sleeps after 3 ms without work) and woken where the scheduler likes, often
@@ -163,7 +194,6 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
   const maxBlocks = options.quick ? 1 : 20;
   const perBlock = options.quick ? 3 : 6;
   const budgetMs = options.quick ? 5_000 : 30_000;
-  const warmMs = options.quick ? 500 : 2_000;
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
@@ -171,13 +201,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
-    // Warm-up: kernels, weight caches, Adam slots, and V8 optimising the update's JavaScript, which takes updates,
-    // not time: a fresh agent's direct updates run about twice their steady time at first and ~10% above it up to
-    // about the 100th; a few dozen warm-up updates would leave the timed ones in that stretch. Training runs at the
-    // steady figure, so warm up for `warmMs` (at most 500 updates, at least one: the stock backends take seconds
-    // per update).
-    const warmStart = performance.now();
-    for (let n = 0; n < 500 && (n === 0 || performance.now() - warmStart < warmMs); n++) agent.update(buffer.sample(BATCH, rng));
+    warmUp(agent, buffer, rng, options.quick);
     const times: number[][] = settings.map(() => []);
     const cpuBefore = readCpuTimes();
     const start = performance.now();
