@@ -16,7 +16,7 @@
  * abs/clip subgradients); values agree to float32 rounding (tests/agents/fused-update.test.ts).
  */
 import { tf } from "../../backend/tf";
-import type { GradOffsets, HeapMlp } from "../../backend/heap-mlp";
+import type { HeapMlp } from "../../backend/heap-mlp";
 import { NativeAdam, ownStorage, renewWasmId } from "../../backend/native-adam";
 import { activeAddon } from "../../backend/wasm-kernels";
 import { IapoError } from "../../core/errors";
@@ -29,6 +29,7 @@ import type { SacConfig } from "./config";
 import { softQTarget, tdLoss, temperatureLossAndGrad } from "./maths";
 import { targetStep } from "./target-update";
 import { FusedContext } from "./fused/context";
+import { GradientBuffers, nativeAdam } from "./fused/gradients";
 import { FusedObjective, type Lambda } from "./fused/objective";
 import { fusedPolicy, type FusedPolicy, type PolicyGrads } from "./fused/optimizers";
 import { Workspaces } from "./fused/workspace";
@@ -69,12 +70,6 @@ export interface FusedSacOptimizers {
   alpha: tf.Optimizer;
 }
 
-/** The optimizers as the native Adam they must be (fusedSacUnsupported checks it before an update runs). */
-function nativeAdam(o: tf.Optimizer): NativeAdam {
-  if (!(o instanceof NativeAdam)) throw new IapoError("the fused SAC update needs the native Adam");
-  return o;
-}
-
 /** Why an agent cannot use the fused update, or null when it can. */
 export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOptimizers): string | null {
   if (!enabled) return "disabled";
@@ -98,8 +93,8 @@ export class FusedSacUpdate {
    */
   private readonly workspaces: Workspaces;
   /** Gradient buffers, one per variable (kept tensors the Adam reads). */
-  private readonly qGrads: tf.Tensor[];
-  private readonly pGrads: tf.Tensor[];
+  private readonly qGrads: GradientBuffers;
+  private readonly pGrads: GradientBuffers;
   private readonly alphaGrad: tf.Tensor;
 
   constructor(private readonly parts: FusedSacParts) {
@@ -113,14 +108,16 @@ export class FusedSacUpdate {
     const samples = parts.config.samples;
     this.workspaces = new Workspaces(ctx, { observationSize, actionSize, samples, q: this.q, policy: this.policy.net, policyTraces: this.policy.traces });
     this.objective = new FusedObjective(ctx, this.workspaces, parts.rng, observationSize, actionSize, samples, parts.config.pessimismStd);
-    this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
-    this.pGrads = (parts.policy.params?.variables() ?? []).map((v) => tf.keep(tf.zerosLike(v)));
+    this.qGrads = new GradientBuffers(ctx, [...parts.q1.params.variables(), ...parts.q2.params.variables()]);
+    this.pGrads = new GradientBuffers(ctx, parts.policy.params?.variables() ?? []);
     this.alphaGrad = tf.keep(tf.zerosLike(parts.logAlpha));
     this.workspaces.get(1); // acting's batch of one, allocated with the rest so act() never allocates tensors
   }
 
   dispose(): void {
-    tf.dispose([...this.qGrads, ...this.pGrads, this.alphaGrad]);
+    this.qGrads.dispose();
+    this.pGrads.dispose();
+    this.alphaGrad.dispose();
     this.workspaces.dispose();
   }
 
@@ -184,28 +181,26 @@ export class FusedSacUpdate {
     });
     const q1Value = Math.fround(mean(ctx.view(ws.qTraces[0].outputs[ws.qTraces[0].outputs.length - 1], B)));
     checkFinite("Q loss", Math.fround(losses[0]) + Math.fround(losses[1]));
-    const qVariables = [...p.q1.params.variables(), ...p.q2.params.variables()];
-    ctx.runPasses(true, [0, 1].map((i) => this.q[i].backwardPass(ws.qTraces[i], { dOut: ws.dqLoss[i], grads: this.gradOffsets(this.q[i], qVariables, this.qGrads), dInput: -1, accumulate: false })));
+    ctx.runPasses(true, [0, 1].map((i) => this.q[i].backwardPass(ws.qTraces[i], { dOut: ws.dqLoss[i], grads: this.qGrads.offsets(this.q[i]), dInput: -1, accumulate: false })));
     metrics["train/q1_loss"] = Math.fround(losses[0]);
     metrics["train/q2_loss"] = Math.fround(losses[1]);
     metrics["train/q1_value"] = q1Value;
     metrics["train/q_target"] = Math.fround(mean(y));
-    optimizers.q.applyGradients(Object.fromEntries(qVariables.map((v, i) => [v.name, this.qGrads[i]])));
-    metrics["train/grad_norm_q"] = this.gradNorm(optimizers.q, this.qGrads);
+    optimizers.q.applyGradients(this.qGrads.named());
+    metrics["train/grad_norm_q"] = this.gradNorm(optimizers.q, this.qGrads.tensors);
 
     // Policy optimizer on the updated Q-networks.
-    const policyVariables = p.policy.params?.variables() ?? [];
-    const grads: PolicyGrads | null = this.pGrads.length
-      ? { offsets: this.gradOffsets(this.policy.net, policyVariables, this.pGrads), zero: () => this.pGrads.forEach((g) => ctx.view(ctx.offset(g), g.size).fill(0)) }
+    const grads: PolicyGrads | null = this.pGrads.tensors.length
+      ? { offsets: this.pGrads.offsets(this.policy.net), zero: () => this.pGrads.zero() }
       : null;
     const run = this.policy.run({ objective: this.objective, ws, states: batch.observations, q: policyQ, beta: c.betaTrain, alpha, grads, ran: policyOnStates });
     checkFinite("policy loss", run.loss);
     metrics["train/policy_loss"] = run.loss;
     if (optimizers.policy && p.policy.params) {
-      optimizers.policy.applyGradients(Object.fromEntries(policyVariables.map((v, i) => [v.name, this.pGrads[i]])));
-      metrics["train/grad_norm_policy"] = this.gradNorm(optimizers.policy, this.pGrads);
+      optimizers.policy.applyGradients(this.pGrads.named());
+      metrics["train/grad_norm_policy"] = this.gradNorm(optimizers.policy, this.pGrads.tensors);
     } else {
-      metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads);
+      metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads.tensors);
     }
     const final = run.evaluations[run.evaluations.length - 1];
     const meanLogProb = Math.fround(mean(final.logProb));
@@ -261,24 +256,6 @@ export class FusedSacUpdate {
     const { lambda } = this.policy.run({ objective: this.objective, ws, states, q, beta: c.betaCollect, alpha, grads: null, ...leg });
     if (ctx.heap() !== heapAtStart) throw new IapoError("the wasm heap grew while choosing an action (views would be stale)");
     return lambda;
-  }
-
-  /**
-   * Where each layer's gradients go: the buffer of each of its variables, found among `variables` (whose
-   * gradient buffers `grads` hold, in the same order).
-   */
-  private gradOffsets(net: HeapMlp, variables: tf.Variable[], grads: tf.Tensor[]): GradOffsets[] {
-    const at = (v: tf.Variable): number => {
-      const i = variables.indexOf(v);
-      if (i < 0) throw new IapoError(`fused SAC update: no gradient buffer for ${v.name}`);
-      return this.ctx.offset(grads[i]);
-    };
-    return net.layers.map((l) => ({
-      w: at(l.w),
-      b: at(l.b),
-      ...(l.norm ? { gain: at(l.norm.gain), normBias: at(l.norm.bias) } : {}),
-      ...(l.gate ? { gateW: at(l.gate.w), gateB: at(l.gate.b) } : {}),
-    }));
   }
 
   /** The global norm of `grads`, which `optimizer` (a NativeAdam) has just applied: from its step's Σ g² where it has it. */
