@@ -19,6 +19,11 @@ import { FusedModelFit } from "../../lib/agents/model-based/fused/model-fit";
 import { FusedDistillation } from "../../lib/agents/model-based/fused/distill";
 import { gaussianKlPerState } from "../../lib/agents/model-based/rollout-policy";
 import type { GradientBuffers } from "../../lib/agents/sac/fused/gradients";
+import { FusedModelBasedObjective } from "../../lib/agents/model-based/fused/objective";
+import { ModelBasedObjective } from "../../lib/agents/model-based/objective";
+import type { HeapMlp } from "../../lib/backend/heap-mlp";
+import { QNetwork } from "../../lib/nn/q-network";
+import { Q_ARCHITECTURES } from "../../lib/nn/architectures";
 import { nativeForTests } from "../backend/native-available";
 import { relativeError } from "../backend/compare";
 
@@ -123,5 +128,57 @@ for (const bounds of ["hard-clip", "soft-clamp"] as const) {
     assert.ok(first > 0.05 && last !== first, `a real KL that the steps change (${first} → ${last})`);
     distill.dispose();
     [...policies, ...adams].forEach((m) => m.dispose());
+  });
+}
+
+for (const [horizon, bounds] of [[2, "hard-clip"], [3, "soft-clamp"], [0, "hard-clip"]] as const) {
+  test(`the fused model-based J (h = ${horizon}, ${bounds} rollout log σ) gives the tfjs objective's J and ∇λ J on the same noise`, { skip }, async () => {
+    await useBackend("wasm-native");
+    const [N, Bs, ALPHA, BETA, GAMMA, LAMBDA] = [2, 8, 0.2, 1.5, 0.9, 0.9];
+    const rng = new Rng(21);
+    const body = { ...Q_ARCHITECTURES.A, hiddenSizes: [16, 16] };
+    const qs = [QNetwork.create(body, O, A, rng.fork()), QNetwork.create(body, O, A, rng.fork())];
+    const model = new LearnedModel(O, A, [16, 16], rng.fork());
+    const start = model.params.toData();
+    for (const [name, d] of Object.entries(start)) if (name.includes("output/w")) d.values = rng.fillNormal(new Float32Array(d.values.length), 0, 0.3) as Float32Array;
+    model.params.setData(start);
+    const policy = new RolloutPolicy(O, A, { hiddenSizes: [16, 16], activation: "relu" }, rng.fork(), { logStdBounds: bounds });
+    const tfObjective = new ModelBasedObjective({
+      q: (s, a) => [qs[0].apply(s, a), qs[1].apply(s, a)], alpha: ALPHA, beta: BETA, samples: N, actionSize: A, rng: new Rng(3), pessimismStd: "unbiased",
+      model, rolloutPolicy: (s) => policy.lambda(s), horizon, gamma: GAMMA, retraceLambda: LAMBDA,
+    });
+    const ctx = new FusedContext();
+    const q: [HeapMlp, HeapMlp] = [ctx.heapMlp(qs[0].heapLayers()), ctx.heapMlp(qs[1].heapLayers())];
+    const form = model.heapForm();
+    const policyForm = policy.network.fusedForm();
+    const nets = { q, reward: ctx.heapMlp(form.reward), transition: ctx.heapMlp(form.transition), policy: ctx.heapMlp(policyForm.layers), bounds };
+    const fusedRng = new Rng(3);
+    const fused = new FusedModelBasedObjective(ctx, nets, fusedRng, { observationSize: O, actionSize: A, samples: N, horizon, gamma: GAMMA, retraceLambda: LAMBDA, pessimismStd: "unbiased" });
+    for (let round = 0; round < 2; round++) {
+      const states = rng.fillNormal(new Float32Array(Bs * O)) as Float32Array;
+      const lambda = { mean: rng.fillNormal(new Float32Array(Bs * A), 0, 0.5) as Float32Array, logStd: rng.fillUniform(new Float32Array(Bs * A), -1.5, 0) as Float32Array };
+      const want = tf.tidy(() => {
+        let terms: number[][] = [];
+        const g = tf.grads((m: tf.Tensor, l: tf.Tensor) => {
+          const t = tfObjective.evaluate(tf.tensor2d(states, [Bs, O]), { mean: m as tf.Tensor2D, logStd: l as tf.Tensor2D });
+          terms = [t.j, t.q as tf.Tensor, t.logProb as tf.Tensor].map((x) => Array.from(x.dataSync()));
+          return tf.sum(t.j);
+        })([tf.tensor2d(lambda.mean, [Bs, A]), tf.tensor2d(lambda.logStd, [Bs, A])]);
+        return { terms, mean: Array.from(g[0].dataSync()), logStd: Array.from(g[1].dataSync()) };
+      });
+      const got = fused.evaluate(Bs, lambda, q, BETA, ALPHA, true, fused.statePart(states, Bs));
+      const what = `round ${round + 1}`;
+      for (const [i, name] of ["j", "q", "log π"].entries()) {
+        const g = [got.j, got.q, got.logProb][i];
+        assert.ok(relativeError(g, want.terms[i]) <= 1e-4, `${what}: ${name} (relative error ${relativeError(g, want.terms[i])})`);
+      }
+      const grad = got.grad as { mean: Float32Array; logStd: Float32Array };
+      assert.ok(relativeError(grad.mean, want.mean) <= 1e-4, `${what}: ∇μ J (relative error ${relativeError(grad.mean, want.mean)})`);
+      assert.ok(relativeError(grad.logStd, want.logStd) <= 1e-4, `${what}: ∇log σ J (relative error ${relativeError(grad.logStd, want.logStd)})`);
+      assert.ok(want.mean.some((v) => Math.abs(v) > 1e-2), "the gradient is not trivially zero");
+    }
+    assert.equal(fusedRng.nextUint32(), (tfObjective.options.rng as Rng).nextUint32(), "both drew the same amount of noise");
+    fused.dispose();
+    [...qs, model, policy].forEach((p) => p.dispose());
   });
 }

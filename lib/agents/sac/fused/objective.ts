@@ -36,6 +36,12 @@ export interface StatePart {
   rows: number;
 }
 
+/**
+ * What a fused policy optimizer asks of J: the part of an evaluation that depends on the states alone, once per
+ * run, and evaluations at λ (FusedObjective here; the model-based J of Eq. 13 in lib/agents/model-based/fused/).
+ */
+export type FusedJ = Pick<FusedObjective, "statePart" | "evaluate">;
+
 export class FusedObjective {
   constructor(
     private readonly ctx: FusedContext,
