@@ -30,9 +30,11 @@ import { softQTarget, tdLoss, temperatureLossAndGrad } from "./maths";
 import { targetStep } from "./target-update";
 import { FusedContext } from "./fused/context";
 import { GradientBuffers, nativeAdam } from "./fused/gradients";
-import { FusedObjective, type Lambda } from "./fused/objective";
+import { FusedObjective, type FusedJ, type Lambda } from "./fused/objective";
 import { fusedPolicy, type FusedPolicy, type PolicyGrads } from "./fused/optimizers";
 import { Workspaces } from "./fused/workspace";
+import type { ModelBasedValue } from "../model-based/value";
+import { FusedModelBased } from "../model-based/fused/learner";
 
 export type { Lambda } from "./fused/objective";
 
@@ -62,6 +64,8 @@ export interface FusedSacParts {
   policy: PolicyOptimizer;
   logAlpha: tf.Variable;
   rng: Rng;
+  /** The learned model and rollout policy of model-based values (valueEstimate "model-based"), else null. */
+  modelBased: ModelBasedValue | null;
 }
 
 export interface FusedSacOptimizers {
@@ -73,11 +77,11 @@ export interface FusedSacOptimizers {
 /** Why an agent cannot use the fused update, or null when it can. */
 export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOptimizers): string | null {
   if (!enabled) return "disabled";
-  if (parts.config.valueEstimate === "model-based") return "model-based value estimates run on the tfjs path";
   const addon = activeAddon();
   if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
   if (!parts.policy.fusedForm) return `policy optimizer ${parts.policy.kind} has no hand-written form`;
-  if (![optimizers.q, optimizers.alpha, optimizers.policy].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
+  const mb = parts.modelBased?.optimizers();
+  if (![optimizers.q, optimizers.alpha, optimizers.policy, mb?.model ?? null, mb?.rollout ?? null].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
   return null;
 }
 
@@ -87,6 +91,8 @@ export class FusedSacUpdate {
   private readonly qTarget: [HeapMlp, HeapMlp];
   private readonly policy: FusedPolicy;
   private readonly objective: FusedObjective;
+  /** Model-based values: J on Eq. 13 (which the policy optimizer maximises), the targets and the model's learning. */
+  private readonly modelBased: FusedModelBased | null;
   /**
    * Heap regions per batch size: the training batch and the acting batch (1, or a few) both stay allocated, so
    * alternating act() and update() never reallocates.
@@ -111,7 +117,14 @@ export class FusedSacUpdate {
     this.qGrads = new GradientBuffers(ctx, [...parts.q1.params.variables(), ...parts.q2.params.variables()]);
     this.pGrads = new GradientBuffers(ctx, parts.policy.params?.variables() ?? []);
     this.alphaGrad = tf.keep(tf.zerosLike(parts.logAlpha));
+    this.modelBased = parts.modelBased ? new FusedModelBased(ctx, parts.modelBased, parts.config, this.q, parts.rng) : null;
     this.workspaces.get(1); // acting's batch of one, allocated with the rest so act() never allocates tensors
+    this.modelBased?.prepare(1, false);
+  }
+
+  /** The J the policy optimizer runs on: Eq. 13's with model-based values, else Eq. 7's. */
+  private get policyObjective(): FusedJ {
+    return this.modelBased?.objective ?? this.objective;
   }
 
   dispose(): void {
@@ -119,6 +132,7 @@ export class FusedSacUpdate {
     this.pGrads.dispose();
     this.alphaGrad.dispose();
     this.workspaces.dispose();
+    this.modelBased?.dispose();
   }
 
   /** Everything updated in place gets storage of its own and Adam slots now, so no tensor is allocated mid-update. */
@@ -146,6 +160,7 @@ export class FusedSacUpdate {
     const A = p.actionSize;
     this.prepare(optimizers);
     const ws = this.workspaces.get(B);
+    this.modelBased?.prepare(B, true);
     ctx.clearQueue(); // nothing left over from an update that threw
     const heapAtStart = ctx.heap();
     const metrics: Record<string, number> = {};
@@ -166,10 +181,16 @@ export class FusedSacUpdate {
 
     // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights. A run that
     // evaluates no J before its forward leaves the state parts alone, so the target networks' are queued to run with it.
-    const queueTarget = !this.policy.evaluatesWithoutGrads;
-    const targetPart = queueTarget ? this.objective.statePart(batch.nextObservations, B, this.qTarget, true) : null;
-    const next = this.policy.run({ objective: this.objective, ws, states: batch.nextObservations, q: policyQ, beta: c.betaTrain, alpha, grads: null }).lambda;
-    const v = this.objective.evaluate(B, next, this.qTarget, c.betaTrain, alpha, false, targetPart ?? this.objective.statePart(batch.nextObservations, B, this.qTarget)).j;
+    // Model-based targets (Table 8): J on Eq. 13 at the rollout policy's λ(s') instead.
+    let v: Float32Array;
+    if (this.modelBased && c.modelBased.valueTargets) {
+      v = this.modelBased.targetValues(batch.nextObservations, B, this.qTarget, c.betaTrain, alpha);
+    } else {
+      const queueTarget = !this.policy.evaluatesWithoutGrads;
+      const targetPart = queueTarget ? this.objective.statePart(batch.nextObservations, B, this.qTarget, true) : null;
+      const next = this.policy.run({ objective: this.policyObjective, ws, states: batch.nextObservations, q: policyQ, beta: c.betaTrain, alpha, grads: null }).lambda;
+      v = this.objective.evaluate(B, next, this.qTarget, c.betaTrain, alpha, false, targetPart ?? this.objective.statePart(batch.nextObservations, B, this.qTarget)).j;
+    }
     const y = new Float32Array(B);
     for (let s = 0; s < B; s++) y[s] = softQTarget(batch.rewards[s], c.gamma, batch.terminated[s], v[s]);
 
@@ -193,7 +214,7 @@ export class FusedSacUpdate {
     const grads: PolicyGrads | null = this.pGrads.tensors.length
       ? { offsets: this.pGrads.offsets(this.policy.net), zero: () => this.pGrads.zero() }
       : null;
-    const run = this.policy.run({ objective: this.objective, ws, states: batch.observations, q: policyQ, beta: c.betaTrain, alpha, grads, ran: policyOnStates });
+    const run = this.policy.run({ objective: this.policyObjective, ws, states: batch.observations, q: policyQ, beta: c.betaTrain, alpha, grads, ran: policyOnStates });
     checkFinite("policy loss", run.loss);
     metrics["train/policy_loss"] = run.loss;
     if (optimizers.policy && p.policy.params) {
@@ -219,6 +240,8 @@ export class FusedSacUpdate {
     for (let k = 1; k < run.evaluations.length; k++) {
       metrics[`train/j_improvement_iter${k}`] = Math.fround(Math.fround(mean(run.evaluations[k].j)) - Math.fround(mean(run.evaluations[k - 1].j)));
     }
+    // Model-based values: the model's fit and the rollout policy's distillation towards the final λ.
+    if (this.modelBased) Object.assign(metrics, this.modelBased.learn(batch, run.lambda));
 
     // Temperature (lib/agents/sac/maths.ts), in the config's form.
     const logAlphaView = (): Float32Array => ctx.view(ctx.offset(p.logAlpha), 1);
@@ -245,15 +268,16 @@ export class FusedSacUpdate {
    * optimizer preparation is needed.
    */
   actingLambda(states: Float32Array, B: number, noise: Rng | null = null, leg: { iterations?: number; init?: Lambda | null } = {}): Lambda {
-    if (noise) return this.objective.withNoise(noise, () => this.actingLambda(states, B, null, leg));
+    if (noise) return (this.modelBased?.objective ?? this.objective).withNoise(noise, () => this.actingLambda(states, B, null, leg));
     const ctx = this.ctx;
     const ws = this.workspaces.get(B); // first, so the heap cannot grow under the views below
+    this.modelBased?.prepare(B, false);
     ctx.clearQueue(); // nothing left over from an update that threw
     const heapAtStart = ctx.heap();
     const alpha = Math.fround(Math.exp(ctx.view(ctx.offset(this.parts.logAlpha), 1)[0]));
     const c = this.parts.config;
     const q = c.useTargetQForActing ? this.qTarget : this.q;
-    const { lambda } = this.policy.run({ objective: this.objective, ws, states, q, beta: c.betaCollect, alpha, grads: null, ...leg });
+    const { lambda } = this.policy.run({ objective: this.policyObjective, ws, states, q, beta: c.betaCollect, alpha, grads: null, ...leg });
     if (ctx.heap() !== heapAtStart) throw new IapoError("the wasm heap grew while choosing an action (views would be stale)");
     return lambda;
   }

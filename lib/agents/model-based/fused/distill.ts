@@ -40,6 +40,12 @@ export class FusedDistillation {
     return this.ws;
   }
 
+  /** Makes the workspace of batch size B and `optimizer`'s slots now (both allocate: heap views taken before are stale). */
+  prepare(B: number, optimizer: tf.Optimizer): void {
+    this.workspace(B);
+    this.grads.prepare(optimizer);
+  }
+
   /**
    * One Adam step on mean_s KL(π_target(·|s) ‖ π_direct(·|s)) at `states` [B, obs] towards `target` [B, |A|]
    * each (`optimizer`: the rollout policy's native Adam). Returns the KL before the step.
@@ -47,8 +53,8 @@ export class FusedDistillation {
   step(states: Float32Array, B: number, target: Lambda, optimizer: tf.Optimizer): number {
     const ctx = this.ctx;
     const A = this.net.outputSize / 2;
+    this.prepare(B, optimizer); // before any view: nothing below allocates
     const ws = this.workspace(B);
-    this.grads.prepare(optimizer); // before any view: nothing below allocates
     ctx.view(ws.trace.input, B * this.net.inputSize).set(states);
     ctx.runForward([this.net.forwardPass(ws.trace)]);
     const out = ctx.view(ws.trace.outputs[ws.trace.outputs.length - 1], B * 2 * A);

@@ -53,12 +53,18 @@ export class FusedModelFit {
     return this.ws;
   }
 
+  /** Makes the workspace of batch size B and `optimizer`'s slots now (both allocate: heap views taken before are stale). */
+  prepare(B: number, optimizer: tf.Optimizer): void {
+    this.workspace(B);
+    this.grads.prepare(optimizer);
+  }
+
   /** One Adam step of maximum likelihood on `batch` (`optimizer`: the model's native Adam); losses before it. */
   step(batch: ReplayBatch, optimizer: tf.Optimizer): { state: number; reward: number } {
     const ctx = this.ctx;
     const { size: B, observationSize: O, actionSize: A } = batch;
+    this.prepare(B, optimizer); // before any view: nothing below allocates
     const ws = this.workspace(B);
-    this.grads.prepare(optimizer); // before any view: nothing below allocates
     const x = ctx.view(ws.input, B * (O + A));
     for (let s = 0; s < B; s++) {
       x.set(batch.observations.subarray(s * O, s * O + O), s * (O + A));

@@ -59,6 +59,8 @@ interface Workspace {
   /** d output and d input regions the backward passes share: d out [M, max(obs, 2|A|)] × 2, d in [M, obs + |A|] × 2. */
   dOut: [number, number];
   dIn: [number, number];
+  /** The rollout policy's pass on B states of their own (rolloutLambda). */
+  lambdaTrace: MlpTrace;
 }
 
 export class FusedModelBasedObjective {
@@ -82,6 +84,28 @@ export class FusedModelBasedObjective {
     }
   }
 
+  /** Makes the workspace of batch size B now (it allocates: heap views taken before are stale after). */
+  prepare(B: number): void {
+    this.workspace(B);
+  }
+
+  /** The rollout policy's λ at `states` [B, obs] (a direct network: μ and bounded log σ), [B, |A|] each. */
+  rolloutLambda(states: Float32Array, B: number): Lambda {
+    const A = this.shape.actionSize;
+    const trace = this.workspace(B).lambdaTrace;
+    this.ctx.view(trace.input, states.length).set(states);
+    this.ctx.runForward([this.nets.policy.forwardPass(trace)]);
+    const out = this.ctx.view(trace.outputs[trace.outputs.length - 1], B * 2 * A);
+    const lambda: Lambda = { mean: new Float32Array(B * A), logStd: new Float32Array(B * A) };
+    for (let s = 0; s < B; s++) {
+      for (let i = 0; i < A; i++) {
+        lambda.mean[s * A + i] = out[s * 2 * A + i];
+        lambda.logStd[s * A + i] = boundLogStdValue(out[s * 2 * A + A + i], this.nets.bounds);
+      }
+    }
+    return lambda;
+  }
+
   /** Keeps the states for the evaluations that follow (no network runs on the states alone here). */
   statePart(states: Float32Array, B: number): StatePart {
     this.workspace(B).states.set(states);
@@ -103,9 +127,9 @@ export class FusedModelBasedObjective {
       counts.push(M * width, ...q[0].activationFloats(M), ...q[1].activationFloats(M));
       if (k < h) counts.push(...reward.activationFloats(M), ...transition.activationFloats(M), M * O, ...policy.activationFloats(M));
     }
-    counts.push(M * dOutWidth, M * dOutWidth, M * width, M * width);
+    counts.push(M * dOutWidth, M * dOutWidth, M * width, M * width, B * O, ...policy.activationFloats(B));
     const block = new HeapBlock(this.ctx.backend, blockSize(counts));
-    const ws: Workspace = { batch: B, block, states: new Float32Array(B * O), actions: block.take(M * A), dActions: [block.take(M * A), block.take(M * A)], inputs: [], q: [], model: [], policy: [], dOut: [0, 0], dIn: [0, 0] };
+    const ws: Workspace = { batch: B, block, states: new Float32Array(B * O), actions: block.take(M * A), dActions: [block.take(M * A), block.take(M * A)], inputs: [], q: [], model: [], policy: [], dOut: [0, 0], dIn: [0, 0], lambdaTrace: null as unknown as MlpTrace };
     for (let k = 0; k <= h; k++) {
       const input = block.take(M * width);
       ws.inputs.push(input);
@@ -117,6 +141,7 @@ export class FusedModelBasedObjective {
     }
     ws.dOut = [block.take(M * dOutWidth), block.take(M * dOutWidth)];
     ws.dIn = [block.take(M * width), block.take(M * width)];
+    ws.lambdaTrace = policy.makeTrace(block, B, block.take(B * O));
     this.kept.set(B, ws);
     return ws;
   }
