@@ -22,10 +22,9 @@ import type { GradientBuffers } from "../../lib/agents/sac/fused/gradients";
 import { FusedModelBasedObjective } from "../../lib/agents/model-based/fused/objective";
 import { ModelBasedObjective } from "../../lib/agents/model-based/objective";
 import type { HeapMlp } from "../../lib/backend/heap-mlp";
-import { QNetwork } from "../../lib/nn/q-network";
-import { Q_ARCHITECTURES } from "../../lib/nn/architectures";
 import { nativeForTests } from "../backend/native-available";
 import { relativeError } from "../backend/compare";
+import { smallModelBasedNets } from "./model-based-networks";
 
 const { skip } = nativeForTests();
 const [O, A, B, STEPS] = [5, 3, 32, 4];
@@ -136,13 +135,8 @@ for (const [horizon, bounds] of [[2, "hard-clip"], [3, "soft-clamp"], [0, "hard-
     await useBackend("wasm-native");
     const [N, Bs, ALPHA, BETA, GAMMA, LAMBDA] = [2, 8, 0.2, 1.5, 0.9, 0.9];
     const rng = new Rng(21);
-    const body = { ...Q_ARCHITECTURES.A, hiddenSizes: [16, 16] };
-    const qs = [QNetwork.create(body, O, A, rng.fork()), QNetwork.create(body, O, A, rng.fork())];
-    const model = new LearnedModel(O, A, [16, 16], rng.fork());
-    const start = model.params.toData();
-    for (const [name, d] of Object.entries(start)) if (name.includes("output/w")) d.values = rng.fillNormal(new Float32Array(d.values.length), 0, 0.3) as Float32Array;
-    model.params.setData(start);
-    const policy = new RolloutPolicy(O, A, { hiddenSizes: [16, 16], activation: "relu" }, rng.fork(), { logStdBounds: bounds });
+    const nets = smallModelBasedNets(O, A, rng, bounds);
+    const { qs, model, policy } = nets;
     const tfObjective = new ModelBasedObjective({
       q: (s, a) => [qs[0].apply(s, a), qs[1].apply(s, a)], alpha: ALPHA, beta: BETA, samples: N, actionSize: A, rng: new Rng(3), pessimismStd: "unbiased",
       model, rolloutPolicy: (s) => policy.lambda(s), horizon, gamma: GAMMA, retraceLambda: LAMBDA,
@@ -151,9 +145,9 @@ for (const [horizon, bounds] of [[2, "hard-clip"], [3, "soft-clamp"], [0, "hard-
     const q: [HeapMlp, HeapMlp] = [ctx.heapMlp(qs[0].heapLayers()), ctx.heapMlp(qs[1].heapLayers())];
     const form = model.heapForm();
     const policyForm = policy.network.fusedForm();
-    const nets = { q, reward: ctx.heapMlp(form.reward), transition: ctx.heapMlp(form.transition), policy: ctx.heapMlp(policyForm.layers), bounds };
+    const heapNets = { q, reward: ctx.heapMlp(form.reward), transition: ctx.heapMlp(form.transition), policy: ctx.heapMlp(policyForm.layers), bounds };
     const fusedRng = new Rng(3);
-    const fused = new FusedModelBasedObjective(ctx, nets, fusedRng, { observationSize: O, actionSize: A, samples: N, horizon, gamma: GAMMA, retraceLambda: LAMBDA, pessimismStd: "unbiased" });
+    const fused = new FusedModelBasedObjective(ctx, heapNets, fusedRng, { observationSize: O, actionSize: A, samples: N, horizon, gamma: GAMMA, retraceLambda: LAMBDA, pessimismStd: "unbiased" });
     for (let round = 0; round < 2; round++) {
       const states = rng.fillNormal(new Float32Array(Bs * O)) as Float32Array;
       const lambda = { mean: rng.fillNormal(new Float32Array(Bs * A), 0, 0.5) as Float32Array, logStd: rng.fillUniform(new Float32Array(Bs * A), -1.5, 0) as Float32Array };
@@ -179,6 +173,6 @@ for (const [horizon, bounds] of [[2, "hard-clip"], [3, "soft-clamp"], [0, "hard-
     }
     assert.equal(fusedRng.nextUint32(), (tfObjective.options.rng as Rng).nextUint32(), "both drew the same amount of noise");
     fused.dispose();
-    [...qs, model, policy].forEach((p) => p.dispose());
+    nets.dispose();
   });
 }

@@ -9,10 +9,6 @@ import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
-import { QNetwork } from "../../lib/nn/q-network";
-import { Q_ARCHITECTURES } from "../../lib/nn/architectures";
-import { LearnedModel } from "../../lib/agents/model-based/model";
-import { RolloutPolicy } from "../../lib/agents/model-based/rollout-policy";
 import { modelBasedQ, unroll, type RolloutParts } from "../../lib/agents/model-based/rollout";
 import {
   gaussianKl, gaussianKlGradLogStd2, gaussianKlGradMean2, gaussianNegLogLikelihood, gaussianNllGradLogStd, gaussianNllGradMean,
@@ -20,6 +16,7 @@ import {
 } from "../../lib/agents/model-based/maths";
 import { pessimisticQ } from "../../lib/policy/objective";
 import { tanhGaussianLogDensity } from "../../lib/policy/maths";
+import { smallModelBasedNets } from "./model-based-networks";
 
 const close = (a: number, b: number, tol: number, what: string): void => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 const GAMMA = 0.9;
@@ -176,13 +173,8 @@ test("∂Q̂/∂a_0 from each network's vector–Jacobian product equals tfjs au
   await initBackend();
   const [O, A, M, ALPHA, BETA, H, LAMBDA] = [4, 3, 6, 0.2, 1.5, 2, 0.9];
   const rng = new Rng(11);
-  const body = { ...Q_ARCHITECTURES.A, hiddenSizes: [16, 16] };
-  const qs = [QNetwork.create(body, O, A, rng.fork()), QNetwork.create(body, O, A, rng.fork())];
-  const model = new LearnedModel(O, A, [16, 16], rng.fork());
-  const data = model.params.toData();
-  for (const [name, d] of Object.entries(data)) if (name.includes("output/w")) d.values = rng.fillNormal(new Float32Array(d.values.length), 0, 0.3) as Float32Array;
-  model.params.setData(data);
-  const policy = new RolloutPolicy(O, A, { hiddenSizes: [16, 16], activation: "relu" }, rng.fork());
+  const nets = smallModelBasedNets(O, A, rng);
+  const { qs, model, policy } = nets;
   const parts: RolloutParts = {
     value: (s, a) => pessimisticQ(qs[0].apply(s, a), qs[1].apply(s, a), BETA, "population"),
     alpha: ALPHA, model, policy: (s) => policy.lambda(s), horizon: H, gamma: GAMMA, retraceLambda: LAMBDA,
@@ -222,5 +214,5 @@ test("∂Q̂/∂a_0 from each network's vector–Jacobian product equals tfjs au
   for (let i = 0; i < M * A; i++) close(got[i], want[i], 2e-4 * (1 + Math.abs(want[i])), `d a_0[${i}]`);
   assert.ok(want.some((v) => Math.abs(v) > 1e-2), "the gradient is not trivially zero");
   tf.dispose([...r.s, ...r.a, states, actions, noise]);
-  [...qs, model, policy].forEach((p) => p.dispose());
+  nets.dispose();
 });

@@ -2,8 +2,9 @@
  * The SAC update of agent.ts written out by hand on the tfjs wasm heap, for the native backend: the
  * orchestration (update, acting). Its parts: fused/context.ts (kernels, heap, queued passes),
  * fused/workspace.ts (heap regions), fused/objective.ts (J and ∇λ J), fused/optimizers.ts (the direct and
- * iterative optimizers); the per-element maths is lib/agents/sac/maths.ts and lib/policy/maths.ts, which the
- * tfjs path shares.
+ * iterative optimizers), fused/gradients.ts (gradient buffers); with model-based values, J on Eq. 13, the targets
+ * and the model's learning are lib/agents/model-based/fused/. The per-element maths is lib/agents/sac/maths.ts,
+ * lib/policy/maths.ts and lib/agents/model-based/maths.ts, which the tfjs path shares.
  *
  * Why: through tfjs, a direct update runs ~480 kernels (each with engine, tape and scope bookkeeping) and the
  * iterative one differentiates J inside the outer gradient tape, so every J evaluation is back-propagated twice.

@@ -14,7 +14,7 @@ import type { Rng } from "../../../core/rng";
 import { boundLogStdGrad, boundLogStdValue, pessimisticQGradQ1, pessimisticQGradQ2, pessimisticQValue, tanhGaussianLogDensity, type PessimismStd } from "../../../policy/maths";
 import type { LogStdBounds } from "../../../policy/params";
 import type { FusedContext } from "../../sac/fused/context";
-import type { Evaluation, Lambda, StatePart } from "../../sac/fused/objective";
+import { NoiseSource, objectivePerState, type Evaluation, type Lambda, type StatePart } from "../../sac/fused/objective";
 import { retraceActionGradient, retraceEstimate, type Rows, type RolloutVjps } from "../maths";
 
 const LN2 = Math.LN2;
@@ -65,23 +65,20 @@ interface Workspace {
 
 export class FusedModelBasedObjective {
   private readonly kept = new Map<number, Workspace>();
+  private readonly noise: NoiseSource;
 
   constructor(
     private readonly ctx: FusedContext,
     private readonly nets: RolloutNets,
-    private rng: Rng,
+    rng: Rng,
     private readonly shape: ModelBasedShape,
-  ) {}
+  ) {
+    this.noise = new NoiseSource(rng);
+  }
 
   /** Runs `fn` with the noise drawn from `noise` instead of the agent's Rng. */
   withNoise<T>(noise: Rng, fn: () => T): T {
-    const own = this.rng;
-    this.rng = noise;
-    try {
-      return fn();
-    } finally {
-      this.rng = own;
-    }
+    return this.noise.with(noise, fn);
   }
 
   /** Makes the workspace of batch size B now (it allocates: heap views taken before are stale after). */
@@ -122,14 +119,15 @@ export class FusedModelBasedObjective {
     const width = O + A;
     const dOutWidth = Math.max(O, 2 * A);
     const q = this.nets.q;
-    const counts: number[] = [M * A, M * A, M * A];
+    const counts: number[] = [B * O, ...policy.activationFloats(B), M * A, M * A, M * A];
     for (let k = 0; k <= h; k++) {
       counts.push(M * width, ...q[0].activationFloats(M), ...q[1].activationFloats(M));
       if (k < h) counts.push(...reward.activationFloats(M), ...transition.activationFloats(M), M * O, ...policy.activationFloats(M));
     }
-    counts.push(M * dOutWidth, M * dOutWidth, M * width, M * width, B * O, ...policy.activationFloats(B));
+    counts.push(M * dOutWidth, M * dOutWidth, M * width, M * width);
     const block = new HeapBlock(this.ctx.backend, blockSize(counts));
-    const ws: Workspace = { batch: B, block, states: new Float32Array(B * O), actions: block.take(M * A), dActions: [block.take(M * A), block.take(M * A)], inputs: [], q: [], model: [], policy: [], dOut: [0, 0], dIn: [0, 0], lambdaTrace: null as unknown as MlpTrace };
+    const lambdaTrace = policy.makeTrace(block, B, block.take(B * O));
+    const ws: Workspace = { batch: B, block, states: new Float32Array(B * O), lambdaTrace, actions: block.take(M * A), dActions: [block.take(M * A), block.take(M * A)], inputs: [], q: [], model: [], policy: [], dOut: [0, 0], dIn: [0, 0] };
     for (let k = 0; k <= h; k++) {
       const input = block.take(M * width);
       ws.inputs.push(input);
@@ -141,7 +139,6 @@ export class FusedModelBasedObjective {
     }
     ws.dOut = [block.take(M * dOutWidth), block.take(M * dOutWidth)];
     ws.dIn = [block.take(M * width), block.take(M * width)];
-    ws.lambdaTrace = policy.makeTrace(block, B, block.take(B * O));
     this.kept.set(B, ws);
     return ws;
   }
@@ -159,8 +156,8 @@ export class FusedModelBasedObjective {
     const width = O + A;
     const { reward, transition, policy, bounds } = this.nets;
     // Noise as ModelBasedObjective draws it: the actions', then the rollout's.
-    const eps = this.rng.fillStandardNormal(new Float32Array(M * A), ctx.normalPairs);
-    const rolloutNoise = this.rng.fillStandardNormal(new Float32Array(h * M * A), ctx.normalPairs);
+    const eps = this.noise.rng.fillStandardNormal(new Float32Array(M * A), ctx.normalPairs);
+    const rolloutNoise = this.noise.rng.fillStandardNormal(new Float32Array(h * M * A), ctx.normalPairs);
     const heap = ctx.heap();
     const sigma0 = new Float64Array(B * A);
     const logPi = new Float64Array(M);
@@ -229,21 +226,7 @@ export class FusedModelBasedObjective {
       }
       qHat[r] = retraceEstimate(qRow, rRow, cRow, gamma, retraceLambda);
     }
-    const qMean = new Float32Array(B);
-    const logProb = new Float32Array(B);
-    const j = new Float32Array(B);
-    for (let s = 0; s < B; s++) {
-      let qv = 0;
-      let kl = 0;
-      for (let n = 0; n < N; n++) {
-        qv += qHat[n * B + s];
-        kl += logPi[n * B + s] + A * LN2;
-      }
-      qMean[s] = qv / N;
-      const klMean = Math.fround(kl / N);
-      j[s] = qMean[s] - alpha * klMean;
-      logProb[s] = klMean - A * LN2;
-    }
+    const { j, q: qMean, logProb } = objectivePerState(B, N, A, alpha, (r) => qHat[r], logPi);
     if (!wantGrad) return { j, q: qMean, logProb, grad: null };
 
     const dOut = [ctx.view(ws.dOut[0], M * Math.max(O, 2 * A)), ctx.view(ws.dOut[1], M * Math.max(O, 2 * A))];
