@@ -3,8 +3,8 @@
  * ModelBasedObjective (../objective.ts), with the same noise drawn in the same order (the N action samples, then
  * the rollout's [h, N·B, |A|]), so the two agree to float32 rounding (tests/agents/model-based-fused.test.ts).
  *
- * Per evaluation, on M = N·B rows: step k = 0..h runs both Q-networks on [s_k, a_k] and, for k < h, both model
- * networks on the same input in one native call; then the rollout policy on s_{k+1} = s_k + Δs, whose sample
+ * Per evaluation, on M = N·B rows: step k = 0..h runs both Q-networks on [s_k, a_k] (except Q_0 for h ≥ 1, whose
+ * weight in Eq. 13 is 0) and, for k < h, both model networks on the same input in one native call; then the rollout policy on s_{k+1} = s_k + Δs, whose sample
  * a_{k+1} = tanh(μ + σ ε) and KL cost c_{k+1} complete the next input. Q̂ is retraceEstimate per row; ∂Q̂/∂a_0 is
  * retraceActionGradient (../maths.ts) with each network's backward pass as its vector–Jacobian product, and
  * ∇λ J follows through the tanh-Gaussian's reparameterisation (the addon's tanhGaussianGrad, as the model-free J).
@@ -173,8 +173,10 @@ export class FusedModelBasedObjective {
     const costs: Float64Array[] = [];
     const samples = { actions: [] as Float64Array[], noise: [] as Float32Array[], sigma: [] as Float64Array[] };
     const raws: Float32Array[] = [];
+    // Q_0 cancels out of Eq. 13 for h >= 1 (its weight 1 − w_0 is 0: retraceWeights), so it is not computed.
+    const withQ0 = h === 0;
     for (let k = 0; k <= h; k++) {
-      const passes = [q[0].forwardPass(ws.q[k][0]), q[1].forwardPass(ws.q[k][1])];
+      const passes = k > 0 || withQ0 ? [q[0].forwardPass(ws.q[k][0]), q[1].forwardPass(ws.q[k][1])] : [];
       if (k < h) passes.splice(1, 0, reward.forwardPass(ws.model[k][0]), transition.forwardPass(ws.model[k][1]));
       ctx.runForward(passes);
       if (k === h) break;
@@ -219,7 +221,7 @@ export class FusedModelBasedObjective {
     const rRow = new Float64Array(h);
     const cRow = new Float64Array(h);
     for (let r = 0; r < M; r++) {
-      for (let k = 0; k <= h; k++) qRow[k] = pessimisticQValue(qs[k][0][r], qs[k][1][r], beta, pessimismStd);
+      for (let k = withQ0 ? 0 : 1; k <= h; k++) qRow[k] = pessimisticQValue(qs[k][0][r], qs[k][1][r], beta, pessimismStd);
       for (let k = 0; k < h; k++) {
         rRow[k] = rewards[k][r];
         cRow[k] = costs[k][r];
