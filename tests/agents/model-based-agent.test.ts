@@ -1,7 +1,7 @@
 /**
  * SAC with model-based values (valueEstimate "model-based"): bad horizon or λ fail naming the field; at h = 0 a
  * direct agent's updates are the model-free agent's, value for value; at h = 2 both optimizers update with the
- * model's and the distillation's metrics on the tfjs path; the model is pre-trained once; getState/setState resume
+ * model's and the distillation's metrics (on the fused path where the native addon is); the model is pre-trained once; getState/setState resume
  * exactly with the model, the rollout policy and their Adam states, and leak no tensors.
  */
 import { test } from "node:test";
@@ -13,6 +13,7 @@ import { ConfigError } from "../../lib/core/errors";
 import { ReplayBuffer, SacAgent, validateSacConfig, type SacConfig } from "../../lib/agents";
 import { defaultSacConfig } from "../../lib/presets";
 import { setFusedSacUpdates } from "../../lib/agents/sac/fused-update";
+import { activeAddon } from "../../lib/backend/wasm-kernels";
 
 const SPEC = { observationSize: 3, actionSize: 2 };
 
@@ -103,11 +104,11 @@ test("Table 8: the Q-networks' targets are model-based; valueTargets: false keep
 });
 
 for (const optimizer of ["direct", "iterative"] as const) {
-  test(`a model-based ${optimizer} agent pre-trains once, updates on the tfjs path and resumes exactly`, { timeout: 120_000 }, async () => {
+  test(`a model-based ${optimizer} agent pre-trains once, updates (on the fused path where the addon is) and resumes exactly`, { timeout: 120_000 }, async () => {
     await initBackend();
     const buffer = filledBuffer();
     const agent = SacAgent.create(config(optimizer), SPEC, new Rng(1));
-    assert.deepEqual(agent.updatePath(), { path: "tfjs", why: "model-based value estimates run on the tfjs path" });
+    assert.equal(agent.updatePath().path, activeAddon() ? "fused" : "tfjs", agent.updatePath().why);
     let sampled = 0;
     const rng = new Rng(2);
     const pre = agent.pretrain(() => (sampled++, buffer.sample(16, rng)));

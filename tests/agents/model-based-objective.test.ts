@@ -9,33 +9,23 @@ import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/tf";
 import { initBackend } from "../../lib/backend/select";
 import { Rng } from "../../lib/core/rng";
-import { QNetwork } from "../../lib/nn/q-network";
-import { Q_ARCHITECTURES } from "../../lib/nn/architectures";
-import { LearnedModel } from "../../lib/agents/model-based/model";
-import { RolloutPolicy } from "../../lib/agents/model-based/rollout-policy";
+import type { QNetwork } from "../../lib/nn/q-network";
+import type { LearnedModel } from "../../lib/agents/model-based/model";
+import type { RolloutPolicy } from "../../lib/agents/model-based/rollout-policy";
 import { ModelBasedObjective } from "../../lib/agents/model-based/objective";
 import { retraceEstimate } from "../../lib/agents/model-based/maths";
 import { pessimisticQValue } from "../../lib/policy/maths";
 import { VariationalObjective, type QPair } from "../../lib/policy/objective";
 import { objectiveAndGradient } from "../../lib/policy/iterative";
+import { smallModelBasedNets } from "./model-based-networks";
 
 const [O, A, B, N] = [3, 2, 4, 2];
 const [ALPHA, BETA, GAMMA] = [0.3, 1.5, 0.9];
 
 /** Two Q-networks, a model with random (non-zero) output layers and a rollout policy, all small. */
 function parts(seed: number): { q: QPair; qs: QNetwork[]; model: LearnedModel; policy: RolloutPolicy; dispose: () => void } {
-  const rng = new Rng(seed);
-  const body = { ...Q_ARCHITECTURES.A, hiddenSizes: [16, 16] };
-  const qs = [QNetwork.create(body, O, A, rng.fork()), QNetwork.create(body, O, A, rng.fork())];
-  const model = new LearnedModel(O, A, [16, 16], rng.fork());
-  const data = model.params.toData();
-  for (const [name, d] of Object.entries(data)) if (name.includes("output/w")) d.values = rng.fillNormal(new Float32Array(d.values.length), 0, 0.3) as Float32Array;
-  model.params.setData(data);
-  const policy = new RolloutPolicy(O, A, { hiddenSizes: [16, 16], activation: "relu" }, rng.fork());
-  return {
-    q: (s, a) => [qs[0].apply(s, a), qs[1].apply(s, a)], qs, model, policy,
-    dispose: () => [...qs, model, policy].forEach((p) => p.dispose()),
-  };
+  const nets = smallModelBasedNets(O, A, new Rng(seed));
+  return { ...nets, q: (s, a) => [nets.qs[0].apply(s, a), nets.qs[1].apply(s, a)] };
 }
 
 function objective(p: ReturnType<typeof parts>, horizon: number, retraceLambda: number, rng: Rng): ModelBasedObjective {

@@ -69,16 +69,17 @@ done
   return file;
 }
 
-/** Our side, logging into the same file, each update taking 20 ms. */
-function fakeOurs(log: string): OurSide {
+/** Our side, logging into the same file, each update taking `ms` (20 ms). */
+function fakeOurs(log: string, name = "fake", ms = 20): OurSide {
+  const tag = name === "fake" ? "ours" : `ours ${name}`;
   return {
-    label: "ours: fake",
-    start: (optimizer) => fs.appendFileSync(log, `ours start ${optimizer}\n`),
+    label: `ours: ${name}`,
+    start: (optimizer) => fs.appendFileSync(log, `${tag} start ${optimizer}\n`),
     time: (n) => {
-      fs.appendFileSync(log, `ours time ${n}\n`);
-      return Array.from({ length: n }, () => 20);
+      fs.appendFileSync(log, `${tag} time ${n}\n`);
+      return Array.from({ length: n }, () => ms);
     },
-    stop: () => fs.appendFileSync(log, "ours stop\n"),
+    stop: () => fs.appendFileSync(log, `${tag} stop\n`),
   };
 }
 
@@ -108,6 +109,21 @@ test("alternating rounds: ours and PyTorch's in turn (order flipping each round)
     ["iterative update (5 it., N=1), model-based (h=2): PyTorch / ours", "PyTorch 9.9, 1 thread, one backward per J (fused form)", 2.5],
   ]);
   assert.ok(figures.filter((f) => f.unit === "ms/update" && f.variant === "ours: fake").every((f) => f.value === 20));
+});
+
+test("two of our paths: each timed in every round, each with its ratios against the same PyTorch times", async () => {
+  const log = path.join(dir, "two-sides.log");
+  const python = fakeServer("server2", log);
+  const figures = await measureModelBasedSideBySide({ python, script: "s.py", quick: true, ours: [fakeOurs(log, "fused", 10), fakeOurs(log, "tfjs", 40)] });
+  const lines = fs.readFileSync(log, "utf8").replace(/\n$/, "").split("\n");
+  assert.deepEqual(lines.slice(0, 5), ["start mb-direct ", "ours fused start direct", "ours tfjs start direct", "ours fused time 2", "ours tfjs time 2"]);
+  assert.equal(lines.filter((l) => l === "ours fused stop").length, 2);
+  const ratios = figures.filter((f) => f.unit === "x" && f.name.startsWith("direct"));
+  assert.deepEqual(ratios.map((f) => [f.name, f.value]), [
+    ["direct SAC update, model-based (h=2): PyTorch / ours (fused)", 5],
+    ["direct SAC update, model-based (h=2): PyTorch / ours (tfjs)", 1.25],
+  ]);
+  assert.equal(figures.filter((f) => f.unit === "ms/update" && f.name.startsWith("direct") && f.variant.startsWith("PyTorch")).length, 1, "PyTorch's times once");
 });
 
 test("a script that refuses or dies mid-way is an IapoError naming it, and our side is stopped", async () => {

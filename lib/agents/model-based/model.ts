@@ -5,6 +5,7 @@
  * by maximum likelihood on replay batches; rollouts use the means (a deterministic model, Sec. 4.2.5).
  */
 import { tf } from "../../backend/tf";
+import type { HeapLayer } from "../../backend/heap-mlp";
 import type { Rng } from "../../core/rng";
 import { Mlp } from "../../nn/mlp";
 import { ParameterSet } from "../../nn/parameters";
@@ -61,6 +62,19 @@ export class LearnedModel {
       reward: tf.clipByValue(this.params.get("reward/log_std"), MODEL_LOG_STD_MIN, MODEL_LOG_STD_MAX) as tf.Tensor1D,
       state: tf.clipByValue(this.params.get("transition/log_std"), MODEL_LOG_STD_MIN, MODEL_LOG_STD_MAX) as tf.Tensor1D,
     }));
+  }
+
+  /**
+   * Both networks as the native passes run them (lib/backend/heap-mlp.ts; Δs and r̂ before the residual), and
+   * the raw log σ variables (before their bounds), for the hand-written fit (fused/model-fit.ts).
+   */
+  heapForm(): { reward: HeapLayer[]; transition: HeapLayer[]; rewardLogStd: tf.Variable; stateLogStd: tf.Variable } {
+    return {
+      reward: this.rewardNet.heapLayers(),
+      transition: this.transitionNet.heapLayers(),
+      rewardLogStd: this.params.get("reward/log_std"),
+      stateLogStd: this.params.get("transition/log_std"),
+    };
   }
 
   /** Means of p(s' | s, a) and r(s, a): s + Δs and r̂. @param states [B, obs]  @param actions [B, |A|] in [-1, 1] */

@@ -3,7 +3,8 @@
  * optimizer: the learned model with its Adam, the rollout policy (distilled with its own Adam for an iterative
  * agent; a copy of the policy network for a direct one), and whether the model was pre-trained. The agent asks it
  * for the objective on Eq. 13, for the Q-networks' model-based targets (Table 8) and to learn after each update;
- * all of it runs on the tfjs autodiff path.
+ * this is the tfjs autodiff form, and the fused native update has its own (fused/learner.ts) on the same weights
+ * and Adams.
  */
 import { tf } from "../../backend/tf";
 import { createAdam } from "../../backend/adam";

@@ -404,12 +404,15 @@ export class SacAgent {
     return {
       config: this.config, observationSize: this.spec.observationSize, actionSize: this.spec.actionSize, targetEntropy: this.targetEntropy,
       q1: this.q1, q2: this.q2, q1Target: this.q1Target, q2Target: this.q2Target, policy: this.policyOptimizer, logAlpha: this.logAlpha, rng: this.rng,
+      modelBased: this.modelBased,
     };
   }
 
   /** The fused update when this agent and backend support it (see fused-update.ts), else null (tfjs path). */
   private fusedUpdate(): FusedSacUpdate | null {
     if (this.updatePath().path !== "fused") return null;
+    // a direct agent's rollout policy is its policy network as of this update (value.ts), as on the tfjs path
+    this.modelBased?.sync(this.updateCount);
     this.fused ??= new FusedSacUpdate(this.fusedParts());
     return this.fused;
   }

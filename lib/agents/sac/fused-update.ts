@@ -2,8 +2,9 @@
  * The SAC update of agent.ts written out by hand on the tfjs wasm heap, for the native backend: the
  * orchestration (update, acting). Its parts: fused/context.ts (kernels, heap, queued passes),
  * fused/workspace.ts (heap regions), fused/objective.ts (J and ∇λ J), fused/optimizers.ts (the direct and
- * iterative optimizers); the per-element maths is lib/agents/sac/maths.ts and lib/policy/maths.ts, which the
- * tfjs path shares.
+ * iterative optimizers), fused/gradients.ts (gradient buffers); with model-based values, J on Eq. 13, the targets
+ * and the model's learning are lib/agents/model-based/fused/. The per-element maths is lib/agents/sac/maths.ts,
+ * lib/policy/maths.ts and lib/agents/model-based/maths.ts, which the tfjs path shares.
  *
  * Why: through tfjs, a direct update runs ~480 kernels (each with engine, tape and scope bookkeeping) and the
  * iterative one differentiates J inside the outer gradient tape, so every J evaluation is back-propagated twice.
@@ -16,7 +17,7 @@
  * abs/clip subgradients); values agree to float32 rounding (tests/agents/fused-update.test.ts).
  */
 import { tf } from "../../backend/tf";
-import type { GradOffsets, HeapMlp } from "../../backend/heap-mlp";
+import type { HeapMlp } from "../../backend/heap-mlp";
 import { NativeAdam, ownStorage, renewWasmId } from "../../backend/native-adam";
 import { activeAddon } from "../../backend/wasm-kernels";
 import { IapoError } from "../../core/errors";
@@ -29,9 +30,12 @@ import type { SacConfig } from "./config";
 import { softQTarget, tdLoss, temperatureLossAndGrad } from "./maths";
 import { targetStep } from "./target-update";
 import { FusedContext } from "./fused/context";
-import { FusedObjective, type Lambda } from "./fused/objective";
+import { GradientBuffers, nativeAdam } from "./fused/gradients";
+import { FusedObjective, type FusedJ, type Lambda } from "./fused/objective";
 import { fusedPolicy, type FusedPolicy, type PolicyGrads } from "./fused/optimizers";
 import { Workspaces } from "./fused/workspace";
+import type { ModelBasedValue } from "../model-based/value";
+import { FusedModelBased } from "../model-based/fused/learner";
 
 export type { Lambda } from "./fused/objective";
 
@@ -61,6 +65,8 @@ export interface FusedSacParts {
   policy: PolicyOptimizer;
   logAlpha: tf.Variable;
   rng: Rng;
+  /** The learned model and rollout policy of model-based values (valueEstimate "model-based"), else null. */
+  modelBased: ModelBasedValue | null;
 }
 
 export interface FusedSacOptimizers {
@@ -69,20 +75,14 @@ export interface FusedSacOptimizers {
   alpha: tf.Optimizer;
 }
 
-/** The optimizers as the native Adam they must be (fusedSacUnsupported checks it before an update runs). */
-function nativeAdam(o: tf.Optimizer): NativeAdam {
-  if (!(o instanceof NativeAdam)) throw new IapoError("the fused SAC update needs the native Adam");
-  return o;
-}
-
 /** Why an agent cannot use the fused update, or null when it can. */
 export function fusedSacUnsupported(parts: FusedSacParts, optimizers: FusedSacOptimizers): string | null {
   if (!enabled) return "disabled";
-  if (parts.config.valueEstimate === "model-based") return "model-based value estimates run on the tfjs path";
   const addon = activeAddon();
   if (!addon || tf.getBackend() !== "wasm") return "native wasm kernels not active";
   if (!parts.policy.fusedForm) return `policy optimizer ${parts.policy.kind} has no hand-written form`;
-  if (![optimizers.q, optimizers.alpha, optimizers.policy].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
+  const mb = parts.modelBased?.optimizers();
+  if (![optimizers.q, optimizers.alpha, optimizers.policy, mb?.model ?? null, mb?.rollout ?? null].every((o) => o === null || o instanceof NativeAdam)) return "optimizers are not the native Adam";
   return null;
 }
 
@@ -92,14 +92,16 @@ export class FusedSacUpdate {
   private readonly qTarget: [HeapMlp, HeapMlp];
   private readonly policy: FusedPolicy;
   private readonly objective: FusedObjective;
+  /** Model-based values: J on Eq. 13 (which the policy optimizer maximises), the targets and the model's learning. */
+  private readonly modelBased: FusedModelBased | null;
   /**
    * Heap regions per batch size: the training batch and the acting batch (1, or a few) both stay allocated, so
    * alternating act() and update() never reallocates.
    */
   private readonly workspaces: Workspaces;
   /** Gradient buffers, one per variable (kept tensors the Adam reads). */
-  private readonly qGrads: tf.Tensor[];
-  private readonly pGrads: tf.Tensor[];
+  private readonly qGrads: GradientBuffers;
+  private readonly pGrads: GradientBuffers;
   private readonly alphaGrad: tf.Tensor;
 
   constructor(private readonly parts: FusedSacParts) {
@@ -113,15 +115,25 @@ export class FusedSacUpdate {
     const samples = parts.config.samples;
     this.workspaces = new Workspaces(ctx, { observationSize, actionSize, samples, q: this.q, policy: this.policy.net, policyTraces: this.policy.traces });
     this.objective = new FusedObjective(ctx, this.workspaces, parts.rng, observationSize, actionSize, samples, parts.config.pessimismStd);
-    this.qGrads = [...parts.q1.params.variables(), ...parts.q2.params.variables()].map((v) => tf.keep(tf.zerosLike(v)));
-    this.pGrads = (parts.policy.params?.variables() ?? []).map((v) => tf.keep(tf.zerosLike(v)));
+    this.qGrads = new GradientBuffers(ctx, [...parts.q1.params.variables(), ...parts.q2.params.variables()]);
+    this.pGrads = new GradientBuffers(ctx, parts.policy.params?.variables() ?? []);
     this.alphaGrad = tf.keep(tf.zerosLike(parts.logAlpha));
+    this.modelBased = parts.modelBased ? new FusedModelBased(ctx, parts.modelBased, parts.config, this.q, parts.rng) : null;
     this.workspaces.get(1); // acting's batch of one, allocated with the rest so act() never allocates tensors
+    this.modelBased?.prepare(1, false);
+  }
+
+  /** The J the policy optimizer runs on: Eq. 13's with model-based values, else Eq. 7's. */
+  private get policyObjective(): FusedJ {
+    return this.modelBased?.objective ?? this.objective;
   }
 
   dispose(): void {
-    tf.dispose([...this.qGrads, ...this.pGrads, this.alphaGrad]);
+    this.qGrads.dispose();
+    this.pGrads.dispose();
+    this.alphaGrad.dispose();
     this.workspaces.dispose();
+    this.modelBased?.dispose();
   }
 
   /** Everything updated in place gets storage of its own and Adam slots now, so no tensor is allocated mid-update. */
@@ -149,6 +161,7 @@ export class FusedSacUpdate {
     const A = p.actionSize;
     this.prepare(optimizers);
     const ws = this.workspaces.get(B);
+    this.modelBased?.prepare(B, true);
     ctx.clearQueue(); // nothing left over from an update that threw
     const heapAtStart = ctx.heap();
     const metrics: Record<string, number> = {};
@@ -169,10 +182,16 @@ export class FusedSacUpdate {
 
     // Soft Q target y = r + γ(1 − d)·J_target(s', λ') (Eq. 12, 14), with the pre-update weights. A run that
     // evaluates no J before its forward leaves the state parts alone, so the target networks' are queued to run with it.
-    const queueTarget = !this.policy.evaluatesWithoutGrads;
-    const targetPart = queueTarget ? this.objective.statePart(batch.nextObservations, B, this.qTarget, true) : null;
-    const next = this.policy.run({ objective: this.objective, ws, states: batch.nextObservations, q: policyQ, beta: c.betaTrain, alpha, grads: null }).lambda;
-    const v = this.objective.evaluate(B, next, this.qTarget, c.betaTrain, alpha, false, targetPart ?? this.objective.statePart(batch.nextObservations, B, this.qTarget)).j;
+    // Model-based targets (Table 8): J on Eq. 13 at the rollout policy's λ(s') instead.
+    let v: Float32Array;
+    if (this.modelBased && c.modelBased.valueTargets) {
+      v = this.modelBased.targetValues(batch.nextObservations, B, this.qTarget, c.betaTrain, alpha);
+    } else {
+      const queueTarget = !this.policy.evaluatesWithoutGrads;
+      const targetPart = queueTarget ? this.objective.statePart(batch.nextObservations, B, this.qTarget, true) : null;
+      const next = this.policy.run({ objective: this.policyObjective, ws, states: batch.nextObservations, q: policyQ, beta: c.betaTrain, alpha, grads: null }).lambda;
+      v = this.objective.evaluate(B, next, this.qTarget, c.betaTrain, alpha, false, targetPart ?? this.objective.statePart(batch.nextObservations, B, this.qTarget)).j;
+    }
     const y = new Float32Array(B);
     for (let s = 0; s < B; s++) y[s] = softQTarget(batch.rewards[s], c.gamma, batch.terminated[s], v[s]);
 
@@ -184,28 +203,26 @@ export class FusedSacUpdate {
     });
     const q1Value = Math.fround(mean(ctx.view(ws.qTraces[0].outputs[ws.qTraces[0].outputs.length - 1], B)));
     checkFinite("Q loss", Math.fround(losses[0]) + Math.fround(losses[1]));
-    const qVariables = [...p.q1.params.variables(), ...p.q2.params.variables()];
-    ctx.runPasses(true, [0, 1].map((i) => this.q[i].backwardPass(ws.qTraces[i], { dOut: ws.dqLoss[i], grads: this.gradOffsets(this.q[i], qVariables, this.qGrads), dInput: -1, accumulate: false })));
+    ctx.runPasses(true, [0, 1].map((i) => this.q[i].backwardPass(ws.qTraces[i], { dOut: ws.dqLoss[i], grads: this.qGrads.offsets(this.q[i]), dInput: -1, accumulate: false })));
     metrics["train/q1_loss"] = Math.fround(losses[0]);
     metrics["train/q2_loss"] = Math.fround(losses[1]);
     metrics["train/q1_value"] = q1Value;
     metrics["train/q_target"] = Math.fround(mean(y));
-    optimizers.q.applyGradients(Object.fromEntries(qVariables.map((v, i) => [v.name, this.qGrads[i]])));
-    metrics["train/grad_norm_q"] = this.gradNorm(optimizers.q, this.qGrads);
+    optimizers.q.applyGradients(this.qGrads.named());
+    metrics["train/grad_norm_q"] = this.gradNorm(optimizers.q, this.qGrads.tensors);
 
     // Policy optimizer on the updated Q-networks.
-    const policyVariables = p.policy.params?.variables() ?? [];
-    const grads: PolicyGrads | null = this.pGrads.length
-      ? { offsets: this.gradOffsets(this.policy.net, policyVariables, this.pGrads), zero: () => this.pGrads.forEach((g) => ctx.view(ctx.offset(g), g.size).fill(0)) }
+    const grads: PolicyGrads | null = this.pGrads.tensors.length
+      ? { offsets: this.pGrads.offsets(this.policy.net), zero: () => this.pGrads.zero() }
       : null;
-    const run = this.policy.run({ objective: this.objective, ws, states: batch.observations, q: policyQ, beta: c.betaTrain, alpha, grads, ran: policyOnStates });
+    const run = this.policy.run({ objective: this.policyObjective, ws, states: batch.observations, q: policyQ, beta: c.betaTrain, alpha, grads, ran: policyOnStates });
     checkFinite("policy loss", run.loss);
     metrics["train/policy_loss"] = run.loss;
     if (optimizers.policy && p.policy.params) {
-      optimizers.policy.applyGradients(Object.fromEntries(policyVariables.map((v, i) => [v.name, this.pGrads[i]])));
-      metrics["train/grad_norm_policy"] = this.gradNorm(optimizers.policy, this.pGrads);
+      optimizers.policy.applyGradients(this.pGrads.named());
+      metrics["train/grad_norm_policy"] = this.gradNorm(optimizers.policy, this.pGrads.tensors);
     } else {
-      metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads);
+      metrics["train/grad_norm_policy"] = this.globalNorm(this.pGrads.tensors);
     }
     const final = run.evaluations[run.evaluations.length - 1];
     const meanLogProb = Math.fround(mean(final.logProb));
@@ -224,6 +241,8 @@ export class FusedSacUpdate {
     for (let k = 1; k < run.evaluations.length; k++) {
       metrics[`train/j_improvement_iter${k}`] = Math.fround(Math.fround(mean(run.evaluations[k].j)) - Math.fround(mean(run.evaluations[k - 1].j)));
     }
+    // Model-based values: the model's fit and the rollout policy's distillation towards the final λ.
+    if (this.modelBased) Object.assign(metrics, this.modelBased.learn(batch, run.lambda));
 
     // Temperature (lib/agents/sac/maths.ts), in the config's form.
     const logAlphaView = (): Float32Array => ctx.view(ctx.offset(p.logAlpha), 1);
@@ -250,35 +269,18 @@ export class FusedSacUpdate {
    * optimizer preparation is needed.
    */
   actingLambda(states: Float32Array, B: number, noise: Rng | null = null, leg: { iterations?: number; init?: Lambda | null } = {}): Lambda {
-    if (noise) return this.objective.withNoise(noise, () => this.actingLambda(states, B, null, leg));
+    if (noise) return (this.modelBased?.objective ?? this.objective).withNoise(noise, () => this.actingLambda(states, B, null, leg));
     const ctx = this.ctx;
     const ws = this.workspaces.get(B); // first, so the heap cannot grow under the views below
+    this.modelBased?.prepare(B, false);
     ctx.clearQueue(); // nothing left over from an update that threw
     const heapAtStart = ctx.heap();
     const alpha = Math.fround(Math.exp(ctx.view(ctx.offset(this.parts.logAlpha), 1)[0]));
     const c = this.parts.config;
     const q = c.useTargetQForActing ? this.qTarget : this.q;
-    const { lambda } = this.policy.run({ objective: this.objective, ws, states, q, beta: c.betaCollect, alpha, grads: null, ...leg });
+    const { lambda } = this.policy.run({ objective: this.policyObjective, ws, states, q, beta: c.betaCollect, alpha, grads: null, ...leg });
     if (ctx.heap() !== heapAtStart) throw new IapoError("the wasm heap grew while choosing an action (views would be stale)");
     return lambda;
-  }
-
-  /**
-   * Where each layer's gradients go: the buffer of each of its variables, found among `variables` (whose
-   * gradient buffers `grads` hold, in the same order).
-   */
-  private gradOffsets(net: HeapMlp, variables: tf.Variable[], grads: tf.Tensor[]): GradOffsets[] {
-    const at = (v: tf.Variable): number => {
-      const i = variables.indexOf(v);
-      if (i < 0) throw new IapoError(`fused SAC update: no gradient buffer for ${v.name}`);
-      return this.ctx.offset(grads[i]);
-    };
-    return net.layers.map((l) => ({
-      w: at(l.w),
-      b: at(l.b),
-      ...(l.norm ? { gain: at(l.norm.gain), normBias: at(l.norm.bias) } : {}),
-      ...(l.gate ? { gateW: at(l.gate.w), gateB: at(l.gate.b) } : {}),
-    }));
   }
 
   /** The global norm of `grads`, which `optimizer` (a NativeAdam) has just applied: from its step's Σ g² where it has it. */

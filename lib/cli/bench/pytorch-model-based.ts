@@ -1,16 +1,17 @@
 /**
  * PyTorch beside our SAC updates with model-based values (Eq. 13, h = 2, Table 7's model, the distilled rollout
  * policy; direct and iterative with 5 iterations) in the same bench run: one long-lived script process
- * (scripts/bench/pytorch_sac_update.py --serve, the work itself in model_based_torch.py) and our agents on the
- * tfjs path they run on, timed in alternating rounds (ours, then PyTorch's; the order flips every round) so both
- * see the same moments of a shared machine; both at one thread. The figure is PyTorch ms / ours ms, the target
- * at least 1.5x (as the model-free updates). For the iterative update PyTorch is timed twice: with the tfjs
- * path's passes (every J kept in the graph and differentiated again for the loss) and with one backward per J,
- * the form a fused update would have.
+ * (scripts/bench/pytorch_sac_update.py --serve, the work itself in model_based_torch.py) and our agents on each
+ * path they can run on (the fused native path where the addon is, and the tfjs path), timed in alternating
+ * rounds (ours, then PyTorch's; the order flips every round) so all see the same moments of a shared machine;
+ * all at one thread. The figure is PyTorch ms / ours ms for each of our paths, the target at least 1.5x (as the
+ * model-free updates). For the iterative update PyTorch is timed twice: with the tfjs path's passes (every J
+ * kept in the graph and differentiated again for the loss) and with one backward per J, the fused path's form.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as readline from "node:readline";
 import { SacAgent } from "../../agents/sac/agent";
+import { fusedSacUpdatesEnabled, setFusedSacUpdates } from "../../agents/sac/fused-update";
 import { initBackend } from "../../backend/select";
 import { activeAddon } from "../../backend/wasm-kernels";
 import { tf } from "../../backend/tf";
@@ -59,14 +60,17 @@ export interface SideBySide {
   torch: Array<{ label: string; ms: number[] }>;
 }
 
-/** ms figures for each side and the ratio PyTorch median / our median per PyTorch form, with the target. */
-export function sideBySideFigures(m: SideBySide, variants: { ours: string; torch: string }, rounds: number): BenchFigure[] {
+/**
+ * ms figures for each side and the ratio PyTorch median / our median per PyTorch form, with the target; `path`
+ * names our side in the ratio's name where several of ours are timed.
+ */
+export function sideBySideFigures(m: SideBySide, variants: { ours: string; torch: string }, rounds: number, path?: string): BenchFigure[] {
   const ours = median(m.ours);
   const figures: BenchFigure[] = [{ suite: "pytorch", name: m.name, variant: variants.ours, value: ours, unit: "ms/update", note: `${m.ours.length} updates in ${rounds} alternating rounds` }];
   for (const t of m.torch) {
     const variant = `${variants.torch}${t.label ? `, ${t.label}` : ""}`;
     figures.push({ suite: "pytorch", name: m.name, variant, value: median(t.ms), unit: "ms/update", note: `${t.ms.length} updates in ${rounds} alternating rounds` });
-    figures.push({ suite: "pytorch", name: `${m.name}: PyTorch / ours`, variant, value: median(t.ms) / ours, unit: "x", note: `target >= ${TARGET_RATIO}x` });
+    figures.push({ suite: "pytorch", name: `${m.name}: PyTorch / ours${path ? ` (${path})` : ""}`, variant, value: median(t.ms) / ours, unit: "x", note: `target >= ${TARGET_RATIO}x` });
   }
   return figures;
 }
@@ -146,31 +150,50 @@ export interface OurSide {
   label: string;
 }
 
-/** Our agents with model-based values on the active backend's tfjs path, at one BLAS thread where the addon is. */
-export async function tfjsSide(quick: boolean): Promise<OurSide> {
-  const backend = await initBackend();
+/**
+ * Our agents with model-based values on the active backend, on one update path ("fused": the hand-written native
+ * update, which needs the addon; "tfjs": autodiff), at one BLAS thread where the addon is.
+ */
+export function agentSide(backendName: string, quick: boolean, path: "fused" | "tfjs"): OurSide {
   const rng = new Rng(0);
   const buffer = benchReplay(rng);
   let agent: SacAgent | null = null;
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
+  /** Runs `fn` with the agents' update path switched to this side's. */
+  const onPath = <T>(fn: () => T): T => {
+    const was = fusedSacUpdatesEnabled();
+    setFusedSacUpdates(path === "fused");
+    try {
+      return fn();
+    } finally {
+      setFusedSacUpdates(was);
+    }
+  };
   return {
-    label: `ours: tfjs path on ${backend.name}, 1 thread`,
+    label: `ours: ${path} path on ${backendName}, 1 thread`,
     start(optimizer) {
       const { config } = modelBasedVariants().find((v) => v.optimizer === optimizer)!;
       addon?.setThreads(1);
       agent = SacAgent.create(config, BENCH_SHAPES, rng.fork());
-      warmUp(agent, buffer, rng, quick);
+      const a = agent;
+      onPath(() => {
+        const at = a.updatePath();
+        if (at.path !== path) throw new IapoError(`bench: the model-based ${optimizer} agent runs on the ${at.path} path, not the ${path} path (${at.why})`);
+        warmUp(a, buffer, rng, quick);
+      });
     },
     time(n) {
-      const times: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const batch = buffer.sample(BENCH_BATCH, rng);
-        const t0 = performance.now();
-        agent!.update(batch);
-        times.push(performance.now() - t0);
-      }
-      return times;
+      return onPath(() => {
+        const times: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const batch = buffer.sample(BENCH_BATCH, rng);
+          const t0 = performance.now();
+          agent!.update(batch);
+          times.push(performance.now() - t0);
+        }
+        return times;
+      });
     },
     stop() {
       agent?.dispose();
@@ -178,6 +201,13 @@ export async function tfjsSide(quick: boolean): Promise<OurSide> {
       addon?.setThreads(threadsBefore);
     },
   };
+}
+
+/** Our sides on the active backend: the fused path where the addon is, then the tfjs path. */
+export async function ourSides(quick: boolean): Promise<OurSide[]> {
+  const backend = await initBackend();
+  const paths: Array<"fused" | "tfjs"> = activeAddon() && tf.getBackend() === "wasm" ? ["fused", "tfjs"] : ["tfjs"];
+  return paths.map((p) => agentSide(backend.name, quick, p));
 }
 
 /** The served PyTorch agents timed beside each of our variants. */
@@ -188,14 +218,14 @@ const SERVED: Array<{ optimizer: "direct" | "iterative"; torch: Array<{ key: str
 
 /**
  * Times every model-based variant on both sides in alternating rounds (quick: 3 rounds of 2 updates, else 8 of
- * 4) and returns the figures. `ours` defaults to tfjsSide (tests pass their own).
+ * 4) and returns the figures. `ours` defaults to ourSides (tests pass their own).
  */
-export async function measureModelBasedSideBySide(options: { python: string; script: string; quick: boolean; ours?: OurSide }): Promise<BenchFigure[]> {
+export async function measureModelBasedSideBySide(options: { python: string; script: string; quick: boolean; ours?: OurSide | OurSide[] }): Promise<BenchFigure[]> {
   const rounds = options.quick ? 3 : 8;
   const perRound = options.quick ? 2 : 4;
   const args = serveArgs(options.script, 1, options.quick);
   const script = new ServedScript(options.python, args, `PyTorch benchmark script ${options.script} (${[options.python, ...args].join(" ")})`);
-  const ours = options.ours ?? (await tfjsSide(options.quick));
+  const sides = options.ours ? [options.ours].flat() : await ourSides(options.quick);
   const figures: BenchFigure[] = [];
   try {
     const hello = await script.next();
@@ -204,22 +234,32 @@ export async function measureModelBasedSideBySide(options: { python: string; scr
     const names = new Map(modelBasedVariants().map((v) => [v.optimizer, v.name]));
     for (const served of SERVED) {
       for (const t of served.torch) await script.ask(`start ${t.key}`, "ready");
-      ours.start(served.optimizer);
-      const m: SideBySide = { name: names.get(served.optimizer)!, ours: [], torch: served.torch.map((t) => ({ label: t.label, ms: [] })) };
+      const torch = served.torch.map((t) => ({ label: t.label, ms: [] as number[] }));
+      const ours = sides.map(() => [] as number[]);
+      const started: OurSide[] = [];
       try {
+        for (const side of sides) {
+          started.push(side);
+          side.start(served.optimizer);
+        }
         for (let r = 0; r < rounds; r++) {
           const torchRound = async (): Promise<void> => {
-            for (const [i, t] of served.torch.entries()) m.torch[i].ms.push(...((await script.ask(`time ${t.key} ${perRound}`, "ms")) as { ms: number[] }).ms);
+            for (const [i, t] of served.torch.entries()) torch[i].ms.push(...((await script.ask(`time ${t.key} ${perRound}`, "ms")) as { ms: number[] }).ms);
           };
           if (r % 2 === 1) await torchRound();
-          m.ours.push(...ours.time(perRound));
+          sides.forEach((side, i) => ours[i].push(...side.time(perRound)));
           if (r % 2 === 0) await torchRound();
           await tf.nextFrame();
         }
       } finally {
-        ours.stop();
+        for (const side of started) side.stop();
       }
-      figures.push(...sideBySideFigures(m, { ours: ours.label, torch: torchVariant }, rounds));
+      // each of our paths against the same PyTorch times (its figures once)
+      sides.forEach((side, i) => {
+        const path = sides.length > 1 ? side.label.replace(/^ours: /, "") : undefined;
+        const f = sideBySideFigures({ name: names.get(served.optimizer)!, ours: ours[i], torch }, { ours: side.label, torch: torchVariant }, rounds, path);
+        figures.push(...(i === 0 ? f : f.filter((x) => x.variant === side.label || x.unit === "x")));
+      });
     }
   } finally {
     await script.close();

@@ -36,20 +36,18 @@ export interface StatePart {
   rows: number;
 }
 
-export class FusedObjective {
-  constructor(
-    private readonly ctx: FusedContext,
-    private readonly workspaces: Workspaces,
-    private rng: Rng,
-    private readonly observationSize: number,
-    private readonly actionSize: number,
-    private readonly samples: number,
-    /** The std of Eq. 12 every evaluation uses. */
-    private readonly pessimismStd: PessimismStd = "population",
-  ) {}
+/**
+ * What a fused policy optimizer asks of J: the part of an evaluation that depends on the states alone, once per
+ * run, and evaluations at λ (FusedObjective here; the model-based J of Eq. 13 in lib/agents/model-based/fused/).
+ */
+export type FusedJ = Pick<FusedObjective, "statePart" | "evaluate">;
 
-  /** Runs `fn` with J's noise drawn from `noise` instead of the agent's Rng (estimators keep theirs apart). */
-  withNoise<T>(noise: Rng, fn: () => T): T {
+/** The Rng J's noise comes from, which a caller may swap for the length of one call. */
+export class NoiseSource {
+  constructor(public rng: Rng) {}
+
+  /** Runs `fn` with the noise drawn from `noise` instead (estimators keep their streams apart from the agent's). */
+  with<T>(noise: Rng, fn: () => T): T {
     const own = this.rng;
     this.rng = noise;
     try {
@@ -57,6 +55,52 @@ export class FusedObjective {
     } finally {
       this.rng = own;
     }
+  }
+}
+
+/**
+ * J per state (Eq. 7) from N samples per state in rows n·B + s: the mean of value(row) minus α times the mean
+ * KL log π − log p (p = U(−1, 1)^|A|), that mean rounded to float32 as tf's is; with the mean value and log π.
+ */
+export function objectivePerState(B: number, N: number, A: number, alpha: number, value: (row: number) => number, logPi: ArrayLike<number>): Omit<Evaluation, "grad"> {
+  const q = new Float32Array(B);
+  const logProb = new Float32Array(B);
+  const j = new Float32Array(B);
+  for (let s = 0; s < B; s++) {
+    let qs = 0;
+    let kl = 0;
+    for (let n = 0; n < N; n++) {
+      const r = n * B + s;
+      qs += value(r);
+      kl += logPi[r] + A * LN2;
+    }
+    q[s] = qs / N;
+    const klMean = Math.fround(kl / N);
+    j[s] = q[s] - alpha * klMean;
+    logProb[s] = klMean - A * LN2;
+  }
+  return { j, q, logProb };
+}
+
+export class FusedObjective {
+  private readonly noise: NoiseSource;
+
+  constructor(
+    private readonly ctx: FusedContext,
+    private readonly workspaces: Workspaces,
+    rng: Rng,
+    private readonly observationSize: number,
+    private readonly actionSize: number,
+    private readonly samples: number,
+    /** The std of Eq. 12 every evaluation uses. */
+    private readonly pessimismStd: PessimismStd = "population",
+  ) {
+    this.noise = new NoiseSource(rng);
+  }
+
+  /** Runs `fn` with J's noise drawn from `noise` instead of the agent's Rng (estimators keep theirs apart). */
+  withNoise<T>(noise: Rng, fn: () => T): T {
+    return this.noise.with(noise, fn);
   }
 
   /**
@@ -85,7 +129,7 @@ export class FusedObjective {
     const A = this.actionSize;
     const rows = N * B;
     // The Q input rows are the actions alone: the states' part of the first layer is in `part`.
-    const eps = this.rng.fillStandardNormal(ws.eps, ctx.normalPairs);
+    const eps = this.noise.rng.fillStandardNormal(ws.eps, ctx.normalPairs);
     const heap = ctx.heap();
     const sigma = ws.sigma;
     const logPi = ws.logPi;
@@ -94,22 +138,7 @@ export class FusedObjective {
     ctx.runForward([0, 1].map((i) => q[i].forwardPass(ws.jTraces[i], rows, bases(i))));
     const q1 = ctx.view(ws.jTraces[0].outputs[ws.jTraces[0].outputs.length - 1], rows);
     const q2 = ctx.view(ws.jTraces[1].outputs[ws.jTraces[1].outputs.length - 1], rows);
-    const qMean = new Float32Array(B);
-    const logProb = new Float32Array(B);
-    const j = new Float32Array(B);
-    for (let s = 0; s < B; s++) {
-      let qs = 0;
-      let kl = 0;
-      for (let n = 0; n < N; n++) {
-        const r = n * B + s;
-        qs += pessimisticQValue(q1[r], q2[r], beta, this.pessimismStd);
-        kl += logPi[r] + A * LN2; // log π − log p, p = U(−1, 1)^|A|
-      }
-      qMean[s] = qs / N;
-      const klMean = Math.fround(kl / N);
-      j[s] = qMean[s] - alpha * klMean;
-      logProb[s] = klMean - A * LN2;
-    }
+    const { j, q: qMean, logProb } = objectivePerState(B, N, A, alpha, (r) => pessimisticQValue(q1[r], q2[r], beta, this.pessimismStd), logPi);
     if (!wantGrad) return { j, q: qMean, logProb, grad: null };
 
     const dq1 = ctx.view(ws.dq[0], rows);

@@ -16,7 +16,7 @@ import {
 import type { LogStdBounds } from "../../../policy/params";
 import type { FusedPolicyForm } from "../../../policy/optimizer";
 import type { FusedContext } from "./context";
-import type { Evaluation, FusedObjective, Lambda } from "./objective";
+import type { Evaluation, FusedJ, Lambda } from "./objective";
 import type { Workspace } from "./workspace";
 
 /** Where a training run writes d loss / d φ: each layer's gradient buffers, and how to zero them all. */
@@ -34,7 +34,7 @@ export interface PolicyRun {
 
 /** One optimizer run: the states, the Q-networks and objective settings of its J, and (training) its gradients. */
 export interface RunSpec {
-  objective: FusedObjective;
+  objective: FusedJ;
   ws: Workspace;
   /** [B, obs] host array. */
   states: Float32Array;
