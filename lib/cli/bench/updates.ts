@@ -95,8 +95,8 @@ function paths(): Array<{ fused: boolean | null; threads: Array<{ n: number | nu
   ];
 }
 
-/** Updates with model-based values run on the tfjs path whatever the backend (fused-update.ts covers model-free only). */
-const tfjsOnly = (config: SacConfig): boolean => config.valueEstimate === "model-based";
+/** Model-based updates: `updateFlops` counts the model-free networks' work only, so they get no FLOPs figure. */
+const modelBased = (config: SacConfig): boolean => config.valueEstimate === "model-based";
 
 /** The bench's shapes: HalfCheetah's observation and action sizes. */
 export const BENCH_SHAPES = { observationSize: OBS, actionSize: ACT };
@@ -197,7 +197,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
   const wasEnabled = fusedSacUpdatesEnabled();
   const addon = activeAddon();
   const threadsBefore = addon?.blasInfo().threads ?? 1;
-  for (const { name: base, config } of [...variants(), ...paperPresetVariants()]) for (const run of paths().filter((p) => !(tfjsOnly(config) && p.fused === true))) {
+  for (const { name: base, config } of [...variants(), ...paperPresetVariants()]) for (const run of paths()) {
     if (run.fused !== null) setFusedSacUpdates(run.fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
     const settings = run.threads;
@@ -221,7 +221,7 @@ export async function measureUpdates(options: { quick: boolean }): Promise<Updat
     setFusedSacUpdates(wasEnabled);
     addon?.setThreads(threadsBefore);
     settings.forEach((setting, k) => {
-      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: tfjsOnly(config) ? null : updateFlops(config), stealPercent: steal });
+      out.push({ name: `${base}${setting.label}`, msPerUpdate: median(times[k]), flops: modelBased(config) ? null : updateFlops(config), stealPercent: steal });
     });
     await tf.nextFrame();
   }
@@ -240,7 +240,7 @@ export async function measureActs(options: { quick: boolean }): Promise<Array<{ 
   const wasEnabled = fusedSacUpdatesEnabled();
   // one state is below the rows worth a second thread: acts run on one either way
   const fusedOrNot = paths().map((p) => p.fused);
-  for (const { name: base, config } of variants().filter((v) => v.acts !== false)) for (const fused of fusedOrNot.filter((f) => !(tfjsOnly(config) && f === true))) {
+  for (const { name: base, config } of variants().filter((v) => v.acts !== false)) for (const fused of fusedOrNot) {
     const name = `${base.replace(/ (SAC )?update/, " act")}, batch 1${fused === false ? " [tfjs path]" : ""}`;
     if (fused !== null) setFusedSacUpdates(fused);
     const agent = SacAgent.create(config, { observationSize: OBS, actionSize: ACT }, rng.fork());
