@@ -3,7 +3,7 @@
  * time limit from the sweep file (or flags). Each task runs exec-child.js with its index into the submitted job
  * list; Slurm's SIGTERM (scancel, requeue, pre-emption, the time limit) makes it checkpoint, so a requeued task
  * resumes. The script quotes every value it interpolates. State is read with `scontrol show job` (it keeps
- * finished jobs for MinJobAge; `sacct` needs accounting, which a small cluster often lacks).
+ * finished jobs for MinJobAge), and with `sacct` after that where the cluster keeps accounting.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -78,22 +78,62 @@ function taskIndices(spec: string): number[] {
   });
 }
 
+/** One array task as Slurm reports it. */
+export interface SlurmTask {
+  index: number;
+  state: string;
+  /** The node it runs or ran on; "" when none is assigned yet. */
+  node: string;
+}
+
+/** Tasks in `scontrol -o show job JOB` output: one line per task, or per range of tasks still pending. */
+export function parseScontrolTasks(text: string): SlurmTask[] {
+  return text.split("\n").filter((l) => l.trim() !== "").flatMap((line) => {
+    const field = (k: string): string => new RegExp(`(?:^|\\s)${k}=(\\S*)`).exec(line)?.[1] ?? "";
+    const node = [field("NodeList"), field("BatchHost")].find((n) => n !== "" && n !== "(null)") ?? "";
+    return taskIndices(field("ArrayTaskId")).map((index) => ({ index, state: field("JobState"), node }));
+  });
+}
+
+/**
+ * Tasks in `sacct -j JOB -X -n -P -o JobID,State,NodeList` output (accounting, which keeps jobs scontrol has
+ * forgotten): `812_3|COMPLETED|node1`, `812_[4-6%2]|PENDING|None assigned`, `812_7|CANCELLED by 0|node1`.
+ */
+export function parseSacctTasks(text: string, jobId: string): SlurmTask[] {
+  return text.split("\n").filter((l) => l.trim() !== "").flatMap((line) => {
+    const [id, state = "", node = ""] = line.split("|");
+    const m = new RegExp(`^${jobId}_\\[?([0-9,%-]+)\\]?$`).exec(id.trim());
+    if (!m) return [];
+    const where = node.trim() === "None assigned" ? "" : node.trim();
+    return taskIndices(m[1]).map((index) => ({ index, state: state.trim().split(" ")[0], node: where }));
+  });
+}
+
+/**
+ * The tasks of one submitted job: from `scontrol show job` while the controller keeps the job (MinJobAge after it
+ * ends), else from `sacct` where the cluster keeps accounting; none when neither knows it (the run folders say
+ * the rest).
+ */
+function submissionTasks(jobId: string): SlurmTask[] {
+  try {
+    return parseScontrolTasks(slurmCommand("scontrol", ["-o", "show", "job", jobId]));
+  } catch {
+    // forgotten by the controller
+  }
+  try {
+    return parseSacctTasks(slurmCommand("sacct", ["-j", jobId, "-X", "-n", "-P", "-o", "JobID,State,NodeList"]), jobId);
+  } catch {
+    return []; // no accounting on this cluster
+  }
+}
+
 /** State and node of every task Slurm still knows of, by run id. */
 function taskStates(submissions: Submission[]): Map<string, { state: string; node: string; task: string }> {
   const out = new Map<string, { state: string; node: string; task: string }>();
   for (const s of submissions) {
-    let text: string;
-    try {
-      text = slurmCommand("scontrol", ["-o", "show", "job", s.jobId]);
-    } catch {
-      continue; // forgotten (older than MinJobAge): the run folders say the rest
-    }
-    for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
-      const field = (k: string): string => new RegExp(`(?:^|\\s)${k}=(\\S*)`).exec(line)?.[1] ?? "";
-      for (const i of taskIndices(field("ArrayTaskId"))) {
-        const id = s.runIds[i];
-        if (id) out.set(id, { state: field("JobState"), node: field("NodeList") || field("BatchHost"), task: `${s.jobId}_${i}` });
-      }
+    for (const t of submissionTasks(s.jobId)) {
+      const id = s.runIds[t.index];
+      if (id) out.set(id, { state: t.state, node: t.node, task: `${s.jobId}_${t.index}` });
     }
   }
   return out;
@@ -132,7 +172,7 @@ export function slurmExecutor(resources: SlurmResources = {}): Executor {
     },
     async engineStatus(spec: SweepFile, _runs: PlannedRun[], root: string): Promise<Map<string, string>> {
       const out = new Map<string, string>();
-      for (const [id, t] of taskStates(readSubmissions(slurmDir(root, spec)))) out.set(id, `${t.task} ${t.state}${t.node && t.node !== "(null)" ? ` on ${t.node}` : ""}`);
+      for (const [id, t] of taskStates(readSubmissions(slurmDir(root, spec)))) out.set(id, `${t.task} ${t.state}${t.node ? ` on ${t.node}` : ""}`);
       return out;
     },
     async close(): Promise<void> {},

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { loadRun, readAnalysisRows } from "../../lib/runs";
 import { acquireRunLock, readRunLock, RunLockedError, RUN_LOCK_FILE } from "../../lib/runs/run-lock";
 import { sweepDir, train } from "../../lib/train";
-import { arrayScript, jobFor, loadSweepFile, planSweep, resolveRunFolder, runProgress, shellQuote, validateJob, validateSweep } from "../../lib/sweeps";
+import { arrayScript, jobFor, loadSweepFile, parseSacctTasks, parseScontrolTasks, planSweep, resolveRunFolder, runProgress, shellQuote, validateJob, validateSweep } from "../../lib/sweeps";
 import { CLI, listFiles, runCli, tmp, writeSweep } from "./helpers";
 
 const BASE = { name: "s", scale: "smoke", tasks: ["Pendulum-v1"], optimizers: ["direct"], seeds: [0] };
@@ -98,6 +98,25 @@ test("Slurm scripts quote every value they interpolate", () => {
   assert.match(script, /#SBATCH --time='01:00:00'/);
   assert.ok(script.includes(`'--runs-root' ${shellQuote(nasty)}`));
   execFileSync("bash", ["-n"], { input: script });
+});
+
+test("Slurm task states are read from scontrol's one-line records and from sacct's", () => {
+  const scontrol = [
+    "JobId=813 ArrayJobId=812 ArrayTaskId=0 JobState=COMPLETED Reason=None NodeList=node1 BatchHost=node1",
+    "JobId=812 ArrayJobId=812 ArrayTaskId=2-4,7%2 JobState=PENDING Reason=JobArrayTaskLimit NodeList=(null)",
+    "JobId=814 ArrayJobId=812 ArrayTaskId=1 JobState=RUNNING Reason=None NodeList= BatchHost=node2",
+  ].join("\n");
+  assert.deepEqual(parseScontrolTasks(scontrol), [
+    { index: 0, state: "COMPLETED", node: "node1" },
+    { index: 2, state: "PENDING", node: "" }, { index: 3, state: "PENDING", node: "" }, { index: 4, state: "PENDING", node: "" }, { index: 7, state: "PENDING", node: "" },
+    { index: 1, state: "RUNNING", node: "node2" },
+  ]);
+  const sacct = "812_0|COMPLETED|node1\n812_1|CANCELLED by 0|node2\n812_[4-5%2]|PENDING|None assigned\n8120_3|RUNNING|node9\n";
+  assert.deepEqual(parseSacctTasks(sacct, "812"), [
+    { index: 0, state: "COMPLETED", node: "node1" },
+    { index: 1, state: "CANCELLED", node: "node2" },
+    { index: 4, state: "PENDING", node: "" }, { index: 5, state: "PENDING", node: "" },
+  ]);
 });
 
 test("a locked run folder is refused by train and by sweeps; a stale lock is taken over", { timeout: 3 * 60_000 }, async () => {
