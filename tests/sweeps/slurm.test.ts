@@ -11,18 +11,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadRun, type MetricRow } from "../../lib/runs";
 import { train } from "../../lib/train";
-import { loadSweepFile, planSweep, runProgress } from "../../lib/sweeps";
+import { loadSweepFile, planSweep, runProgress, startLocalSlurm, type LocalSlurm } from "../../lib/sweeps";
 import { CLI, killAll, tmp, until, writeSweep } from "./helpers";
-import { startSlurm, type SlurmCluster } from "./slurm-cluster";
 
 after(killAll);
 
 const comparable = (rows: MetricRow[]): MetricRow[] => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("time/"))) as MetricRow);
 
 test("a Slurm array sweep completes, and a requeued task resumes from its checkpoint", { timeout: 5 * 60_000 }, async (t) => {
-  let cluster: SlurmCluster;
+  let cluster: LocalSlurm;
   try {
-    cluster = await startSlurm();
+    cluster = await startLocalSlurm();
   } catch (err) {
     const why = `the single-node Slurm cluster could not start: ${(err as Error).message}`;
     if (process.env.IAPO_SKIP_SLURM === "1") {

@@ -15,7 +15,7 @@ import { readRunLock } from "../../runs/run-lock";
 import { train } from "../../train/train";
 import {
   bullmqExecutor, ChildPool, jobFor, jobIdFor, localExecutor, planSweep, QUEUE_NAME, runJobInChild, runLength, runProgress, slurmExecutor,
-  startLocalRedis, startSweepWorker, validateSweep, type ChildResult, type Executor, type PlannedRun, type SweepFile,
+  startLocalRedis, startLocalSlurm, startSweepWorker, LOCAL_SLURM_SCHED_INTERVAL_S, validateSweep, type ChildResult, type PlannedRun, type SweepFile,
 } from "../../sweeps";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./types";
 
@@ -32,20 +32,116 @@ async function untilFinished(root: string, runs: PlannedRun[], timeoutMs: number
   return true;
 }
 
-/** Seconds from submission until the run is finished in its folder. */
-async function timeExecutor(executor: Executor, spec: SweepFile, run: PlannedRun, root = tmp(executor.name)): Promise<number> {
-  const t0 = performance.now();
-  await executor.submit(spec, [run], root);
-  if (!(await untilFinished(root, [run], 30 * 60_000))) throw new Error(`${executor.name}: the run did not finish`);
-  return (performance.now() - t0) / 1000;
-}
-
 function slurmAnswers(): boolean {
   try {
     return /UP/.test(execFileSync("scontrol", ["ping"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 }));
   } catch {
     return false;
   }
+}
+
+/** Clock ticks per second of /proc's process start times. */
+const CLOCK_TICKS = ((): number => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * When process `pid` of this host started, on performance.now()'s clock (10 ms resolution): its start in clock
+ * ticks since boot (/proc/PID/stat, field 22) against the time since boot now (/proc/uptime).
+ */
+function processStartedAt(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  const uptime = Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  return performance.now() - (uptime - startTicks / CLOCK_TICKS) * 1000;
+}
+
+/**
+ * One run as a Slurm array task: seconds from submission until the run is finished in its folder, and how many of
+ * them passed before the task's process started (Slurm's part: its scheduler's next pass, slurmd launching the
+ * step). The process is found through the run lock it takes, so the cluster's node must be this host.
+ */
+async function timeSlurmTask(spec: SweepFile, run: PlannedRun): Promise<{ total: number; dispatch: number }> {
+  const root = tmp("slurm");
+  const dir = path.join(root, run.folder);
+  const t0 = performance.now();
+  await slurmExecutor().submit(spec, [run], root);
+  const deadline = Date.now() + 30 * 60_000;
+  let started = NaN;
+  while (runProgress(root, run).state !== "finished") {
+    if (Date.now() > deadline) throw new Error("slurm: the run did not finish");
+    const lock = Number.isNaN(started) && fs.existsSync(dir) ? readRunLock(dir) : null;
+    if (lock && lock.host === os.hostname()) {
+      try {
+        started = processStartedAt(lock.pid);
+      } catch {
+        // exited between the two reads: the run is finishing, and the next check sees it
+      }
+    }
+    await sleep(20);
+  }
+  const total = (performance.now() - t0) / 1000;
+  if (Number.isNaN(started)) throw new Error("slurm: the task's process was not seen on this host (the bench times a cluster whose node is this machine)");
+  return { total, dispatch: (started - t0) / 1000 };
+}
+
+/**
+ * A cluster to time array tasks on: the one SLURM_CONF points at when it answers, else a single-node one started
+ * here (Debian's slurmctld, slurmd and munge, as root); null, saying why, when neither is possible.
+ */
+async function slurmCluster(): Promise<{ about: string; stop(): void } | null> {
+  if (process.env.SLURM_CONF && slurmAnswers()) return { about: `the cluster of SLURM_CONF=${process.env.SLURM_CONF}`, stop: () => undefined };
+  try {
+    const cluster = await startLocalSlurm();
+    const before = process.env.SLURM_CONF;
+    process.env.SLURM_CONF = cluster.env.SLURM_CONF; // the executor runs sbatch with this process's environment
+    return {
+      about: `a single-node cluster started by the bench, sched_interval=${LOCAL_SLURM_SCHED_INTERVAL_S} s`,
+      stop: () => {
+        cluster.stop();
+        if (before === undefined) delete process.env.SLURM_CONF;
+        else process.env.SLURM_CONF = before;
+      },
+    };
+  } catch (err) {
+    console.error(`bench: sweeps: the slurm executor is not measured: no cluster answers \`scontrol ping\` (SLURM_CONF) and none could be started here: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/**
+ * What a Slurm array task adds to a run, each task paired with the same run trained by `iapo train` just before it.
+ * Two parts: the wait until Slurm starts the task's process, which the cluster sets (it starts queued work only in
+ * its scheduler's passes: a second apart on the test cluster, seconds on a default one, and behind other users'
+ * jobs on a busy one), and the rest, from the process's start until the run is finished, which is the executor's.
+ */
+async function slurmFigures(run: PlannedRun, spec: SweepFile, longSeconds: number, inProcess: Baseline, steps: number, tasks: number): Promise<BenchFigure[]> {
+  const cluster = await slurmCluster();
+  if (!cluster) return [];
+  const pairs: Array<{ cli: number; total: number; dispatch: number }> = [];
+  try {
+    for (let i = 0; i < tasks; i++) {
+      const cli = await viaCli(run);
+      pairs.push({ cli, ...(await timeSlurmTask(spec, run)) });
+    }
+  } finally {
+    cluster.stop();
+  }
+  const cli: Baseline = { label: CLI_TRAIN, short: median(pairs.map((p) => p.cli)), long: longSeconds };
+  const list = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(", ");
+  const dispatch = pairs.map((p) => p.dispatch);
+  const on = `on ${cluster.about}`;
+  return [
+    { suite: "sweeps", name: "slurm: sbatch until the array task's process starts", variant: "Pendulum-v1 direct", value: median(dispatch), unit: "s", note: `the cluster's scheduling, not the executor's; ${on}; median of ${pairs.length}: ${list(dispatch)} s` },
+    ...costFigures("slurm array task, from its process start,", pairs.map((p) => p.total - p.dispatch - p.cli), cli, steps, `the executor's part; ${on}; ${JUST_BEFORE}`),
+    ...costFigures("slurm array task, from sbatch,", pairs.map((p) => p.total - p.cli), cli, steps, `Slurm's scheduling included; ${on}; ${JUST_BEFORE}`),
+    ...costFigures("slurm array task, from its process start,", pairs.map((p) => p.total - p.dispatch - inProcess.short), inProcess, steps, `the executor's part and a process start; ${on}; against the median 300-step run`),
+    ...costFigures("slurm array task, from sbatch,", pairs.map((p) => p.total - inProcess.short), inProcess, steps, `Slurm's scheduling and a process start; ${on}; against the median 300-step run`),
+  ];
 }
 
 /** Jobs per second a BullMQ worker takes through an empty processor. */
@@ -347,22 +443,9 @@ async function run(options: BenchOptions): Promise<BenchFigure[]> {
     redis.stop();
   }
 
-  if (slurmAnswers()) {
-    // an array task is a new process on its node, started by slurmd when the task is scheduled: nothing to warm
-    const inProcess: Baseline = { label: IN_PROCESS, short: median(directShorts.map((d) => d.seconds)), long: longSeconds };
-    // each array task paired with the same run by `iapo train` just before it; a fresh sweep folder per task
-    const pairs: Array<{ cli: number; task: number }> = [];
-    for (let i = 0; i < (options.quick ? 1 : 5); i++) {
-      const cli = await viaCli(shorts[0]);
-      pairs.push({ cli, task: await timeExecutor(slurmExecutor(), sweep("bench", 300, [0]), shorts[0]) });
-    }
-    const cli = median(pairs.map((p) => p.cli));
-    const note = "scheduling and a process start per task";
-    figures.push(
-      ...costFigures("slurm array task", pairs.map((p) => p.task - p.cli), { label: CLI_TRAIN, short: cli, long: longSeconds }, steps, `${note}; against the same run trained directly just before it`),
-      ...costFigures("slurm array task", pairs.map((p) => p.task - inProcess.short), inProcess, steps, `${note}; against the median 300-step run`),
-    );
-  } else console.error("bench: sweeps: no Slurm cluster answers `scontrol ping` (set SLURM_CONF): the slurm executor is not measured");
+  // an array task is a new process on its node, started by slurmd when Slurm schedules the task: nothing to warm
+  const inProcess: Baseline = { label: IN_PROCESS, short: median(directShorts.map((d) => d.seconds)), long: longSeconds };
+  figures.push(...(await slurmFigures(shorts[0], sweep("bench", 300, [0]), longSeconds, inProcess, steps, options.quick ? 1 : 5)));
   return figures;
 }
 
