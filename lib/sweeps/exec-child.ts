@@ -8,11 +8,13 @@
  * - cold (`node exec-child.js --runs-root DIR --jobs FILE --index N`): a Slurm array task, entry N of the
  *   submitted job list.
  * SIGTERM (Slurm's pre-emption and requeue signal), SIGINT, or losing its parent checkpoint the run and exit; a warm
- * process that has no job yet just exits.
+ * process that has no job yet just exits. SIGUSR2 in a Slurm array task (the sweep's `slurm.requeueBefore`: the
+ * time limit is near) checkpoints the run and requeues the task, which resumes it in its next allocation.
  *
  * Exit codes: 0 finished (or already finished), 3 interrupted (resumable, or stopped before a job came),
  * 4 job refused, 1 training failed.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { initBackend } from "../backend/select";
 import { IapoError } from "../core/errors";
@@ -108,6 +110,7 @@ function awaitJob(stopped: AbortSignal): Promise<ChildJob | null> {
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   let training = false;
+  let requeue = false; // set by the time-limit signal of an array task
   const stop = (why: string) => (): void => {
     if (training && !controller.signal.aborted) process.stderr.write(`${why}: checkpointing and stopping\n`);
     controller.abort();
@@ -125,6 +128,11 @@ async function main(argv: string[]): Promise<number> {
     source = { runsRoot: message.runsRoot, job: () => message.job };
   } else {
     source = { runsRoot: arg(argv, "--runs-root") ?? "", job: () => jobFromList(argv) };
+    // an array task (not a pool's child, even one whose worker runs inside a Slurm job) may requeue itself
+    process.on("SIGUSR2", () => {
+      requeue = slurmTask(process.env) !== null;
+      stop("SIGUSR2 (time limit near)")();
+    });
   }
   training = true;
   let job: unknown;
@@ -137,11 +145,13 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.refused;
   }
   let last = 0;
+  let firstStep: number | null = null;
   try {
     const result = await executeJob(job, root, {
       signal: controller.signal,
       log: (line) => process.stderr.write(line + "\n"),
       onProgress: (p) => {
+        firstStep ??= p.done;
         const now = Date.now();
         if (!process.send || !process.connected || (now - last < 1000 && p.done < p.total)) return;
         last = now;
@@ -150,11 +160,38 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     process.stderr.write(`${result.outcome} at step ${result.step}\n`);
+    if (result.outcome === "interrupted" && requeue) requeueTask(result.step, firstStep);
     return result.outcome === "interrupted" ? EXIT.interrupted : EXIT.finished;
   } catch (err) {
     const refused = err instanceof IapoError && err.name === "ConfigError";
     process.stderr.write(`${refused ? "refused" : "failed"}: ${err instanceof IapoError ? err.message : (err as Error).stack}\n`);
     return refused ? EXIT.refused : EXIT.failed;
+  }
+}
+
+/** The Slurm array task this process is ("812_3", digits only), from its environment; null outside one. */
+export function slurmTask(env: NodeJS.ProcessEnv): string | null {
+  const job = env.SLURM_ARRAY_JOB_ID ?? "", task = env.SLURM_ARRAY_TASK_ID ?? "";
+  return /^[0-9]+$/.test(job) && /^[0-9]+$/.test(task) ? `${job}_${task}` : null;
+}
+
+/**
+ * Puts this array task back in Slurm's queue once its run is checkpointed at `step`. Not when the run made no
+ * progress in this allocation (a signal that came at once would otherwise requeue the task forever); then, or when
+ * scontrol fails, the run stays interrupted and the next `iapo sweep run` submits it again.
+ */
+function requeueTask(step: number, firstStep: number | null): void {
+  const task = slurmTask(process.env)!;
+  if (firstStep === null || step <= firstStep) {
+    process.stderr.write(`not requeueing ${task}: no step trained in this allocation; submit the sweep again to resume it\n`);
+    return;
+  }
+  try {
+    execFileSync("scontrol", ["requeue", task], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    process.stderr.write(`requeued ${task}: it resumes from the checkpoint at step ${step}\n`);
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    process.stderr.write(`scontrol requeue ${task} failed (${(e.stderr?.toString() || e.message).trim()}); submit the sweep again to resume the run\n`);
   }
 }
 

@@ -1,5 +1,5 @@
 export { loadSweepFile } from "./sweep-file";
-export { validateSweep, parseRunSettings, MAX_RUNS, type SweepFile, type RunSettings, type SlurmResources, type AgentValue } from "./spec";
+export { validateSweep, parseRunSettings, slurmTimeSeconds, MAX_RUNS, type SweepFile, type RunSettings, type SlurmResources, type AgentValue } from "./spec";
 export { planSweep, validateJob, jobFor, runId, runLength, type PlannedRun, type SweepJob, type RunRequest } from "./plan";
 export { resolveRunFolder, checkRunsRoot } from "./folders";
 export { runProgress, type RunProgress, type SweepRunState } from "./run-state";

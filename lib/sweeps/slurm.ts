@@ -62,7 +62,10 @@ export function arrayScript(spec: SweepFile, count: number, flags: SlurmResource
     ...(resources.mem ? [`#SBATCH --mem=${shellQuote(resources.mem)}`] : []),
     ...(resources.time ? [`#SBATCH --time=${shellQuote(resources.time)}`] : []),
     ...(resources.partition ? [`#SBATCH --partition=${shellQuote(resources.partition)}`] : []),
-    "# one run per array task; SIGTERM (scancel, requeue, time limit) checkpoints it and a requeued task resumes",
+    // B: signals the batch shell, which the exec below makes the run's own process
+    ...(resources.requeueBefore ? [`#SBATCH --signal=B:USR2@${resources.requeueBefore}`] : []),
+    "# one run per array task; SIGTERM (scancel, requeue, pre-emption) checkpoints it and a requeued task resumes;",
+    "# SIGUSR2 (the time limit is near) checkpoints it and requeues the task",
     `exec ${[process.execPath, EXEC_CHILD, "--runs-root", runsRoot, "--jobs", jobsFile].map(shellQuote).join(" ")} --index "$SLURM_ARRAY_TASK_ID"`,
     "",
   ];

@@ -42,6 +42,21 @@ export interface SlurmResources {
   /** Time limit per task: "MM", "HH:MM:SS" or "D-HH:MM:SS". */
   time?: string;
   partition?: string;
+  /**
+   * Seconds before the time limit at which Slurm signals a task (SIGUSR2) to checkpoint and requeue itself, so a
+   * run longer than the limit trains on in the next allocation. Needs `time`; at least 60 s must be left to train,
+   * since Slurm may send the signal up to a minute early.
+   */
+  requeueBefore?: number;
+}
+
+/** Seconds of a Slurm time limit: "MM", "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM" or "D-HH:MM:SS". */
+export function slurmTimeSeconds(time: string): number {
+  const [days, rest] = time.includes("-") ? [Number(time.split("-")[0]), time.split("-")[1]] : [0, time];
+  const parts = rest.split(":").map(Number);
+  if (time.includes("-")) return days * 86400 + (parts[0] ?? 0) * 3600 + (parts[1] ?? 0) * 60 + (parts[2] ?? 0);
+  if (parts.length === 3) return parts[0] * 3600 + parts[1] * 60 + parts[2];
+  return parts[0] * 60 + (parts[1] ?? 0);
 }
 
 export interface SweepFile {
@@ -176,7 +191,7 @@ function parseGrid(where: string, v: unknown): SweepFile["grid"] {
 }
 
 function parseSlurm(where: string, v: unknown): SlurmResources {
-  const raw = knownFields(where, v, ["cpusPerTask", "mem", "time", "partition"]);
+  const raw = knownFields(where, v, ["cpusPerTask", "mem", "time", "partition", "requeueBefore"]);
   const out: SlurmResources = {};
   if (raw.cpusPerTask !== undefined) out.cpusPerTask = checkInteger(`${where}.cpusPerTask`, raw.cpusPerTask, 1, 1024);
   if (raw.mem !== undefined) {
@@ -188,6 +203,12 @@ function parseSlurm(where: string, v: unknown): SlurmResources {
     out.time = raw.time;
   }
   if (raw.partition !== undefined) out.partition = checkName(`${where}.partition`, raw.partition);
+  if (raw.requeueBefore !== undefined) {
+    out.requeueBefore = checkInteger(`${where}.requeueBefore`, raw.requeueBefore, 10, 86_400);
+    if (out.time === undefined) fail(`${where}.requeueBefore`, "needs a time limit (time) to count back from");
+    const limit = slurmTimeSeconds(out.time);
+    if (out.requeueBefore + 60 >= limit) fail(`${where}.requeueBefore`, `${out.requeueBefore} s before a time limit of ${out.time} leaves under a minute to train (Slurm may signal up to 60 s early)`);
+  }
   return out;
 }
 

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../lib/core/paths";
 import { loadRun } from "../../lib/runs";
-import { planSweep } from "../../lib/sweeps";
+import { loadSweepFile, planSweep, slurmTimeSeconds, type SweepFile } from "../../lib/sweeps";
 import { parseReproduceArgs, reproduceSweep } from "../../lib/cli/reproduce";
 
 const cli = path.join(projectRoot(), "dist", "lib", "cli", "main.js");
@@ -36,6 +36,22 @@ test("the plan: four tasks × two optimizers × seeds; a Q architecture for ever
   assert.throws(() => parseReproduceArgs(["--q-architecture", "C"]), /--q-architecture must be A or B/);
   assert.throws(() => parseReproduceArgs(["--preset", "code"]), /unknown preset "code"/);
   assert.throws(() => reproduceSweep(parseReproduceArgs(["--analyze", "gapp"])), /reproduce\.analyses\[0\]: unknown estimator "gapp"/);
+});
+
+test("the shipped sweep files validate, and each reproduction names exactly the runs `iapo reproduce` trains at its scale", () => {
+  const dir = path.join(projectRoot(), "sweeps");
+  const files = fs.readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+  assert.ok(files.includes("reproduce-quick.yaml") && files.includes("reproduce-paper.yaml"), files.join(", "));
+  for (const f of files) {
+    const spec = loadSweepFile(path.join(dir, f));
+    const match = /^reproduce-(smoke|quick|paper)\.ya?ml$/.exec(f);
+    if (!match) continue;
+    const ids = (s: SweepFile): string[] => planSweep(s).map((r) => r.id);
+    assert.deepEqual(ids(spec), ids(reproduceSweep(parseReproduceArgs(["--scale", match[1]]))), f);
+  }
+  const paper = loadSweepFile(path.join(dir, "reproduce-paper.yaml"));
+  assert.equal(planSweep(paper).length, 40, "4 tasks × 2 optimizers × 5 seeds");
+  assert.ok(paper.slurm.requeueBefore! + 60 < slurmTimeSeconds(paper.slurm.time!), "a 3M-step run goes on past the time limit");
 });
 
 test("a dry run prints the plan and its measured cost; a tiny reproduction trains, and a second call adds nothing", { timeout: 10 * 60_000 }, () => {

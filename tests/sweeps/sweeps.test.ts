@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { loadRun, readAnalysisRows } from "../../lib/runs";
 import { acquireRunLock, readRunLock, RunLockedError, RUN_LOCK_FILE } from "../../lib/runs/run-lock";
 import { sweepDir, train } from "../../lib/train";
-import { arrayScript, jobFor, loadSweepFile, parseSacctTasks, parseScontrolTasks, planSweep, resolveRunFolder, runProgress, shellQuote, validateJob, validateSweep } from "../../lib/sweeps";
+import { arrayScript, jobFor, loadSweepFile, parseSacctTasks, parseScontrolTasks, planSweep, resolveRunFolder, runProgress, shellQuote, slurmTimeSeconds, validateJob, validateSweep } from "../../lib/sweeps";
 import { CLI, listFiles, runCli, tmp, writeSweep } from "./helpers";
 
 const BASE = { name: "s", scale: "smoke", tasks: ["Pendulum-v1"], optimizers: ["direct"], seeds: [0] };
@@ -28,6 +28,9 @@ test("a bad sweep file fails naming the field", () => {
     [{ ...BASE, grid: { iterations: [2] }, settings: { iterations: 3 } }, /f\.grid\.iterations: is also fixed in settings\.iterations/],
     [{ ...BASE, settings: { agent: { qArchitecture: "$(reboot)" } } }, /f\.settings\.agent\.qArchitecture: must be a short word/],
     [{ ...BASE, slurm: { time: "1h; rm -rf /" } }, /f\.slurm\.time: must look like/],
+    [{ ...BASE, slurm: { requeueBefore: 120 } }, /f\.slurm\.requeueBefore: needs a time limit \(time\) to count back from/],
+    [{ ...BASE, slurm: { time: "03:00", requeueBefore: 120 } }, /f\.slurm\.requeueBefore: 120 s before a time limit of 03:00 leaves under a minute to train/],
+    [{ ...BASE, slurm: { time: "1-00", requeueBefore: 5 } }, /f\.slurm\.requeueBefore: must be an integer in \[10, 86400\]/],
     [{ ...BASE, analyses: ["curves"] }, /f\.analyses\[0\]: unknown estimator "curves"; known: amortization-gap/],
     [{ name: "s" }, /f\.scale: is required/],
   ];
@@ -98,6 +101,14 @@ test("Slurm scripts quote every value they interpolate", () => {
   assert.match(script, /#SBATCH --time='01:00:00'/);
   assert.ok(script.includes(`'--runs-root' ${shellQuote(nasty)}`));
   execFileSync("bash", ["-n"], { input: script });
+});
+
+test("Slurm time limits are read in every form sbatch takes, and requeueBefore asks Slurm for the signal", () => {
+  const cases: [string, number][] = [["90", 5400], ["90:30", 5430], ["04:00:00", 14400], ["2-00", 172800], ["1-02:03", 93780], ["1-02:03:04", 93784]];
+  for (const [time, seconds] of cases) assert.equal(slurmTimeSeconds(time), seconds, time);
+  const spec = validateSweep({ ...BASE, slurm: { time: "04:00:00", requeueBefore: 600 } });
+  assert.match(arrayScript(spec, 2, {}, "/runs", "/runs/jobs.json"), /#SBATCH --time='04:00:00'\n#SBATCH --signal=B:USR2@600\n/);
+  assert.doesNotMatch(arrayScript(validateSweep(BASE), 2, {}, "/runs", "/runs/jobs.json"), /--signal/);
 });
 
 test("Slurm task states are read from scontrol's one-line records and from sacct's", () => {
