@@ -8,16 +8,10 @@ import type { Run } from "../runs/run-dir";
 import type { GroupBy } from "./curves";
 import { AMORTIZATION_GAP } from "./amortization-gap";
 import type { AnalysisValue } from "./estimator";
-import { loggedAnalysisRows, type LoggedRow } from "./logged-rows";
+import { loggedAnalysisRows, refinementGroup, type LoggedRow } from "./logged-rows";
 
 /** A gap row with the run's identity and its curve's name. */
 export type GapRow = LoggedRow;
-
-/** The run's label for the amortized estimate, and "<label> +k iterations" for the variant after k extra iterations. */
-function groupName(label: string, row: Readonly<Record<string, AnalysisValue>>): string {
-  const extra = /^amortized\+(\d+)$/.exec(String(row.variant));
-  return extra ? `${label} +${extra[1]} iterations` : label;
-}
 
 /**
  * Every amortization-gap row the runs logged (kinds "summary", "state", "trace"), flat (no `settings`), labelled.
@@ -26,7 +20,7 @@ function groupName(label: string, row: Readonly<Record<string, AnalysisValue>>):
  * name (default its optimizer; e.g. its iteration count, Fig 17b).
  */
 export function amortizationGapRows(runs: readonly Run[], settings?: Record<string, AnalysisValue>, label?: GroupBy): GapRow[] {
-  return loggedAnalysisRows(runs, AMORTIZATION_GAP, { settings, label, group: groupName });
+  return loggedAnalysisRows(runs, AMORTIZATION_GAP, { settings, label, group: refinementGroup });
 }
 
 /** One row per (group, seed, step): the gap's mean and std over states, J before and after, as a table shows them. */

@@ -20,8 +20,8 @@ export {
 } from "./optimizer-comparison";
 export { PER_ITERATION, J_IMPROVEMENT_PREFIX, iterationTrace, perIterationEstimator, improvementOverTraining, improvementByIteration, type IterationTrace, type ImprovementRow } from "./per-iteration";
 export { TEST_TIME, testTimeEstimator, testTimePolicy, testTimeRefinement, testTimeObjective, type TestTimeMode, type TestTimeOptions, type TestTimeObjective } from "./test-time";
-export { testTimeRows, testTimeSummaries, testTimeGroup, type TestTimeSummary } from "./test-time-rows";
-export { loggedAnalysisRows, type LoggedRow, type LoggedRowsOptions } from "./logged-rows";
+export { testTimeRows, testTimeSummaries, type TestTimeSummary } from "./test-time-rows";
+export { loggedAnalysisRows, refinementGroup, type LoggedRow, type LoggedRowsOptions } from "./logged-rows";
 export {
   makeValueBiasEstimator, measureValueBias, valueBiasFromParts, valueBiasRows, biasSummaries, agentQAtPairs, resolveValueBiasSettings,
   DEFAULT_VALUE_BIAS_SETTINGS, AUTO_WORKERS_MIN_STEPS, type ValueBiasSettings, type ValueBiasRun, type BiasSummary, type Workers,

@@ -29,6 +29,18 @@ export interface LoggedRowsOptions {
   group?: (label: string, row: Readonly<Record<string, AnalysisValue>>, run: Run) => string;
 }
 
+/**
+ * The curve of a row whose `variant` refines the amortized policy ("amortized+5" or "iterative+1": more amortized
+ * iterations; "adam+50": Adam steps on the action): "<label> +5 iterations", "<label> +1 iteration",
+ * "<label> +50 Adam steps". Any other row is its run's `label`.
+ */
+export function refinementGroup(label: string, row: Readonly<Record<string, AnalysisValue>>): string {
+  const refined = /^(amortized|iterative|adam)\+(\d+)$/.exec(String(row.variant));
+  if (!refined) return label;
+  const unit = refined[1] === "adam" ? "Adam step" : "iteration";
+  return `${label} +${refined[2]} ${unit}${refined[2] === "1" ? "" : "s"}`;
+}
+
 /** Every row `estimator` logged in `runs`, in run order then log order, flat and labelled. */
 export function loggedAnalysisRows(runs: readonly Run[], estimator: string, options: LoggedRowsOptions = {}): LoggedRow[] {
   const listed = options.settings === undefined ? null : Array.isArray(options.settings) ? options.settings : [options.settings];

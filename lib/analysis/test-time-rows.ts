@@ -7,23 +7,15 @@
 import type { Run } from "../runs/run-dir";
 import type { GroupBy } from "./curves";
 import type { AnalysisValue } from "./estimator";
-import { loggedAnalysisRows, type LoggedRow } from "./logged-rows";
+import { loggedAnalysisRows, refinementGroup, type LoggedRow } from "./logged-rows";
 import { TEST_TIME } from "./test-time";
-
-/** The run's label for the amortized policy; "<label> +k Adam steps" or "<label> +k iterations" for a refinement (singular for 1). */
-export function testTimeGroup(label: string, row: Readonly<Record<string, AnalysisValue>>): string {
-  const refined = /^(adam|iterative)\+(\d+)$/.exec(String(row.variant));
-  if (!refined) return label;
-  const unit = refined[1] === "adam" ? "Adam step" : "iteration";
-  return `${label} +${refined[2]} ${unit}${refined[2] === "1" ? "" : "s"}`;
-}
 
 /**
  * Every test-time row the runs logged (kinds "summary", "episode", "state"), flat and labelled. `settings`: one
  * estimator setting, or a list (e.g. a sweep over `extraIterations`); `label`: a run's curve name (default its optimizer).
  */
 export function testTimeRows(runs: readonly Run[], settings?: Record<string, AnalysisValue> | readonly Record<string, AnalysisValue>[], label?: GroupBy): LoggedRow[] {
-  return loggedAnalysisRows(runs, TEST_TIME, { settings, label, group: testTimeGroup });
+  return loggedAnalysisRows(runs, TEST_TIME, { settings, label, group: refinementGroup });
 }
 
 /** One refinement at one step of one run, beside the amortized policy on the same episode seeds and states. */

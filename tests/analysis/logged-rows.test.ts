@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Run } from "../../lib/runs";
 import {
-  amortizationGapRows, flattenConfig, loggedAnalysisRows, optimizerComparisonRows, summarizeComparison, testTimeRows, testTimeSummaries,
+  amortizationGapRows, flattenConfig, loggedAnalysisRows, optimizerComparisonRows, refinementGroup, summarizeComparison, testTimeRows, testTimeSummaries,
 } from "../../lib/analysis";
 
 /** A run folder holding only analysis.jsonl (all the readers look at), with its config. */
@@ -57,6 +57,11 @@ test("any run label names the curves: the gap per iteration count during trainin
   const runs = [run("iterative", 0, [gap("amortized")], { iterations: { train: 1 } }), run("iterative", 0, [gap("amortized"), gap("amortized+5")], { iterations: { train: 5 } })];
   const label = (r: Run) => `${(r.config as { agent: { iterations: { train: number } } }).agent.iterations.train} iterations`;
   assert.deepEqual(amortizationGapRows(runs, S, label).map((r) => r.group), ["1 iterations", "5 iterations", "5 iterations +5 iterations"]);
+  // the gap's and test-time's refinements are named alike, singular for one
+  const one = [run("iterative", 0, [gap("amortized+1")])];
+  assert.deepEqual(amortizationGapRows(one, S).map((r) => r.group), ["iterative +1 iteration"]);
+  assert.deepEqual(["amortized", "amortized+2", "iterative+1", "adam+1", "adam+50", "adam+x"].map((variant) => refinementGroup("L", { variant })),
+    ["L", "L +2 iterations", "L +1 iteration", "L +1 Adam step", "L +50 Adam steps", "L"]);
 });
 
 test("the run's identity replaces a row's field of the same name; the comparison keeps its optimizer as the group", () => {
