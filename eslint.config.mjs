@@ -16,4 +16,12 @@ export default tseslint.config(
       "prefer-const": "error",
     },
   },
+  {
+    // the build and test scripts run on Node as they are (CommonJS for the native build, ES modules elsewhere)
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: {
+      globals: { process: "readonly", console: "readonly", URL: "readonly", require: "readonly", module: "writable", __dirname: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

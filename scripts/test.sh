@@ -7,6 +7,6 @@ export IAPO_SCALE="${IAPO_SCALE:-smoke}"
 echo "== type check + build"
 npx --no-install tsc -p tsconfig.json
 echo "== lint"
-npx --no-install eslint lib tests
+npm run --silent lint
 echo "== tests (scale $IAPO_SCALE)"
 node scripts/run-unit-tests.mjs "$@"
