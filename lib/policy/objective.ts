@@ -103,7 +103,7 @@ export class VariationalObjective implements PolicyObjective {
       const n = this.options.samples;
       const noise = this.drawNoise(batch);
       const { u, action } = sampleTanhGaussian(lambda, noise);
-      const logProbSamples = klToUniformPriorSamples(lambda, u); // log π − log p, [N, batch]
+      const logProbSamples = klToUniformPriorSamples(lambda, u, noise); // log π − log p, [N, batch]
       const tiledStates = n === 1 ? states : (tf.tile(tf.expandDims(states, 0), [n, 1, 1]).reshape([n * batch, obsSize]) as tf.Tensor2D);
       const q = tf.mean(this.actionValues(tiledStates, action.reshape([n * batch, this.actionSize]) as tf.Tensor2D).reshape([n, batch]), 0) as tf.Tensor1D;
       const kl = tf.mean(logProbSamples, 0) as tf.Tensor1D;

@@ -267,6 +267,43 @@ test("the tfjs path's tf ops equal the one home on random inputs (values and aut
   assert.ok(relativeError(gLogStd, wantGrad.logStd) <= 1e-4, `tf's ∂/∂log σ: ${relativeError(gLogStd, wantGrad.logStd)}`);
 });
 
+test("log π with the ε that drew u keeps its gradients at small σ, where z recomputed from u loses them in float32", async () => {
+  await initBackend();
+  const rng = new Rng(5);
+  const [N, B, A] = [2, 3, 2];
+  const mean = randomRows(rng, B * A, 0.5);
+  const eps = randomRows(rng, N * B * A);
+  const w = randomRows(rng, N * B * A);
+  const c = -0.7;
+  for (const level of [-1, -12, -15]) {
+    const logStd = new Float32Array(B * A).fill(level);
+    const [logPi, gMean, gLogStd] = tf.tidy(() => {
+      const noise = tf.tensor3d(eps, [N, B, A]);
+      const f = (m: tf.Tensor, l: tf.Tensor): tf.Scalar => {
+        const lambda = { mean: m as tf.Tensor2D, logStd: l as tf.Tensor2D };
+        const { u, action: a } = sampleTanhGaussian(lambda, noise);
+        return tf.add(tf.sum(tf.mul(a, tf.tensor3d(w, [N, B, A]))), tf.mul(c, tf.sum(tanhGaussianLogProb(lambda, u, noise)))) as tf.Scalar;
+      };
+      const lambda = { mean: tf.tensor2d(mean, [B, A]), logStd: tf.tensor2d(logStd, [B, A]) };
+      return [tanhGaussianLogProb(lambda, sampleTanhGaussian(lambda, noise).u, noise), ...tf.grads(f)([lambda.mean, lambda.logStd])].map((t) => t.dataSync() as Float32Array);
+    });
+    const want = { logPi: new Float64Array(N * B), mean: new Float64Array(B * A), logStd: new Float64Array(B * A) };
+    for (let r = 0; r < N * B; r++) {
+      for (let i = 0; i < A; i++) {
+        const [p, e] = [(r % B) * A + i, r * A + i];
+        const sigma = Math.exp(level);
+        const u = mean[p] + sigma * eps[e];
+        want.logPi[r] += tanhGaussianLogDensity(u, mean[p], level);
+        want.mean[p] += reparameterizedGradMean(w[e], Math.tanh(u), eps[e], sigma, c);
+        want.logStd[p] += reparameterizedGradLogStd(w[e], Math.tanh(u), eps[e], sigma, c);
+      }
+    }
+    assert.ok(relativeError(logPi, want.logPi) <= 1e-5, `log σ = ${level}: log π ${relativeError(logPi, want.logPi)}`);
+    assert.ok(relativeError(gMean, want.mean) <= 1e-4, `log σ = ${level}: ∂/∂μ ${relativeError(gMean, want.mean)}`);
+    assert.ok(relativeError(gLogStd, want.logStd) <= 1e-4, `log σ = ${level}: ∂/∂log σ ${relativeError(gLogStd, want.logStd)}`);
+  }
+});
+
 const { native, skip: nativeSkip } = nativeForTests();
 
 test("the addon's tanh-Gaussian kernels equal the one home on random inputs", { skip: nativeSkip }, async () => {

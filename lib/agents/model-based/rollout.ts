@@ -55,7 +55,7 @@ export function unroll(parts: UnrollParts, states: tf.Tensor2D, actions: tf.Tens
     const eps = noise ? tf.slice(noise, [k, 0, 0], [1, -1, -1]) as tf.Tensor3D : tf.zeros([1, s.shape[0], lambda.mean.shape[1]]) as tf.Tensor3D;
     const { u, action } = sampleTanhGaussian(lambda, eps);
     a = action.reshape(lambda.mean.shape) as tf.Tensor2D;
-    out.klCosts.push(tf.mul(parts.alpha, klToUniformPriorSamples(lambda, u).reshape([-1])) as tf.Tensor1D);
+    out.klCosts.push(tf.mul(parts.alpha, klToUniformPriorSamples(lambda, u, eps).reshape([-1])) as tf.Tensor1D);
     out.states.push(s);
     out.actions.push(a);
   }
