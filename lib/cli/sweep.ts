@@ -14,7 +14,7 @@ import {
 
 export const SWEEP_USAGE = `iapo sweep plan FILE [--runs-dir DIR]
 iapo sweep run FILE [--executor local|bullmq|slurm] [--runs-dir DIR] [--workers N] [--redis URL]
-           [--cpus-per-task N] [--mem 4G] [--time HH:MM:SS] [--partition NAME] [--requeue-before SECONDS]
+           [--cpus-per-task N] [--mem 4G] [--time HH:MM:SS] [--partition NAME] [--requeue-before SECONDS] [--max-running N]
 iapo sweep status FILE [--executor local|bullmq|slurm] [--redis URL] [--runs-dir DIR] [--watch [SECONDS]]`;
 
 /** Which executor trains a sweep's runs, and its settings. */
@@ -54,6 +54,7 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
       case "--time": a.slurm.time = value(); break;
       case "--partition": a.slurm.partition = value(); break;
       case "--requeue-before": a.slurm.requeueBefore = int(1); break;
+      case "--max-running": a.slurm.maxRunning = int(1); break;
       case "--watch": {
         const next = peek();
         a.watch = next !== undefined && !next.startsWith("--") ? int(1) : 5;

@@ -9,8 +9,8 @@ export { EXECUTORS, runsToDo, type Executor, type ExecutorName, type SubmitRepor
 export { localExecutor, type LocalOptions } from "./local";
 export { bullmqExecutor, startSweepWorker, jobIdFor, QUEUE_NAME, type WorkerOptions, type SweepWorker } from "./bullmq";
 export { parseRedisUrl, probeRedis, type RedisTarget } from "./redis-url";
-export { slurmExecutor, arrayScript, shellQuote, parseScontrolTasks, parseSacctTasks, type SlurmTask } from "./slurm";
+export { slurmExecutor, arrayScript, shellQuote, parseScontrolTasks, parseSacctTasks, parseMaxArraySize, type SlurmTask } from "./slurm";
 export { formatRunTable, formatSweepProgress } from "./status";
 export { startLocalRedis, freeLoopbackPort, type LocalRedis } from "./local-redis";
-export { startLocalSlurm, LOCAL_SLURM_SCHED_INTERVAL_S, type LocalSlurm } from "./local-slurm";
+export { startLocalSlurm, LOCAL_SLURM_SCHED_INTERVAL_S, type LocalSlurm, type LocalSlurmOptions } from "./local-slurm";
 export { measuredSpeeds, estimateRunCost, speedKey, machineId, type SpeedRecord, type RunCost, type MeasureOptions } from "./cost";

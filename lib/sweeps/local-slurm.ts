@@ -54,7 +54,13 @@ function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv): Daemo
   return { proc, output: () => out };
 }
 
-function slurmConf(dir: string, host: string, ctldPort: number, dPort: number, socket: string): string {
+/** What a local cluster may be started with. */
+export interface LocalSlurmOptions {
+  /** slurm.conf MaxArraySize: the tasks one array may hold (Slurm's default 1001). */
+  maxArraySize?: number;
+}
+
+function slurmConf(dir: string, host: string, ctldPort: number, dPort: number, socket: string, options: LocalSlurmOptions): string {
   return [
     "ClusterName=iapotest",
     `SlurmctldHost=${host}`,
@@ -68,6 +74,7 @@ function slurmConf(dir: string, host: string, ctldPort: number, dPort: number, s
     "SelectTypeParameters=CR_CPU",
     `SchedulerParameters=sched_interval=${LOCAL_SLURM_SCHED_INTERVAL_S}`,
     "MinJobAge=300",
+    ...(options.maxArraySize !== undefined ? [`MaxArraySize=${options.maxArraySize}`] : []),
     "KillWait=10",
     "ReturnToService=2",
     "MailProg=/bin/true",
@@ -86,7 +93,7 @@ function slurmConf(dir: string, host: string, ctldPort: number, dPort: number, s
 }
 
 /** Starts the cluster, or throws an IapoError saying which daemon failed and why (its output and log). */
-export async function startLocalSlurm(): Promise<LocalSlurm> {
+export async function startLocalSlurm(options: LocalSlurmOptions = {}): Promise<LocalSlurm> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iapo-slurm-"));
   fs.chmodSync(dir, 0o755); // munged refuses a socket folder others cannot traverse
   const host = os.hostname().split(".")[0];
@@ -95,7 +102,7 @@ export async function startLocalSlurm(): Promise<LocalSlurm> {
   const socket = path.join(dir, "munge.socket.2");
   for (const sub of ["state", "spool"]) fs.mkdirSync(path.join(dir, sub));
   const conf = path.join(dir, "slurm.conf");
-  fs.writeFileSync(conf, slurmConf(dir, host, ctldPort, dPort, socket));
+  fs.writeFileSync(conf, slurmConf(dir, host, ctldPort, dPort, socket, options));
   const env = { SLURM_CONF: conf };
   const daemons: Daemon[] = [];
   const cmd = (name: string, args: string[]): string =>

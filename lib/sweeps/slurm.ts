@@ -55,7 +55,7 @@ export function arrayScript(spec: SweepFile, count: number, flags: SlurmResource
   const lines = [
     "#!/bin/bash",
     `#SBATCH --job-name=${shellQuote(`iapo-${spec.name}`)}`,
-    `#SBATCH --array=0-${count - 1}`,
+    `#SBATCH --array=0-${count - 1}${resources.maxRunning ? `%${resources.maxRunning}` : ""}`,
     "#SBATCH --requeue",
     "#SBATCH --open-mode=append",
     ...(resources.cpusPerTask ? [`#SBATCH --cpus-per-task=${resources.cpusPerTask}`] : []),
@@ -142,6 +142,27 @@ function taskStates(submissions: Submission[]): Map<string, { state: string; nod
   return out;
 }
 
+/** The cluster's default MaxArraySize: array indices 0..1000. */
+const DEFAULT_MAX_ARRAY_SIZE = 1001;
+
+/** Tasks one array may hold on a cluster whose `scontrol show config` says `MaxArraySize = M`: M (indices 0..M−1). */
+export function parseMaxArraySize(config: string): number {
+  const m = /^MaxArraySize\s*=\s*([0-9]+)/m.exec(config);
+  const size = m ? Number(m[1]) : DEFAULT_MAX_ARRAY_SIZE;
+  if (size < 1) throw new IapoError("this Slurm cluster takes no job arrays (MaxArraySize = 0); ask its admins, or use the bullmq executor");
+  return size;
+}
+
+function maxArrayTasks(): number {
+  let config = "";
+  try {
+    config = slurmCommand("scontrol", ["show", "config"]);
+  } catch {
+    // an older or locked-down scontrol: assume Slurm's default
+  }
+  return parseMaxArraySize(config);
+}
+
 const QUEUED_STATES = ["PENDING", "RUNNING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SUSPENDED", "COMPLETING"];
 
 export function slurmExecutor(resources: SlurmResources = {}): Executor {
@@ -159,18 +180,26 @@ export function slurmExecutor(resources: SlurmResources = {}): Executor {
       });
       if (todo.length === 0) return report;
       fs.mkdirSync(dir, { recursive: true });
-      const stem = `array-${Date.now()}-${randomBytes(3).toString("hex")}`;
-      const jobsFile = path.join(dir, `${stem}.jobs.json`);
-      const scriptFile = path.join(dir, `${stem}.sh`);
-      const jobs: SweepJob[] = todo.map((r) => jobFor(spec, r));
-      writeFileAtomic(jobsFile, JSON.stringify(jobs, null, 2));
-      writeFileAtomic(scriptFile, arrayScript(spec, jobs.length, resources, root, jobsFile));
-      // the log path goes on the command line (no shell), not into the script
-      const out = slurmCommand("sbatch", ["--parsable", `--output=${path.join(dir, "%A_%a.out")}`, scriptFile]).trim();
-      const jobId = out.split(";")[0];
-      if (!/^[0-9]+$/.test(jobId)) throw new IapoError(`sbatch answered "${out}", not a job id`);
-      writeFileAtomic(path.join(dir, "submissions.json"), JSON.stringify([...submissions, { jobId, jobsFile, runIds: todo.map((r) => r.id) }], null, 2));
-      todo.forEach((r, i) => report.submitted.push({ id: r.id, note: `Slurm task ${jobId}_${i}` }));
+      // a cluster takes arrays of at most MaxArraySize tasks: more runs go as several arrays
+      const most = maxArrayTasks();
+      const recorded = [...submissions];
+      for (let start = 0; start < todo.length; start += most) {
+        const chunk = todo.slice(start, start + most);
+        const stem = `array-${Date.now()}-${randomBytes(3).toString("hex")}`;
+        const jobsFile = path.join(dir, `${stem}.jobs.json`);
+        const scriptFile = path.join(dir, `${stem}.sh`);
+        const jobs: SweepJob[] = chunk.map((r) => jobFor(spec, r));
+        writeFileAtomic(jobsFile, JSON.stringify(jobs, null, 2));
+        writeFileAtomic(scriptFile, arrayScript(spec, jobs.length, resources, root, jobsFile));
+        // the log path goes on the command line (no shell), not into the script
+        const out = slurmCommand("sbatch", ["--parsable", `--output=${path.join(dir, "%A_%a.out")}`, scriptFile]).trim();
+        const jobId = out.split(";")[0];
+        if (!/^[0-9]+$/.test(jobId)) throw new IapoError(`sbatch answered "${out}", not a job id`);
+        // recorded after each array, so an error in a later one leaves the earlier ones known (and not resubmitted)
+        recorded.push({ jobId, jobsFile, runIds: chunk.map((r) => r.id) });
+        writeFileAtomic(path.join(dir, "submissions.json"), JSON.stringify(recorded, null, 2));
+        chunk.forEach((r, i) => report.submitted.push({ id: r.id, note: `Slurm task ${jobId}_${i}` }));
+      }
       return report;
     },
     async engineStatus(spec: SweepFile, _runs: PlannedRun[], root: string): Promise<Map<string, string>> {

@@ -48,6 +48,8 @@ export interface SlurmResources {
    * since Slurm may send the signal up to a minute early.
    */
   requeueBefore?: number;
+  /** At most this many of a submission's tasks run at once (`--array=0-K%N`), e.g. to leave a shared cluster room. */
+  maxRunning?: number;
 }
 
 /** Seconds of a Slurm time limit: "MM", "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM" or "D-HH:MM:SS". */
@@ -191,7 +193,7 @@ function parseGrid(where: string, v: unknown): SweepFile["grid"] {
 }
 
 function parseSlurm(where: string, v: unknown): SlurmResources {
-  const raw = knownFields(where, v, ["cpusPerTask", "mem", "time", "partition", "requeueBefore"]);
+  const raw = knownFields(where, v, ["cpusPerTask", "mem", "time", "partition", "requeueBefore", "maxRunning"]);
   const out: SlurmResources = {};
   if (raw.cpusPerTask !== undefined) out.cpusPerTask = checkInteger(`${where}.cpusPerTask`, raw.cpusPerTask, 1, 1024);
   if (raw.mem !== undefined) {
@@ -203,6 +205,7 @@ function parseSlurm(where: string, v: unknown): SlurmResources {
     out.time = raw.time;
   }
   if (raw.partition !== undefined) out.partition = checkName(`${where}.partition`, raw.partition);
+  if (raw.maxRunning !== undefined) out.maxRunning = checkInteger(`${where}.maxRunning`, raw.maxRunning, 1, MAX_RUNS);
   if (raw.requeueBefore !== undefined) {
     out.requeueBefore = checkInteger(`${where}.requeueBefore`, raw.requeueBefore, 10, 86_400);
     if (out.time === undefined) fail(`${where}.requeueBefore`, "needs a time limit (time) to count back from");

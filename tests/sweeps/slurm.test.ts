@@ -22,8 +22,11 @@ const comparable = (rows: MetricRow[]): MetricRow[] => rows.map((r) => Object.fr
 let shared: Promise<LocalSlurm> | null = null;
 after(async () => (await shared?.catch(() => null))?.stop());
 
+/** Arrays of at most this many tasks on the test cluster: the three-run sweep fits in one, four runs take two. */
+const MAX_ARRAY_SIZE = 3;
+
 async function cluster(t: TestContext): Promise<LocalSlurm | null> {
-  shared ??= startLocalSlurm();
+  shared ??= startLocalSlurm({ maxArraySize: MAX_ARRAY_SIZE });
   try {
     return await shared;
   } catch (err) {
@@ -152,4 +155,26 @@ test("an array task told its time limit is near (SIGUSR2) checkpoints, requeues 
   await train(run.config, { runDir: reference });
   assert.deepEqual(comparable(loadRun(dir).metrics), comparable(loadRun(reference).metrics));
   console.log(`slurm: task ${task} signalled after its checkpoint at step ${checkpoint}, requeued itself and finished`);
+});
+
+test("a sweep larger than the cluster's MaxArraySize is submitted as several arrays, and every run finishes", { timeout: 5 * 60_000 }, async (t) => {
+  const c = await cluster(t);
+  if (!c) return;
+  const root = tmp("slurm-chunks");
+  const file = writeSweep(tmp("slurm-file"), "chunks", "name: chunks\nscale: smoke\ntasks: [Pendulum-v1]\noptimizers: [direct]\nseeds: [0, 1, 2, 3]\nsettings: { totalSteps: 300 }\nslurm: { cpusPerTask: 1, maxRunning: 2 }\n");
+  const runs = planSweep(loadSweepFile(file));
+  const sweep = (...a: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [CLI, "sweep", ...a, file, "--executor", "slurm", "--runs-dir", root], { encoding: "utf8", env: { ...process.env, ...c.env } });
+  const submit = sweep("run");
+  assert.equal(submit.status, 0, String(submit.stderr));
+  assert.match(String(submit.stderr), /4 submitted/);
+  const submissions = JSON.parse(fs.readFileSync(path.join(root, "chunks", "slurm", "submissions.json"), "utf8")) as { jobId: string; runIds: string[] }[];
+  assert.deepEqual(submissions.map((s) => s.runIds), [runs.slice(0, MAX_ARRAY_SIZE).map((r) => r.id), runs.slice(MAX_ARRAY_SIZE).map((r) => r.id)]);
+  const scripts = fs.readdirSync(path.join(root, "chunks", "slurm")).filter((f) => f.endsWith(".sh")).map((f) => fs.readFileSync(path.join(root, "chunks", "slurm", f), "utf8"));
+  assert.deepEqual(scripts.map((text) => /#SBATCH --array=(\S+)/.exec(text)![1]).sort(), ["0-0%2", "0-2%2"]);
+  await until("every run finished", () => runs.every((r) => runProgress(root, r).state === "finished"), 180_000, 500);
+  const status = sweep("status");
+  assert.equal(status.status, 0, String(status.stderr));
+  assert.match(String(status.stdout), /100% of steps; 4\/4 finished/);
+  for (const s of submissions) assert.match(String(status.stdout), new RegExp(`${s.jobId}_0 COMPLETED`));
+  assert.match(String(sweep("run").stderr), /0 to do/);
 });

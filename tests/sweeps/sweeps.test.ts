@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { loadRun, readAnalysisRows } from "../../lib/runs";
 import { acquireRunLock, readRunLock, RunLockedError, RUN_LOCK_FILE } from "../../lib/runs/run-lock";
 import { sweepDir, train } from "../../lib/train";
-import { arrayScript, jobFor, loadSweepFile, parseSacctTasks, parseScontrolTasks, planSweep, resolveRunFolder, runProgress, shellQuote, slurmTimeSeconds, validateJob, validateSweep } from "../../lib/sweeps";
+import { arrayScript, jobFor, loadSweepFile, parseMaxArraySize, parseSacctTasks, parseScontrolTasks, planSweep, resolveRunFolder, runProgress, shellQuote, slurmTimeSeconds, validateJob, validateSweep } from "../../lib/sweeps";
 import { CLI, listFiles, runCli, tmp, writeSweep } from "./helpers";
 
 const BASE = { name: "s", scale: "smoke", tasks: ["Pendulum-v1"], optimizers: ["direct"], seeds: [0] };
@@ -109,6 +109,17 @@ test("Slurm time limits are read in every form sbatch takes, and requeueBefore a
   const spec = validateSweep({ ...BASE, slurm: { time: "04:00:00", requeueBefore: 600 } });
   assert.match(arrayScript(spec, 2, {}, "/runs", "/runs/jobs.json"), /#SBATCH --time='04:00:00'\n#SBATCH --signal=B:USR2@600\n/);
   assert.doesNotMatch(arrayScript(validateSweep(BASE), 2, {}, "/runs", "/runs/jobs.json"), /--signal/);
+  // at most N tasks at once; flags override the file
+  assert.match(arrayScript(validateSweep({ ...BASE, slurm: { maxRunning: 4 } }), 10, {}, "/r", "/r/j.json"), /#SBATCH --array=0-9%4\n/);
+  assert.match(arrayScript(validateSweep({ ...BASE, slurm: { maxRunning: 4 } }), 10, { maxRunning: 2 }, "/r", "/r/j.json"), /#SBATCH --array=0-9%2\n/);
+  assert.throws(() => validateSweep({ ...BASE, slurm: { maxRunning: 0 } }, "f"), /f\.slurm\.maxRunning: must be an integer in \[1, 10000\]/);
+});
+
+test("a sweep larger than the cluster's MaxArraySize goes as several arrays; a cluster without arrays is a clear error", () => {
+  assert.equal(parseMaxArraySize("AuthType                = auth/munge\nMaxArraySize            = 1001\nMaxJobCount = 10000\n"), 1001);
+  assert.equal(parseMaxArraySize("MaxArraySize = 40"), 40);
+  assert.equal(parseMaxArraySize(""), 1001, "Slurm's default where the config cannot be read");
+  assert.throws(() => parseMaxArraySize("MaxArraySize = 0"), /takes no job arrays \(MaxArraySize = 0\)/);
 });
 
 test("Slurm task states are read from scontrol's one-line records and from sacct's", () => {
