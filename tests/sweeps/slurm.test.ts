@@ -39,16 +39,24 @@ async function cluster(t: TestContext): Promise<LocalSlurm | null> {
   }
 }
 
-/** Lets a requeued task start as soon as Slurm allows (it holds one for cred_expire), until `started()`. */
+/**
+ * Waits until a requeued task runs again: Slurm holds it for the cluster's cred_expire (10 s here), and a task
+ * forced to start sooner (StartTime=now) is killed as "non-startable: job credential revoked". On a timeout the
+ * error carries what Slurm says of the task and the node.
+ */
 async function startRequeued(c: LocalSlurm, task: string, started: () => boolean): Promise<void> {
-  await until(`requeued task ${task} to run again`, () => {
-    try {
-      c.cmd("scontrol", ["update", `JobId=${task}`, "StartTime=now"]);
-    } catch {
-      // not pending yet
-    }
-    return started();
-  }, 60_000, 1000);
+  try {
+    await until(`requeued task ${task} to run again`, started, 120_000, 500);
+  } catch (err) {
+    const ask = (args: string[]): string => {
+      try {
+        return c.cmd("scontrol", args).trim();
+      } catch (e) {
+        return `scontrol ${args.join(" ")}: ${(e as Error).message}`;
+      }
+    };
+    throw new Error(`${(err as Error).message}\n${ask(["-o", "show", "job", task])}\n${ask(["-o", "show", "node"])}`);
+  }
 }
 
 /** Waits until the run in `dir` has a checkpoint at step >= 300 and has logged 100 steps past it; returns its step. */
