@@ -28,13 +28,18 @@ export interface LocalSlurm {
  */
 export const LOCAL_SLURM_SCHED_INTERVAL_S = 1;
 
-/** Kills (by pid) processes whose command line mentions `marker`: job steps Slurm forked outside our groups. */
+/**
+ * Kills (by pid) processes whose command line or environment mentions `marker`: job steps and their slurmstepd,
+ * which slurmd starts outside our process groups (a slurmstepd's environment holds SLURM_CONF).
+ */
 function killByMarker(marker: string): void {
   for (const pid of fs.readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p))) {
+    if (Number(pid) === process.pid) continue;
     try {
-      if (Number(pid) !== process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker)) process.kill(Number(pid), "SIGKILL");
+      const mentions = (file: string): boolean => fs.readFileSync(`/proc/${pid}/${file}`, "utf8").includes(marker);
+      if (mentions("cmdline") || mentions("environ")) process.kill(Number(pid), "SIGKILL");
     } catch {
-      // gone
+      // gone, or not ours to read
     }
   }
 }
