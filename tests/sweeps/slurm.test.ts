@@ -59,6 +59,11 @@ async function startRequeued(c: LocalSlurm, task: string, started: () => boolean
   }
 }
 
+/** `iapo sweep ACTION FILE --executor slurm --runs-dir ROOT` against cluster `c`, to its end. */
+function sweepOn(c: LocalSlurm, action: string, file: string, root: string): ReturnType<typeof spawnSync> {
+  return spawnSync(process.execPath, [CLI, "sweep", action, file, "--executor", "slurm", "--runs-dir", root], { encoding: "utf8", env: { ...process.env, ...c.env } });
+}
+
 /** Waits until the run in `dir` has a checkpoint at step >= 300 and has logged 100 steps past it; returns its step. */
 async function pastCheckpoint(dir: string, below: number): Promise<number> {
   let step = -1;
@@ -78,8 +83,7 @@ test("a Slurm array sweep completes, and a requeued task resumes from its checkp
   const root = tmp("slurm-root");
   const file = writeSweep(tmp("slurm-file"), "array", "name: array\nscale: smoke\ntasks: [Pendulum-v1]\noptimizers: [direct]\nseeds: [0, 1, 2]\nsettings: { totalSteps: 1500 }\nslurm: { cpusPerTask: 1, time: \"00:10:00\" }\n");
   const runs = planSweep(loadSweepFile(file));
-  const env = { ...process.env, ...c.env };
-  const sweep = (...a: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [CLI, "sweep", ...a, file, "--executor", "slurm", "--runs-dir", root], { encoding: "utf8", env });
+  const sweep = (action: string): ReturnType<typeof spawnSync> => sweepOn(c, action, file, root);
   const submit = sweep("run");
   assert.equal(submit.status, 0, String(submit.stderr));
   assert.match(String(submit.stderr), /3 submitted/);
@@ -138,7 +142,7 @@ test("an array task told its time limit is near (SIGUSR2) checkpoints, requeues 
   const root = tmp("slurm-limit");
   const file = writeSweep(tmp("slurm-file"), "limit", "name: limit\nscale: smoke\ntasks: [Pendulum-v1]\noptimizers: [direct]\nseeds: [0]\nsettings: { totalSteps: 1500 }\nslurm: { cpusPerTask: 1, time: \"00:05:00\", requeueBefore: 120 }\n");
   const [run] = planSweep(loadSweepFile(file));
-  const submit = spawnSync(process.execPath, [CLI, "sweep", "run", file, "--executor", "slurm", "--runs-dir", root], { encoding: "utf8", env: { ...process.env, ...c.env } });
+  const submit = sweepOn(c, "run", file, root);
   assert.equal(submit.status, 0, String(submit.stderr));
   const slurmDir = path.join(root, "limit", "slurm");
   const script = fs.readFileSync(path.join(slurmDir, fs.readdirSync(slurmDir).find((f) => f.endsWith(".sh"))!), "utf8");
@@ -171,7 +175,7 @@ test("a sweep larger than the cluster's MaxArraySize is submitted as several arr
   const root = tmp("slurm-chunks");
   const file = writeSweep(tmp("slurm-file"), "chunks", "name: chunks\nscale: smoke\ntasks: [Pendulum-v1]\noptimizers: [direct]\nseeds: [0, 1, 2, 3]\nsettings: { totalSteps: 300 }\nslurm: { cpusPerTask: 1, maxRunning: 2 }\n");
   const runs = planSweep(loadSweepFile(file));
-  const sweep = (...a: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [CLI, "sweep", ...a, file, "--executor", "slurm", "--runs-dir", root], { encoding: "utf8", env: { ...process.env, ...c.env } });
+  const sweep = (action: string): ReturnType<typeof spawnSync> => sweepOn(c, action, file, root);
   const submit = sweep("run");
   assert.equal(submit.status, 0, String(submit.stderr));
   assert.match(String(submit.stderr), /4 submitted/);
