@@ -40,14 +40,18 @@ function slurmAnswers(): boolean {
   }
 }
 
-/** Clock ticks per second of /proc's process start times. */
-const CLOCK_TICKS = ((): number => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
+let clockTicks: number | undefined;
+/** Clock ticks per second of /proc's process start times (asked once, when first needed). */
+function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
   }
-})();
+  return clockTicks;
+}
 
 /**
  * When process `pid` of this host started, on performance.now()'s clock (10 ms resolution): its start in clock
@@ -57,7 +61,7 @@ function processStartedAt(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
   const uptime = Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
-  return performance.now() - (uptime - startTicks / CLOCK_TICKS) * 1000;
+  return performance.now() - (uptime - startTicks / clockTicksPerSecond()) * 1000;
 }
 
 /**
