@@ -54,11 +54,13 @@ export interface SlurmResources {
 
 /** Seconds of a Slurm time limit: "MM", "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM" or "D-HH:MM:SS". */
 export function slurmTimeSeconds(time: string): number {
-  const [days, rest] = time.includes("-") ? [Number(time.split("-")[0]), time.split("-")[1]] : [0, time];
-  const parts = rest.split(":").map(Number);
-  if (time.includes("-")) return days * 86400 + (parts[0] ?? 0) * 3600 + (parts[1] ?? 0) * 60 + (parts[2] ?? 0);
-  if (parts.length === 3) return parts[0] * 3600 + parts[1] * 60 + parts[2];
-  return parts[0] * 60 + (parts[1] ?? 0);
+  const dash = time.indexOf("-");
+  if (dash >= 0) {
+    const [hours = 0, minutes = 0, seconds = 0] = time.slice(dash + 1).split(":").map(Number);
+    return Number(time.slice(0, dash)) * 86400 + hours * 3600 + minutes * 60 + seconds;
+  }
+  const parts = time.split(":").map(Number);
+  return parts.length === 3 ? parts[0] * 3600 + parts[1] * 60 + parts[2] : parts[0] * 60 + (parts[1] ?? 0);
 }
 
 export interface SweepFile {
