@@ -24,7 +24,7 @@ export function sampleTanhGaussian(lambda: PolicyParams, noise: tf.Tensor3D): { 
  * Pass `noise` when u was drawn as μ + σ ε (sampleTanhGaussian): then z = (u − μ)/σ is ε exactly, and log N is
  * written in ε, which has the same value and gradients in exact arithmetic. In float32 it matters once σ is small:
  * z recomputed from a rounded u is off by ulp(u)/σ, and autodiff's ∂/∂μ adds −z/σ and +z/σ terms of size 1/σ that
- * cancel only to float32 precision (at log σ = −15, ∂ log π/∂μ came out 0.625 for 2 tanh u = 0.583).
+ * cancel only to float32 precision (at log σ = −15 that form gives ∂ log π/∂μ = 0.625 where 2 tanh u = 0.583).
  * @param u [N, batch, |A|] pre-tanh samples  @param noise [N, batch, |A|] the ε that drew u  @returns [N, batch]
  */
 export function tanhGaussianLogProb(lambda: PolicyParams, u: tf.Tensor3D, noise?: tf.Tensor3D): tf.Tensor2D {

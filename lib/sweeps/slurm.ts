@@ -1,8 +1,9 @@
 /**
- * The Slurm executor: one `sbatch --array` job per submission, one array task per run, `--requeue`, resources and
- * time limit from the sweep file (or flags). Each task runs exec-child.js with its index into the submitted job
- * list; Slurm's SIGTERM (scancel, requeue, pre-emption, the time limit) makes it checkpoint, so a requeued task
- * resumes. The script quotes every value it interpolates. State is read with `scontrol show job` (it keeps
+ * The Slurm executor: one `sbatch --array` job per submission (several where the runs outnumber the cluster's
+ * MaxArraySize), one array task per run, `--requeue`, resources and time limit from the sweep file (or flags). Each
+ * task runs exec-child.js with its index into the submitted job list; Slurm's SIGTERM (scancel, requeue,
+ * pre-emption, the time limit) makes it checkpoint, so a requeued task resumes, and with `requeueBefore` the SIGUSR2
+ * Slurm sends before the time limit makes it checkpoint and requeue itself. The script quotes every value it interpolates. State is read with `scontrol show job` (it keeps
  * finished jobs for MinJobAge), and with `sacct` after that where the cluster keeps accounting.
  */
 import { execFileSync } from "node:child_process";
